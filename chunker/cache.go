@@ -1,0 +1,625 @@
+package chunker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// FillMode says what a read that missed the cache does with the chunk it
+// read from disk.
+type FillMode int
+
+const (
+	// FillAsync queues the chunk for a background write; the viewer does
+	// not wait for Redis. When the queue is full the chunk is not cached.
+	FillAsync FillMode = iota
+	// FillSync writes the chunk before returning it.
+	FillSync
+	// FillOff never writes; only a prewarm fills the cache.
+	FillOff
+)
+
+// ParseFillMode parses "async", "sync" or "off".
+func ParseFillMode(s string) (FillMode, error) {
+	switch s {
+	case "async":
+		return FillAsync, nil
+	case "sync":
+		return FillSync, nil
+	case "off":
+		return FillOff, nil
+	}
+	return 0, fmt.Errorf("unknown fill mode %q (want async, sync or off)", s)
+}
+
+// Errors a File returns. Callers test with errors.Is.
+var (
+	// ErrNotRegular: the name is a directory or a device, not a file.
+	ErrNotRegular = errors.New("chunker: not a regular file")
+	// ErrChanged: the file on disk is no longer the version being served,
+	// so no more of it may be sent; the client should ask again.
+	ErrChanged = errors.New("chunker: file changed while being served")
+)
+
+// Options configure a Cache. The zero value of each field but Root means its
+// default.
+type Options struct {
+	// Root confines every file access. Required.
+	Root *os.Root
+
+	// Store is the Redis chunk store; nil turns the cache off and every
+	// read goes to disk.
+	Store *Store
+
+	// ChunkSize in bytes. Default 1 MiB.
+	ChunkSize int64
+
+	// Fill is what a miss does. Default FillAsync.
+	Fill FillMode
+
+	// Window is how many chunks one round trip to Redis fetches when a read
+	// needs a chunk that is not at hand: the chunk and the ones after it, up
+	// to the end of the range being served. Default 2. A File holds at most
+	// Window chunks, so memory per reader is Window*ChunkSize.
+	Window int
+
+	// FillQueue is how many chunks may wait for a background write.
+	// Default 64. Its memory is FillQueue*ChunkSize at most.
+	FillQueue int
+
+	// Logger for background errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Cache opens files under a root and reads them chunk by chunk from Redis,
+// falling back to disk. It is safe for concurrent use. Close it to wait for
+// background writes.
+type Cache struct {
+	root      *os.Root
+	store     *Store
+	chunkSize int64
+	fill      FillMode
+	window    int
+	log       *slog.Logger
+
+	flight singleflight.Group // coalesces disk reads of one chunk
+
+	pendingMu sync.Mutex        // protects pending
+	pending   map[string]string // chunks read from disk and not yet written to Redis, by key
+	bufs      sync.Pool         // *[]byte of chunkSize, for disk reads
+
+	fillq     chan fillItem
+	fillWG    sync.WaitGroup
+	closeOnce sync.Once
+
+	stats counters
+}
+
+type fillItem struct{ key, val string }
+
+// New returns a Cache. It starts the background writer when the store is
+// set and Fill is FillAsync.
+func New(opts Options) (*Cache, error) {
+	if opts.Root == nil {
+		return nil, errors.New("chunker: Options.Root is required")
+	}
+	if opts.ChunkSize == 0 {
+		opts.ChunkSize = 1 << 20
+	}
+	if opts.ChunkSize < 0 {
+		return nil, fmt.Errorf("chunker: chunk size %d is negative", opts.ChunkSize)
+	}
+	if opts.Window <= 0 {
+		opts.Window = 2
+	}
+	if opts.FillQueue <= 0 {
+		opts.FillQueue = 64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Cache{
+		root:      opts.Root,
+		store:     opts.Store,
+		chunkSize: opts.ChunkSize,
+		fill:      opts.Fill,
+		window:    opts.Window,
+		log:       opts.Logger,
+		pending:   make(map[string]string),
+	}
+	c.bufs.New = func() any { b := make([]byte, c.chunkSize); return &b }
+	if c.store != nil && c.fill == FillAsync {
+		c.fillq = make(chan fillItem, opts.FillQueue)
+		c.fillWG.Add(1)
+		go c.filler()
+	}
+	return c, nil
+}
+
+// Close stops the background writer after it has written what is queued.
+// Reads after Close are served but not cached.
+func (c *Cache) Close() error {
+	c.closeOnce.Do(func() {
+		if c.fillq != nil {
+			close(c.fillq)
+			c.fillWG.Wait()
+		}
+	})
+	return nil
+}
+
+// ChunkSize returns the chunk size in bytes.
+func (c *Cache) ChunkSize() int64 { return c.chunkSize }
+
+// Enabled reports whether reads may use Redis now: a store is configured
+// and its breaker is closed (or ready to probe).
+func (c *Cache) Enabled() bool { return c.store != nil && c.store.Available() }
+
+// Stats returns counters since the Cache was made.
+func (c *Cache) Stats() Stats { return c.stats.snapshot() }
+
+// Open opens name, a slash-separated path relative to the root, for reading
+// on behalf of ctx. The File must be closed. Names that escape the root,
+// through ".." or a symbolic link, fail with an error that wraps
+// fs.ErrNotExist or the os.Root error.
+func (c *Cache) Open(ctx context.Context, name string) (*File, error) {
+	f, err := c.root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat %s: %w", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", name, ErrNotRegular)
+	}
+	geo := Geometry{Size: fi.Size(), ChunkSize: c.chunkSize}
+	return &File{
+		c:       c,
+		f:       f,
+		ctx:     ctx,
+		name:    name,
+		info:    fi,
+		version: VersionOf(fi),
+		geo:     geo,
+		last:    geo.Count() - 1,
+	}, nil
+}
+
+// Status says where the bytes of a read came, or will come, from.
+type Status int
+
+const (
+	Miss    Status = iota // all from disk
+	Hit                   // all from Redis
+	Partial               // some from each
+	Bypass                // cache off or unavailable: disk only
+)
+
+// File is one version of one file, opened for one request.
+//
+// It implements io.ReaderAt: chunks come from Redis when present and from
+// the open file otherwise. It is safe for concurrent use, as io.ReaderAt
+// requires, but is meant for one reader at a time.
+type File struct {
+	c       *Cache
+	f       *os.File
+	name    string
+	info    fs.FileInfo
+	version string
+	geo     Geometry
+
+	// ctx is the context of the request the File serves. It lives in the
+	// struct only because ReadAt's signature is fixed by io.ReaderAt; it is
+	// used for nothing but that request's Redis calls and waits.
+	ctx context.Context
+
+	mu       sync.Mutex // protects the fields below
+	winFirst int64      // index of win[0]
+	win      []slot     // chunks at hand
+	last     int64      // last chunk of the range being served
+	bypass   bool       // Redis failed during this request: disk only
+}
+
+// slot is one chunk of the window.
+type slot struct {
+	data  string
+	have  bool // data holds the chunk
+	redis bool // data came from Redis
+}
+
+// Name returns the name the File was opened with.
+func (f *File) Name() string { return f.name }
+
+// Size returns the file size in bytes.
+func (f *File) Size() int64 { return f.info.Size() }
+
+// ModTime returns the file's modification time.
+func (f *File) ModTime() time.Time { return f.info.ModTime() }
+
+// Version returns the file's cache version (see VersionOf).
+func (f *File) Version() string { return f.version }
+
+// Geometry returns the file's chunk layout.
+func (f *File) Geometry() Geometry { return f.geo }
+
+// OSFile returns the open file itself, for callers that serve it directly
+// (and so let the kernel's sendfile do the copying) while the cache is off.
+// The File keeps ownership: do not close it.
+func (f *File) OSFile() *os.File { return f.f }
+
+// Close closes the underlying file.
+func (f *File) Close() error { return f.f.Close() }
+
+// Prepare readies the File to serve the n bytes at off and reports where they
+// will come from. With body set it fetches the first window of chunks in one
+// round trip and asks Redis, in one more pipeline, which of the rest exist;
+// without it (a HEAD request) it only asks. The answer is what Redis holds at
+// this moment: a chunk evicted while the rest is streamed is read from disk.
+func (f *File) Prepare(off, n int64, body bool) Status {
+	if f.c.store == nil {
+		return Bypass
+	}
+	first, last, ok := f.geo.Span(off, n)
+	if !ok {
+		return Miss
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = last
+	var hits, total int64
+	next := first
+	if body {
+		if err := f.load(first); err != nil {
+			return Bypass
+		}
+		for _, s := range f.win {
+			if s.redis {
+				hits++
+			}
+		}
+		total = int64(len(f.win))
+		next = first + total
+	}
+	if next <= last {
+		keys := f.keys(next, last)
+		found, err := f.c.store.Exists(f.ctx, keys)
+		if err != nil {
+			f.bypass = true
+			return Bypass
+		}
+		for _, ok := range found {
+			if ok {
+				hits++
+			}
+		}
+		total += int64(len(found))
+	}
+	switch hits {
+	case 0:
+		return Miss
+	case total:
+		return Hit
+	}
+	return Partial
+}
+
+// ReadAt reads len(p) bytes at off. Bytes come from Redis where the chunk is
+// cached and from disk otherwise; either way they are bytes of the version
+// the File was opened at. If the file on disk changes under a read that
+// needs it, ReadAt fails with ErrChanged rather than send mixed bytes.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %s at %d: negative offset", f.name, off)
+	}
+	size := f.geo.Size
+	if off >= size {
+		return 0, io.EOF
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for n < len(p) && off < size {
+		i := f.geo.Index(off)
+		s, err := f.chunk(i)
+		if err != nil {
+			return n, err
+		}
+		start, _ := f.geo.Bounds(i)
+		m := copy(p[n:], s.data[off-start:])
+		if s.redis {
+			f.c.stats.redisBytes.Add(int64(m))
+		}
+		n += m
+		off += int64(m)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// chunk returns chunk i, loading a new window when it is not at hand. The
+// slot stays valid until the next call. f.mu must be held.
+func (f *File) chunk(i int64) (*slot, error) {
+	if i < f.winFirst || i >= f.winFirst+int64(len(f.win)) {
+		if err := f.load(i); err != nil {
+			return nil, err
+		}
+	}
+	s := &f.win[i-f.winFirst]
+	if s.have {
+		return s, nil
+	}
+	data, err := f.c.readDisk(f.ctx, f.name, f.version, i, f.cacheable())
+	if err != nil {
+		return nil, err
+	}
+	// Keep it, so that the small reads io.Copy makes of one chunk do not
+	// each go to disk.
+	s.data, s.have = data, true
+	return s, nil
+}
+
+// load replaces the window with chunks i, i+1, ... up to Window chunks or the
+// end of the range being served, fetched from Redis in one round trip when
+// the cache is usable. A Redis error is not returned: it switches this File
+// to disk for the rest of the request. f.mu must be held.
+func (f *File) load(i int64) error {
+	last := f.last
+	if last < i {
+		last = i // a read past the prepared range (multipart): just this chunk
+	}
+	last = min(last, i+int64(f.c.window)-1)
+	f.winFirst = i
+	f.win = f.win[:0]
+	for range last - i + 1 {
+		f.win = append(f.win, slot{})
+	}
+	if !f.cacheable() {
+		return nil
+	}
+	vals, found, err := f.c.store.Get(f.ctx, f.keys(i, last))
+	if err != nil {
+		if ctxErr := f.ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		f.bypass = true
+		return nil
+	}
+	for j := range f.win {
+		f.win[j] = slot{data: vals[j], have: found[j], redis: found[j]}
+		if found[j] {
+			f.c.stats.hits.Add(1)
+		}
+	}
+	return nil
+}
+
+// cacheable reports whether this File may use Redis. f.mu must be held.
+func (f *File) cacheable() bool {
+	return f.c.store != nil && !f.bypass
+}
+
+func (f *File) keys(first, last int64) []string {
+	keys := make([]string, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		keys = append(keys, f.c.store.Key(f.version, f.c.chunkSize, i))
+	}
+	return keys
+}
+
+// readDisk reads chunk i of version of name from disk and, when fill is set,
+// caches it per the fill mode. Concurrent reads of one chunk share one disk
+// read (and one write to Redis); a caller whose ctx ends stops waiting.
+//
+// The read opens the file anew rather than using the caller's descriptor, so
+// that it outlives a caller who gives up, and checks that the file is still
+// the same version before and after reading: bytes of another version are
+// never returned or cached under this version's key.
+func (c *Cache) readDisk(ctx context.Context, name, version string, i int64, fill bool) (string, error) {
+	var key string // the Redis key, or "" when the cache is off
+	if c.store != nil {
+		key = c.store.Key(version, c.chunkSize, i)
+		if data, ok := c.pendingChunk(key); ok {
+			return data, nil
+		}
+	}
+	flightKey := key
+	if flightKey == "" {
+		flightKey = name + "\x00" + version + "\x00" + strconv.FormatInt(i, 10)
+	}
+	ch := c.flight.DoChan(flightKey, func() (any, error) {
+		// A flight that ended just before this one may have left the
+		// chunk on its way to Redis (groupcache's load re-checks its cache
+		// here for the same reason).
+		if data, ok := c.pendingChunk(key); ok {
+			return data, nil
+		}
+		if fill {
+			// ... or already written it. Detached from the viewer, like
+			// the flight itself; the store's timeout bounds it.
+			if vals, found, err := c.store.Get(context.Background(), []string{key}); err == nil && found[0] {
+				return vals[0], nil
+			}
+		}
+		data, err := c.readChunk(name, version, i)
+		if err != nil {
+			return "", err
+		}
+		c.stats.misses.Add(1)
+		c.stats.diskBytes.Add(int64(len(data)))
+		if fill && c.fill != FillOff {
+			c.put(key, data)
+		}
+		return data, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (c *Cache) readChunk(name, version string, i int64) (string, error) {
+	f, err := c.root.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("read chunk %d of %s: %w", i, name, ErrChanged)
+		}
+		return "", fmt.Errorf("read chunk %d of %s: %w", i, name, err)
+	}
+	defer f.Close()
+	same := func() error {
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("read chunk %d of %s: %w", i, name, err)
+		}
+		if VersionOf(fi) != version {
+			return fmt.Errorf("read chunk %d of %s: %w", i, name, ErrChanged)
+		}
+		return nil
+	}
+	if err := same(); err != nil {
+		return "", err
+	}
+	bp := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(bp)
+	n, err := f.ReadAt(*bp, i*c.chunkSize)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read chunk %d of %s: %w", i, name, err)
+	}
+	if err := same(); err != nil {
+		return "", err
+	}
+	return string((*bp)[:n]), nil
+}
+
+// pendingChunk returns a chunk that is on its way to Redis.
+func (c *Cache) pendingChunk(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	data, ok := c.pending[key]
+	return data, ok
+}
+
+func (c *Cache) setPending(key, val string) {
+	c.pendingMu.Lock()
+	c.pending[key] = val
+	c.pendingMu.Unlock()
+}
+
+func (c *Cache) unsetPending(keys []string) {
+	c.pendingMu.Lock()
+	for _, k := range keys {
+		delete(c.pending, k)
+	}
+	c.pendingMu.Unlock()
+}
+
+// put caches one chunk read from disk, per the fill mode. Until the write
+// is done the chunk is pending: readers that missed it in Redis take it from
+// memory instead of reading the disk again.
+func (c *Cache) put(key, val string) {
+	switch c.fill {
+	case FillSync:
+		c.setPending(key, val)
+		defer c.unsetPending([]string{key})
+		// Detached from the viewer: a chunk read is worth caching even if
+		// the viewer who asked has gone.
+		if err := c.store.Set(context.Background(), []string{key}, []string{val}); err != nil {
+			c.stats.fillErrors.Add(1)
+			return
+		}
+		c.stats.fills.Add(1)
+	case FillAsync:
+		// The queue bounds pending memory: a chunk is pending only while
+		// it holds a place in the queue or is being written.
+		c.setPending(key, val)
+		select {
+		case c.fillq <- fillItem{key, val}:
+		default:
+			c.unsetPending([]string{key})
+			c.stats.fillDropped.Add(1)
+		}
+	}
+}
+
+// filler writes queued chunks, batching what has queued up into one
+// pipeline, until the queue is closed.
+func (c *Cache) filler() {
+	defer c.fillWG.Done()
+	const maxBatch = 8
+	keys := make([]string, 0, maxBatch)
+	vals := make([]string, 0, maxBatch)
+	for it := range c.fillq {
+		keys, vals = append(keys[:0], it.key), append(vals[:0], it.val)
+	drain:
+		for len(keys) < maxBatch {
+			select {
+			case it, ok := <-c.fillq:
+				if !ok {
+					break drain
+				}
+				keys, vals = append(keys, it.key), append(vals, it.val)
+			default:
+				break drain
+			}
+		}
+		err := c.store.Set(context.Background(), keys, vals)
+		c.unsetPending(keys)
+		if err != nil {
+			c.stats.fillErrors.Add(int64(len(keys)))
+			continue
+		}
+		c.stats.fills.Add(int64(len(keys)))
+	}
+}
+
+// Stats are counters of a Cache's work since it was made.
+type Stats struct {
+	Hits        int64 // chunks found in Redis
+	Misses      int64 // chunks read from disk
+	RedisBytes  int64 // bytes served from chunks found in Redis
+	DiskBytes   int64 // bytes read from disk for chunks
+	Fills       int64 // chunks written to Redis after a miss
+	FillErrors  int64 // chunk writes that failed
+	FillDropped int64 // chunks not cached because the write queue was full
+}
+
+type counters struct {
+	hits, misses, redisBytes, diskBytes, fills, fillErrors, fillDropped atomic.Int64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Hits:        c.hits.Load(),
+		Misses:      c.misses.Load(),
+		RedisBytes:  c.redisBytes.Load(),
+		DiskBytes:   c.diskBytes.Load(),
+		Fills:       c.fills.Load(),
+		FillErrors:  c.fillErrors.Load(),
+		FillDropped: c.fillDropped.Load(),
+	}
+}

@@ -1,0 +1,324 @@
+package chunker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/internal/redistest"
+)
+
+// writeRandom writes size pseudo-random bytes (from seed) to dir/name.
+func writeRandom(tb testing.TB, dir, name string, size int, seed uint64) []byte {
+	tb.Helper()
+	b := make([]byte, size)
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+type fixture struct {
+	dir   string
+	root  *os.Root
+	redis *redistest.Server
+	cache *Cache
+}
+
+// newFixture makes a media dir and a Cache on a real Redis (or none when
+// withRedis is false).
+func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
+	tb.Helper()
+	fx := &fixture{dir: tb.TempDir()}
+	root, err := os.OpenRoot(fx.dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { root.Close() })
+	fx.root = root
+	opts.Root = root
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if withRedis {
+		fx.redis = redistest.Start(tb)
+		opts.Store = NewStore(StoreOptions{
+			Client: mustClient(tb, fx.redis.URL()),
+			Logger: opts.Logger,
+			// Generous: these tests are about bytes and counts, and the
+			// race detector slows everything down.
+			Timeout:      2 * time.Second,
+			WriteTimeout: 5 * time.Second,
+		})
+	}
+	c, err := New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	fx.cache = c
+	return fx
+}
+
+func readAll(tb testing.TB, c *Cache, name string) ([]byte, Status) {
+	tb.Helper()
+	f, err := c.Open(context.Background(), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	st := f.Prepare(0, f.Size(), true)
+	got, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+	if err != nil {
+		tb.Fatalf("read %s: %v", name, err)
+	}
+	return got, st
+}
+
+func TestReadThroughFillsThenHits(t *testing.T) {
+	for _, mode := range []FillMode{FillSync, FillAsync} {
+		fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: mode})
+		want := writeRandom(t, fx.dir, "a.mp4", 300_001, 1) // 5 chunks, the last short
+
+		got, st := readAll(t, fx.cache, "a.mp4")
+		if !bytes.Equal(got, want) {
+			t.Fatalf("fill %d: first read differs from the file", mode)
+		}
+		if st != Miss {
+			t.Errorf("fill %d: first read status = %d, want Miss", mode, st)
+		}
+		fx.cache.Close() // flush async writes
+		s := fx.cache.Stats()
+		if s.Misses != 5 || s.Fills != 5 || s.DiskBytes != int64(len(want)) {
+			t.Fatalf("fill %d: after first read %+v, want 5 misses, 5 fills, %d disk bytes", mode, s, len(want))
+		}
+		if keys := fx.redis.Keys(context.Background(), "reelcache:c:*:65536:*"); len(keys) != 5 {
+			t.Fatalf("fill %d: %d chunk keys in redis, want 5: %v", mode, len(keys), keys)
+		}
+
+		got, st = readAll(t, fx.cache, "a.mp4")
+		if !bytes.Equal(got, want) {
+			t.Fatalf("fill %d: cached read differs from the file", mode)
+		}
+		if st != Hit {
+			t.Errorf("fill %d: second read status = %d, want Hit", mode, st)
+		}
+		s2 := fx.cache.Stats()
+		if s2.DiskBytes != s.DiskBytes || s2.RedisBytes != int64(len(want)) {
+			t.Fatalf("fill %d: second read read %d disk bytes and %d redis bytes; want 0 and %d",
+				mode, s2.DiskBytes-s.DiskBytes, s2.RedisBytes, len(want))
+		}
+	}
+}
+
+func TestRandomReadAtMatchesFile(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
+	want := writeRandom(t, fx.dir, "b.webm", 1_000_003, 2)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 200 {
+		f, err := fx.cache.Open(context.Background(), "b.webm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := r.Int64N(int64(len(want)))
+		n := r.Int64N(300_000) + 1
+		f.Prepare(off, n, true)
+		p := make([]byte, n)
+		m, err := f.ReadAt(p, off)
+		f.Close()
+		end := min(off+n, int64(len(want)))
+		if int64(m) != end-off {
+			t.Fatalf("read %d: ReadAt(%d bytes at %d) = %d, %v; want %d bytes", i, n, off, m, err, end-off)
+		}
+		if (err == io.EOF) != (end-off < n) || (err != nil && err != io.EOF) {
+			t.Fatalf("read %d: ReadAt err = %v with %d of %d bytes", i, err, m, n)
+		}
+		if !bytes.Equal(p[:m], want[off:end]) {
+			t.Fatalf("read %d: bytes at %d differ", i, off)
+		}
+	}
+}
+
+func TestReplacedFileGetsNewVersion(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
+	old := writeRandom(t, fx.dir, "v.mp4", 200_000, 5)
+	if got, _ := readAll(t, fx.cache, "v.mp4"); !bytes.Equal(got, old) {
+		t.Fatal("first read differs")
+	}
+	// Same name, same size, other bytes, written the way deploy tools do.
+	next := writeRandom(t, fx.dir, "v.mp4.tmp", 200_000, 6)
+	if err := os.Rename(filepath.Join(fx.dir, "v.mp4.tmp"), filepath.Join(fx.dir, "v.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	got, st := readAll(t, fx.cache, "v.mp4")
+	if !bytes.Equal(got, next) {
+		t.Fatal("after replacing the file, reads returned old bytes")
+	}
+	if st != Miss {
+		t.Errorf("replaced file status = %d, want Miss (new version)", st)
+	}
+
+	// Rewritten in place, same size, mtime set back to the old value: the
+	// change time still tells.
+	fi, _ := os.Stat(filepath.Join(fx.dir, "v.mp4"))
+	third := writeRandom(t, fx.dir, "v.mp4", 200_000, 7)
+	os.Chtimes(filepath.Join(fx.dir, "v.mp4"), fi.ModTime(), fi.ModTime())
+	if got, _ := readAll(t, fx.cache, "v.mp4"); !bytes.Equal(got, third) {
+		t.Fatal("after an in-place rewrite with the old mtime, reads returned old bytes")
+	}
+}
+
+func TestChangedUnderReadFails(t *testing.T) {
+	fx := newFixture(t, false, Options{ChunkSize: 64 << 10})
+	writeRandom(t, fx.dir, "c.mp4", 200_000, 8)
+	f, err := fx.cache.Open(context.Background(), "c.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := make([]byte, 1000)
+	if _, err := f.ReadAt(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(fx.dir, "c.mp4"), 100_000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(p, 150_000); !errors.Is(err, ErrChanged) {
+		t.Fatalf("ReadAt after truncation = %v, want ErrChanged", err)
+	}
+	os.Remove(filepath.Join(fx.dir, "c.mp4"))
+	if _, err := f.ReadAt(p, 70_000); !errors.Is(err, ErrChanged) {
+		t.Fatalf("ReadAt after removal = %v, want ErrChanged", err)
+	}
+}
+
+func TestRedisDownFallsBackToDisk(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
+	want := writeRandom(t, fx.dir, "d.mp4", 500_000, 9)
+	readAll(t, fx.cache, "d.mp4")
+	fx.redis.Kill()
+	for i := range 5 {
+		got, st := readAll(t, fx.cache, "d.mp4")
+		if !bytes.Equal(got, want) {
+			t.Fatalf("read %d with redis down differs from the file", i)
+		}
+		if st != Bypass {
+			t.Errorf("read %d with redis down: status %d, want Bypass", i, st)
+		}
+	}
+	if fx.cache.Enabled() {
+		t.Error("Enabled() = true after repeated failures, want the breaker open")
+	}
+}
+
+func TestConcurrentMissesShareOneDiskRead(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 256 << 10, Fill: FillAsync})
+	want := writeRandom(t, fx.dir, "e.mp4", 1<<20, 10) // 4 chunks
+	// Hold Redis so every reader misses at the same moment and stays in flight.
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			f, err := fx.cache.Open(context.Background(), "e.mp4")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			got, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+			if err == nil && !bytes.Equal(got, want) {
+				err = errors.New("bytes differ")
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Some readers may come after a chunk is filled and hit; none may read
+	// a chunk from disk a second time while a read of it is in flight. With
+	// 50 readers and no coalescing this would be near 200.
+	s := fx.cache.Stats()
+	t.Logf("50 readers, 4 chunks: %+v", s)
+	if s.Misses > 8 {
+		t.Fatalf("%d disk reads of a 4-chunk file by 50 concurrent readers: misses are not coalesced (%+v)", s.Misses, s)
+	}
+}
+
+func TestBreaker(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := newBreaker(3, time.Second, slog.New(slog.DiscardHandler))
+	b.now = func() time.Time { return now }
+	fail := errors.New("down")
+	for i := range 3 {
+		if !b.allow() {
+			t.Fatalf("call %d refused before the threshold", i)
+		}
+		b.record(fail)
+	}
+	if b.allow() || b.ready() {
+		t.Fatal("breaker lets calls through right after 3 failures")
+	}
+	now = now.Add(time.Second)
+	if !b.allow() {
+		t.Fatal("no probe after the cool-down")
+	}
+	if b.allow() {
+		t.Fatal("a second call let through while the probe is in flight")
+	}
+	b.record(fail)
+	if b.allow() {
+		t.Fatal("failed probe did not reopen the breaker")
+	}
+	now = now.Add(time.Second)
+	if !b.allow() {
+		t.Fatal("no probe after the second cool-down")
+	}
+	b.record(nil)
+	for i := range 5 {
+		if !b.allow() {
+			t.Fatalf("call %d refused after a good probe", i)
+		}
+		b.record(nil)
+	}
+}
+
+func TestKeyScheme(t *testing.T) {
+	s := NewStore(StoreOptions{Prefix: "rc"})
+	if got, want := s.Key("0123456789abcdef", 1048576, 42), "rc:c:0123456789abcdef:1048576:42"; got != want {
+		t.Fatalf("Key = %q, want %q", got, want)
+	}
+}
+
+func mustClient(tb testing.TB, url string) redis.UniversalClient {
+	tb.Helper()
+	c, err := NewRedisClient(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}

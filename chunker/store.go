@@ -1,0 +1,239 @@
+package chunker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrUnavailable is returned by Store methods while the store's breaker is
+// open: recent calls failed, so Redis is not asked again until the
+// cool-down has passed.
+var ErrUnavailable = errors.New("chunker: redis unavailable")
+
+// redisClient is the part of go-redis that Store uses. Every command goes
+// through a pipeline, so that a multi-chunk read or write costs one round
+// trip; on a Redis Cluster, go-redis splits the pipeline by node.
+type redisClient interface {
+	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
+}
+
+// StoreOptions configure a Store. The zero value of each field but Client
+// means its default.
+type StoreOptions struct {
+	// Client is the Redis connection: a *redis.Client, *redis.ClusterClient
+	// or failover client. Required.
+	Client redis.UniversalClient
+
+	// Prefix starts every key. Default "reelcache".
+	Prefix string
+
+	// TTL is the expiry set on written chunks; 0 means no expiry.
+	TTL time.Duration
+
+	// Timeout bounds every call, on top of the caller's context, so a hung
+	// Redis costs a viewer at most this long before disk takes over.
+	// Default 100ms.
+	Timeout time.Duration
+
+	// WriteTimeout bounds each Set. Writes are off the viewer's path (a
+	// background fill or a prewarm) and carry whole chunks, so they get
+	// longer. Default 1s.
+	WriteTimeout time.Duration
+
+	// FailureThreshold is how many calls in a row must fail before the
+	// breaker opens. Default 3.
+	FailureThreshold int
+
+	// Cooldown is how long the breaker stays open before one probe call is
+	// let through. Default 1s.
+	Cooldown time.Duration
+
+	// Logger receives one line per breaker state change. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Store reads and writes chunks in Redis. It is safe for concurrent use.
+//
+// Store never retries by itself and never blocks past its timeout: a cache
+// is an optimisation, and the caller always has the disk to fall back to.
+type Store struct {
+	rdb      redisClient
+	prefix   string
+	ttl      time.Duration
+	timeout  time.Duration
+	wtimeout time.Duration
+	brk      *breaker
+}
+
+// NewStore returns a Store over opts.Client.
+func NewStore(opts StoreOptions) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = "reelcache"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 100 * time.Millisecond
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Second
+	}
+	if opts.FailureThreshold <= 0 {
+		opts.FailureThreshold = 3
+	}
+	if opts.Cooldown <= 0 {
+		opts.Cooldown = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Store{
+		rdb:      opts.Client,
+		prefix:   opts.Prefix,
+		ttl:      opts.TTL,
+		timeout:  opts.Timeout,
+		wtimeout: opts.WriteTimeout,
+		brk:      newBreaker(opts.FailureThreshold, opts.Cooldown, opts.Logger),
+	}
+}
+
+// Key returns the Redis key of chunk index of the given file version and
+// chunk size. See the package documentation for the scheme.
+func (s *Store) Key(version string, chunkSize, index int64) string {
+	b := make([]byte, 0, len(s.prefix)+len(version)+32)
+	b = append(b, s.prefix...)
+	b = append(b, ":c:"...)
+	b = append(b, version...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, chunkSize, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, index, 10)
+	return string(b)
+}
+
+// Prefix returns the key prefix.
+func (s *Store) Prefix() string { return s.prefix }
+
+// Available reports whether the breaker lets calls through now. It does not
+// contact Redis.
+func (s *Store) Available() bool { return s.brk.ready() }
+
+// Get fetches keys in one pipeline. vals[i] is the value of keys[i] and
+// found[i] tells whether it exists. Values are strings because that is what
+// go-redis decodes into; callers copy out of them without converting.
+func (s *Store) Get(ctx context.Context, keys []string) (vals []string, found []bool, err error) {
+	vals = make([]string, len(keys))
+	found = make([]bool, len(keys))
+	if len(keys) == 0 {
+		return vals, found, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	err = s.call(ctx, s.timeout, func(ctx context.Context) error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.Get(ctx, k)
+			}
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			err = nil // some keys are missing; each cmd says which
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get %d chunks: %w", len(keys), err)
+	}
+	for i, c := range cmds {
+		v, err := c.Result()
+		switch {
+		case err == nil:
+			vals[i], found[i] = v, true
+		case errors.Is(err, redis.Nil):
+		default:
+			return nil, nil, fmt.Errorf("get %s: %w", keys[i], err)
+		}
+	}
+	return vals, found, nil
+}
+
+// Exists reports, in one pipeline, which keys exist. It sends one EXISTS per
+// key rather than one multi-key EXISTS, which a Redis Cluster refuses across
+// slots.
+func (s *Store) Exists(ctx context.Context, keys []string) ([]bool, error) {
+	found := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return found, nil
+	}
+	cmds := make([]*redis.IntCmd, len(keys))
+	err := s.call(ctx, s.timeout, func(ctx context.Context) error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.Exists(ctx, k)
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check %d chunks: %w", len(keys), err)
+	}
+	for i, c := range cmds {
+		found[i] = c.Val() > 0
+	}
+	return found, nil
+}
+
+// Set writes keys[i] = vals[i] in one pipeline, each with the store's TTL.
+// Each SET is atomic in Redis, so a chunk is either stored whole or absent.
+func (s *Store) Set(ctx context.Context, keys, vals []string) error {
+	if len(keys) != len(vals) {
+		return fmt.Errorf("set chunks: %d keys for %d values", len(keys), len(vals))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.call(ctx, s.wtimeout, func(ctx context.Context) error {
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				p.Set(ctx, k, vals[i], s.ttl)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range cmds {
+			if err := c.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set %d chunks: %w", len(keys), err)
+	}
+	return nil
+}
+
+// call runs fn under a timeout and the store's breaker. A failure caused by
+// the caller's own context (a viewer who left) says nothing about Redis and
+// is not counted against it.
+func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+	if !s.brk.allow() {
+		return ErrUnavailable
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn(cctx)
+	if err != nil && ctx.Err() != nil {
+		s.brk.release()
+		return err
+	}
+	s.brk.record(err)
+	return err
+}

@@ -1,0 +1,380 @@
+// Package config loads reelcache's settings from a YAML file, REELCACHE_*
+// environment variables and command-line flags into a validated Config.
+//
+// Precedence, highest first: flags, environment, file, defaults. The file is
+// --config FILE, else $REELCACHE_CONFIG, else the first reelcache.yaml found
+// in ".", $XDG_CONFIG_HOME/reelcache and /etc/reelcache; running without one
+// is fine. Unknown keys (in the file or as REELCACHE_* variables) and bad
+// values are errors that name the key, the value and where it came from.
+//
+// This is the only package that touches viper, and it uses its own instance:
+// everything else gets plain values.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is reelcache's validated configuration.
+type Config struct {
+	Listen    string // address of the HTTP listener, host:port
+	Media     Media  //
+	ChunkSize int64  // bytes per chunk, 64 KiB to 16 MiB
+	Redis     Redis  //
+	Cache     Cache  //
+	Log       Log    //
+	File      string // the config file read; "" when none
+}
+
+// Media says what is served.
+type Media struct {
+	Root       string   // directory served under /media/
+	Extensions []string // lower-case extensions without the dot, e.g. "mp4"
+}
+
+// Redis says where the chunk cache lives.
+type Redis struct {
+	URL       string        // redis://, rediss:// or unix:// URL; "" disables the cache
+	KeyPrefix string        // first part of every key
+	Timeout   time.Duration // deadline of each read from Redis
+}
+
+// Cache says how the cache is used.
+type Cache struct {
+	TTL  time.Duration // expiry of written chunks; 0 means none
+	Fill string        // what a miss does: "async", "sync" or "off"
+}
+
+// Log says how the server logs.
+type Log struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
+}
+
+// EnvPrefix starts every environment variable that sets a key: chunk.size is
+// REELCACHE_CHUNK_SIZE.
+const EnvPrefix = "REELCACHE_"
+
+// configEnv names the config file, like --config.
+const configEnv = EnvPrefix + "CONFIG"
+
+// key describes one setting. def is written as a user would write it.
+type key struct {
+	name, def, flag, usage string
+}
+
+// keys lists every setting; reelcache.example.yaml documents each.
+var keys = []key{
+	{"listen", "127.0.0.1:8080", "listen", "address to serve HTTP on (host:port)"},
+	{"media.root", "./media", "media-root", "directory of the videos served under /media/"},
+	{"media.extensions", "mp4,m4v,mov,webm,mkv,ogv", "media-extensions", "file extensions served (comma-separated)"},
+	{"chunk.size", "1MiB", "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
+	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
+	{"redis.key_prefix", "reelcache", "redis-key-prefix", "prefix of every Redis key"},
+	{"redis.timeout", "100ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
+	{"cache.ttl", "24h", "cache-ttl", "expiry of cached chunks; 0 keeps them until evicted"},
+	{"cache.fill", "async", "cache-fill", "what a cache miss does: async, sync or off"},
+	{"log.level", "info", "log-level", "debug, info, warn or error"},
+	{"log.format", "text", "log-format", "text or json"},
+}
+
+// Limits of chunk.size.
+const (
+	MinChunkSize = 64 << 10
+	MaxChunkSize = 16 << 20
+)
+
+// envName returns the environment variable of a key.
+func envName(name string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(name, ".", "_"))
+}
+
+// AddFlags defines --config and one flag per key on fs. Flags override the
+// environment and the file only when given.
+func AddFlags(fs *pflag.FlagSet) {
+	fs.String("config", "", "config file (default: reelcache.yaml in ., $XDG_CONFIG_HOME/reelcache, /etc/reelcache)")
+	for _, k := range keys {
+		fs.String(k.flag, k.def, k.usage)
+	}
+}
+
+// Options tell Load where to look. The zero value reads the environment and
+// searches the default directories.
+type Options struct {
+	// Flags made with AddFlags; nil means none.
+	Flags *pflag.FlagSet
+	// SearchDirs replaces the directories searched for reelcache.yaml.
+	SearchDirs []string
+}
+
+// Error is a bad setting.
+type Error struct {
+	Key    string // e.g. "chunk.size"
+	Value  string // the value as given
+	Source string // e.g. "config file /etc/reelcache/reelcache.yaml"
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" && e.Key == "" {
+		return fmt.Sprintf("%s: %v", e.Source, e.Err)
+	}
+	return fmt.Sprintf("%s: %s %q: %v", e.Source, e.Key, e.Value, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrUnknownKey is wrapped by the Error for a key reelcache does not have.
+var ErrUnknownKey = errors.New("unknown key")
+
+// Load reads the configuration.
+func Load(opts Options) (*Config, error) {
+	l := &loader{flags: opts.Flags, v: viper.New()}
+	file, err := l.findFile(opts.SearchDirs)
+	if err != nil {
+		return nil, err
+	}
+	l.file = file
+	if err := l.readFile(); err != nil {
+		return nil, err
+	}
+	if err := checkEnv(); err != nil {
+		return nil, err
+	}
+	l.v.AllowEmptyEnv(true) // REELCACHE_REDIS_URL= turns the cache off
+	for _, k := range keys {
+		l.v.SetDefault(k.name, k.def)
+		l.v.BindEnv(k.name, envName(k.name))
+		if l.flags != nil {
+			if f := l.flags.Lookup(k.flag); f != nil {
+				l.v.BindPFlag(k.name, f)
+			}
+		}
+	}
+	return l.config()
+}
+
+type loader struct {
+	flags *pflag.FlagSet
+	v     *viper.Viper // everything merged
+	fv    *viper.Viper // the file alone, to tell where a value came from
+	file  string
+}
+
+func (l *loader) findFile(dirs []string) (string, error) {
+	if l.flags != nil {
+		if f := l.flags.Lookup("config"); f != nil && f.Value.String() != "" {
+			return f.Value.String(), nil
+		}
+	}
+	if f := os.Getenv(configEnv); f != "" {
+		return f, nil
+	}
+	if dirs == nil {
+		dirs = []string{"."}
+		if d, err := os.UserConfigDir(); err == nil {
+			dirs = append(dirs, filepath.Join(d, "reelcache"))
+		}
+		dirs = append(dirs, "/etc/reelcache")
+	}
+	for _, d := range dirs {
+		for _, name := range []string{"reelcache.yaml", "reelcache.yml"} {
+			p := filepath.Join(d, name)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+func (l *loader) readFile() error {
+	if l.file == "" {
+		return nil
+	}
+	src := "config file " + l.file
+	b, err := os.ReadFile(l.file)
+	if err != nil {
+		return &Error{Source: src, Err: err}
+	}
+	typ := strings.TrimPrefix(filepath.Ext(l.file), ".")
+	if !slices.Contains([]string{"yaml", "yml", "json", "toml"}, typ) {
+		typ = "yaml"
+	}
+	l.fv = viper.New()
+	l.fv.SetConfigType(typ)
+	if err := l.fv.ReadConfig(strings.NewReader(string(b))); err != nil {
+		return &Error{Source: src, Err: err}
+	}
+	known := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		known[k.name] = true
+	}
+	for _, k := range l.fv.AllKeys() {
+		if !known[k] {
+			return &Error{Source: src, Key: k, Value: fmt.Sprint(l.fv.Get(k)), Err: ErrUnknownKey}
+		}
+	}
+	l.v.SetConfigType(typ)
+	if err := l.v.ReadConfig(strings.NewReader(string(b))); err != nil {
+		return &Error{Source: src, Err: err}
+	}
+	return nil
+}
+
+// checkEnv refuses REELCACHE_* variables that set no key: a typo there
+// would otherwise be silently ignored.
+func checkEnv() error {
+	for _, kv := range os.Environ() {
+		name, val, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) || name == configEnv {
+			continue
+		}
+		if !slices.ContainsFunc(keys, func(k key) bool { return envName(k.name) == name }) {
+			return &Error{Source: "environment variable " + name, Key: name, Value: val, Err: ErrUnknownKey}
+		}
+	}
+	return nil
+}
+
+// source says where the value of k came from, for error messages.
+func (l *loader) source(k key) string {
+	if l.flags != nil {
+		if f := l.flags.Lookup(k.flag); f != nil && f.Changed {
+			return "flag --" + k.flag
+		}
+	}
+	if _, ok := os.LookupEnv(envName(k.name)); ok {
+		return "environment variable " + envName(k.name)
+	}
+	if l.fv != nil && l.fv.IsSet(k.name) {
+		return "config file " + l.file
+	}
+	return "default"
+}
+
+func (l *loader) config() (*Config, error) {
+	c := &Config{File: l.file}
+	var errs []error
+	for _, k := range keys {
+		raw := l.raw(k.name)
+		if err := parse(c, k.name, raw); err != nil {
+			errs = append(errs, &Error{Key: k.name, Value: raw, Source: l.source(k), Err: err})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// raw returns a key's value as a string; lists are joined with commas.
+func (l *loader) raw(name string) string {
+	switch v := l.v.Get(name).(type) {
+	case []any:
+		s := make([]string, len(v))
+		for i, e := range v {
+			s[i] = fmt.Sprint(e)
+		}
+		return strings.Join(s, ",")
+	case []string:
+		return strings.Join(v, ",")
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// parse validates raw and stores it in c.
+func parse(c *Config, name, raw string) error {
+	switch name {
+	case "listen":
+		if _, _, err := net.SplitHostPort(raw); err != nil {
+			return errors.New("want host:port, e.g. 127.0.0.1:8080 or :8080")
+		}
+		c.Listen = raw
+	case "media.root":
+		if strings.TrimSpace(raw) == "" {
+			return errors.New("must name a directory")
+		}
+		c.Media.Root = raw
+	case "media.extensions":
+		exts := strings.FieldsFunc(strings.ToLower(raw), func(r rune) bool { return r == ',' || r == ' ' })
+		if len(exts) == 0 {
+			return errors.New("must list at least one extension")
+		}
+		for i, e := range exts {
+			e = strings.TrimPrefix(e, ".")
+			if e == "" || strings.ContainsAny(e, "./\\") {
+				return fmt.Errorf("bad extension %q", exts[i])
+			}
+			exts[i] = e
+		}
+		c.Media.Extensions = exts
+	case "chunk.size":
+		n, err := humanize.ParseBytes(raw)
+		if err != nil {
+			return errors.New("want a size such as 1MiB, 256KiB or 1048576")
+		}
+		if n < MinChunkSize || n > MaxChunkSize {
+			return fmt.Errorf("must be between 64KiB and 16MiB (got %d bytes)", n)
+		}
+		c.ChunkSize = int64(n)
+	case "redis.url":
+		if raw != "" {
+			u, err := url.Parse(raw)
+			if err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
+				return errors.New(`want redis://[user:password@]host:port/db, rediss://... or unix:///path; "" disables the cache`)
+			}
+		}
+		c.Redis.URL = raw
+	case "redis.key_prefix":
+		if raw == "" || strings.ContainsAny(raw, " \t\r\n") {
+			return errors.New("must be non-empty, without spaces")
+		}
+		c.Redis.KeyPrefix = raw
+	case "redis.timeout":
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			return errors.New("want a positive duration such as 100ms")
+		}
+		c.Redis.Timeout = d
+	case "cache.ttl":
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			return errors.New("want a duration such as 24h, or 0 for no expiry")
+		}
+		c.Cache.TTL = d
+	case "cache.fill":
+		if !slices.Contains([]string{"async", "sync", "off"}, raw) {
+			return errors.New("want async, sync or off")
+		}
+		c.Cache.Fill = raw
+	case "log.level":
+		if !slices.Contains([]string{"debug", "info", "warn", "error"}, raw) {
+			return errors.New("want debug, info, warn or error")
+		}
+		c.Log.Level = raw
+	case "log.format":
+		if !slices.Contains([]string{"text", "json"}, raw) {
+			return errors.New("want text or json")
+		}
+		c.Log.Format = raw
+	default:
+		return ErrUnknownKey
+	}
+	return nil
+}

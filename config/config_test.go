@@ -1,0 +1,210 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// load writes yaml (if not empty) to a temp reelcache.yaml and loads it with
+// the given command-line arguments.
+func load(t *testing.T, yaml string, args ...string) (*Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if yaml != "" {
+		if err := os.WriteFile(filepath.Join(dir, "reelcache.yaml"), []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(Options{Flags: fs, SearchDirs: []string{dir}})
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Listen:    "127.0.0.1:8080",
+		Media:     Media{Root: "./media", Extensions: []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}},
+		ChunkSize: 1 << 20,
+		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
+		Cache:     Cache{TTL: 24 * time.Hour, Fill: "async"},
+		Log:       Log{Level: "info", Format: "text"},
+	}
+	if got := *c; !equal(got, want) {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func equal(a, b Config) bool {
+	return a.Listen == b.Listen && a.Media.Root == b.Media.Root &&
+		strings.Join(a.Media.Extensions, ",") == strings.Join(b.Media.Extensions, ",") &&
+		a.ChunkSize == b.ChunkSize && a.Redis == b.Redis && a.Cache == b.Cache && a.Log == b.Log
+}
+
+func TestPrecedence(t *testing.T) {
+	const file = `
+listen: 127.0.0.1:9000
+media:
+  root: /srv/videos
+  extensions: [MP4, .webm]
+chunk:
+  size: 256KiB
+redis:
+  url: redis://10.0.0.1:6379/2
+cache:
+  ttl: 1h
+  fill: sync
+`
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		check func(*Config) string
+	}{
+		{"file", nil, nil, func(c *Config) string {
+			if c.Listen != "127.0.0.1:9000" || c.Media.Root != "/srv/videos" || c.ChunkSize != 256<<10 ||
+				c.Cache.TTL != time.Hour || c.Cache.Fill != "sync" || strings.Join(c.Media.Extensions, ",") != "mp4,webm" {
+				return "file values not applied"
+			}
+			return ""
+		}},
+		{"env over file", map[string]string{"REELCACHE_CHUNK_SIZE": "2MiB", "REELCACHE_LISTEN": ":7000"}, nil, func(c *Config) string {
+			if c.ChunkSize != 2<<20 || c.Listen != ":7000" || c.Media.Root != "/srv/videos" {
+				return "env did not override the file"
+			}
+			return ""
+		}},
+		{"flag over env", map[string]string{"REELCACHE_CHUNK_SIZE": "2MiB"}, []string{"--chunk-size", "4MiB"}, func(c *Config) string {
+			if c.ChunkSize != 4<<20 {
+				return "flag did not override env"
+			}
+			return ""
+		}},
+		{"empty env disables redis", map[string]string{"REELCACHE_REDIS_URL": ""}, nil, func(c *Config) string {
+			if c.Redis.URL != "" {
+				return "REELCACHE_REDIS_URL= did not disable the cache"
+			}
+			return ""
+		}},
+		{"plain byte count", map[string]string{"REELCACHE_CHUNK_SIZE": "1048576"}, nil, func(c *Config) string {
+			if c.ChunkSize != 1<<20 {
+				return "plain byte count not accepted"
+			}
+			return ""
+		}},
+		{"ttl zero", nil, []string{"--cache-ttl", "0"}, func(c *Config) string {
+			if c.Cache.TTL != 0 {
+				return "cache.ttl 0 not accepted"
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := load(t, file, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tt.check(c); msg != "" {
+				t.Fatalf("%s: %+v", msg, c)
+			}
+		})
+	}
+}
+
+func TestBadInputNamesKeyValueAndSource(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		args []string
+		want []string // substrings of the error
+	}{
+		{"unknown key in file", "chunk:\n  sise: 1MiB\n", nil, nil, []string{"chunk.sise", "unknown key", "reelcache.yaml"}},
+		{"unknown section", "cahce:\n  ttl: 1h\n", nil, nil, []string{"cahce.ttl", "unknown key"}},
+		{"chunk too small", "chunk:\n  size: 3KB\n", nil, nil, []string{"chunk.size", `"3KB"`, "reelcache.yaml", "64KiB"}},
+		{"chunk too big", "", map[string]string{"REELCACHE_CHUNK_SIZE": "1GiB"}, nil, []string{"chunk.size", "REELCACHE_CHUNK_SIZE", "16MiB"}},
+		{"chunk not a size", "", nil, []string{"--chunk-size", "lots"}, []string{"chunk.size", `"lots"`, "flag --chunk-size"}},
+		{"bad fill", "cache:\n  fill: maybe\n", nil, nil, []string{"cache.fill", `"maybe"`, "async, sync or off"}},
+		{"bad ttl", "cache:\n  ttl: 3600\n", nil, nil, []string{"cache.ttl", `"3600"`}},
+		{"bad url", "redis:\n  url: http://x\n", nil, nil, []string{"redis.url", `"http://x"`}},
+		{"bad listen", "listen: 8080\n", nil, nil, []string{"listen", `"8080"`, "host:port"}},
+		{"unknown env", "", map[string]string{"REELCACHE_CHUNKSIZE": "1MiB"}, nil, []string{"REELCACHE_CHUNKSIZE", "unknown key"}},
+		{"bad yaml", "chunk: [\n", nil, nil, []string{"reelcache.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := load(t, tt.yaml, tt.args...)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownKeyIsTyped(t *testing.T) {
+	_, err := load(t, "nope: 1\n")
+	if !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("err = %v, want ErrUnknownKey", err)
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "nope" {
+		t.Fatalf("err = %#v, want *Error with Key nope", err)
+	}
+}
+
+func TestExplicitConfigFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "other.yaml")
+	os.WriteFile(p, []byte("listen: 127.0.0.1:1234\n"), 0o644)
+	c, err := load(t, "listen: 127.0.0.1:9999\n", "--config", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:1234" || c.File != p {
+		t.Fatalf("--config not used: listen %s, file %s", c.Listen, c.File)
+	}
+	if _, err := load(t, "", "--config", filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing --config file: err = %v, want one naming the file", err)
+	}
+}
+
+// TestExampleFileDocumentsEveryKey keeps reelcache.example.yaml complete
+// and loadable.
+func TestExampleFileDocumentsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../reelcache.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, string(b)); err != nil {
+		t.Fatalf("example file does not load: %v", err)
+	}
+	for _, k := range keys {
+		leaf := k.name[strings.LastIndex(k.name, ".")+1:]
+		if !strings.Contains(string(b), leaf+":") {
+			t.Errorf("reelcache.example.yaml does not document %s", k.name)
+		}
+	}
+}

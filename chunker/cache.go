@@ -623,3 +623,16 @@ func (c *counters) snapshot() Stats {
 		FillDropped: c.fillDropped.Load(),
 	}
 }
+
+// String returns the X-Cache value for s: MISS, HIT, PARTIAL or BYPASS.
+func (s Status) String() string {
+	switch s {
+	case Hit:
+		return "HIT"
+	case Partial:
+		return "PARTIAL"
+	case Bypass:
+		return "BYPASS"
+	}
+	return "MISS"
+}

@@ -68,9 +68,9 @@ cache:
   fill: sync
 `
 	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
+		name  string
+		env   map[string]string
+		args  []string
 		check func(*Config) string
 	}{
 		{"file", nil, nil, func(c *Config) string {

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/static"
+	"github.com/reelcache/reelcache/stream"
+)
+
+// shutdownGrace is how long in-flight streams may run after SIGINT/SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the media root over HTTP",
+		Args:  cobra.NoArgs,
+	}
+	config.AddFlags(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd.Flags())
+		if err != nil {
+			return err
+		}
+		return serve(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
+	return cmd
+}
+
+// quietRedisLogger drops go-redis's internal log lines (a refused dial per
+// pooled connection); the store's breaker logs outages once instead.
+type quietRedisLogger struct{}
+
+func (quietRedisLogger) Printf(context.Context, string, ...any) {}
+
+// app is the wired server: the cache and the HTTP handler over it.
+type app struct {
+	cache *chunker.Cache
+	rdb   redis.UniversalClient // nil when the cache is off
+	echo  *echo.Echo
+}
+
+func (a *app) Close() error {
+	err := a.cache.Close()
+	if a.rdb != nil {
+		err = errors.Join(err, a.rdb.Close())
+	}
+	return err
+}
+
+// newApp opens the media root and Redis and builds the HTTP handler. Redis
+// being down is not an error: the server serves from disk and says so.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	root, err := os.OpenRoot(cfg.Media.Root)
+	if err != nil {
+		return nil, fmt.Errorf("media root: %w", err)
+	}
+	a := &app{}
+	var store *chunker.Store
+	if cfg.Redis.URL == "" {
+		log.Info("cache off (redis.url is empty): serving from disk")
+	} else {
+		redis.SetLogger(quietRedisLogger{})
+		a.rdb, err = chunker.NewRedisClient(cfg.Redis.URL)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("redis.url: %w", err)}
+		}
+		store = chunker.NewStore(chunker.StoreOptions{
+			Client:  a.rdb,
+			Prefix:  cfg.Redis.KeyPrefix,
+			TTL:     cfg.Cache.TTL,
+			Timeout: cfg.Redis.Timeout,
+			Logger:  log,
+		})
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := a.rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			log.Warn("redis unreachable: serving from disk until it answers", "redis", redactURL(cfg.Redis.URL), "err", err)
+		} else {
+			log.Info("redis connected", "redis", redactURL(cfg.Redis.URL))
+		}
+	}
+	fill, err := chunker.ParseFillMode(cfg.Cache.Fill)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	a.cache, err = chunker.New(chunker.Options{
+		Root:      root,
+		Store:     store,
+		ChunkSize: cfg.ChunkSize,
+		Fill:      fill,
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h, err := stream.New(stream.Options{
+		Files:      a.cache,
+		Extensions: cfg.Media.Extensions,
+		Static:     static.FS(),
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard)
+	e.Use(middleware.RequestID(), stream.AccessLog(log), middleware.Recover())
+	h.Register(e)
+	a.echo = e
+	return a, nil
+}
+
+// serve runs the HTTP server until ctx ends, then gives in-flight requests
+// shutdownGrace to finish.
+func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return usageError{fmt.Errorf("listen: %w", err)}
+	}
+	srv := &http.Server{
+		Handler: a.echo,
+		// Slow-header clients are cut off; streams are not: no
+		// ReadTimeout or WriteTimeout, which would end a long video.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	fmt.Fprintf(stdout, "reelcache %s serving %s at http://%s/\n", buildVersion(), cfg.Media.Root, ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "media", cfg.Media.Root, "chunk_size", cfg.ChunkSize, "config", cfg.File)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// redactURL hides the password in a Redis URL for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,338 @@
+// Package stream serves video files over HTTP with Echo: GET and HEAD with
+// RFC 9110 Range semantics, answered by http.ServeContent over a
+// chunk-backed reader from package chunker, plus a JSON listing and the
+// embedded player page.
+package stream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/reelcache/reelcache/chunker"
+)
+
+// Files is what the handler needs from a chunker.Cache.
+type Files interface {
+	// Open opens a slash-separated name relative to the media root.
+	Open(ctx context.Context, name string) (*chunker.File, error)
+	// List walks the media root.
+	List(ctx context.Context, keep func(name string) bool) ([]chunker.Entry, error)
+	// Enabled reports whether Redis may be used now.
+	Enabled() bool
+}
+
+// Options configure a Handler. The zero value of each field but Files means
+// its default.
+type Options struct {
+	// Files opens media. Required.
+	Files Files
+
+	// Extensions are the file extensions served, without the dot,
+	// case-insensitive. Default mp4 m4v mov webm mkv ogv.
+	Extensions []string
+
+	// Static is the player page's file system, served at /. Nil serves no
+	// page.
+	Static fs.FS
+
+	// Logger receives errors that are not the client's. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves media files. It is safe for concurrent use.
+type Handler struct {
+	files  Files
+	exts   map[string]string // extension (lower case, with dot) -> Content-Type
+	static fs.FS
+	log    *slog.Logger
+
+	errOnce sync.Map // error class -> time last logged, to keep logs quiet during an outage
+}
+
+// contentTypes are the media types of the extensions reelcache knows. An
+// extension configured but not listed here is served as
+// application/octet-stream; ServeContent never sniffs, because the type is
+// set before it is called.
+var contentTypes = map[string]string{
+	".mp4":  "video/mp4",
+	".m4v":  "video/mp4",
+	".m4a":  "audio/mp4",
+	".mov":  "video/quicktime",
+	".webm": "video/webm",
+	".mkv":  "video/x-matroska",
+	".ogv":  "video/ogg",
+	".ogg":  "audio/ogg",
+	".mp3":  "audio/mpeg",
+	".ts":   "video/mp2t",
+}
+
+// DefaultExtensions are served when Options.Extensions is empty.
+var DefaultExtensions = []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}
+
+// New returns a Handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Files == nil {
+		return nil, errors.New("stream: Options.Files is required")
+	}
+	if len(opts.Extensions) == 0 {
+		opts.Extensions = DefaultExtensions
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{
+		files:  opts.Files,
+		exts:   make(map[string]string),
+		static: opts.Static,
+		log:    opts.Logger,
+	}
+	for _, e := range opts.Extensions {
+		e = "." + strings.ToLower(strings.TrimPrefix(e, "."))
+		ct, ok := contentTypes[e]
+		if !ok {
+			ct = "application/octet-stream"
+		}
+		h.exts[e] = ct
+	}
+	return h, nil
+}
+
+// Register adds the handler's routes to e.
+func (h *Handler) Register(e *echo.Echo) {
+	e.GET("/media/*", h.Media)
+	e.HEAD("/media/*", h.Media)
+	e.GET("/api/media", h.List)
+	if h.static != nil {
+		page := echo.WrapHandler(pageHandler(h.static))
+		e.GET("/*", page)
+		e.HEAD("/*", page)
+	}
+}
+
+// pageHandler serves the player page with a Content-Security-Policy that
+// allows nothing but the page's own files and media.
+func pageHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
+			"img-src 'self' data:; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// mediaName returns the file name a /media/ request path asks for, or false
+// when the path is not one the server could ever serve. The path is the
+// decoded URL path, so "%2e%2e" has already become ".." here and is refused
+// like any other spelling; a double-encoded "%252e" stays the literal name
+// "%2e", which os.Root then fails to find.
+func (h *Handler) mediaName(p string) (string, bool) {
+	name, ok := strings.CutPrefix(p, "/media/")
+	if !ok || name == "" {
+		return "", false
+	}
+	// fs.ValidPath refuses "", ".", "..", empty elements and a leading or
+	// trailing slash. Backslashes and NULs are refused on top, since some
+	// systems (and some proxies) treat a backslash as a separator.
+	if !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
+		return "", false
+	}
+	for el := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(el, ".") { // dotfiles and dot-directories
+			return "", false
+		}
+	}
+	if _, ok := h.exts[strings.ToLower(path.Ext(name))]; !ok {
+		return "", false
+	}
+	return name, true
+}
+
+// Media serves GET and HEAD /media/*.
+func (h *Handler) Media(c echo.Context) error {
+	req := c.Request()
+	name, ok := h.mediaName(req.URL.Path)
+	if !ok {
+		return echo.ErrNotFound
+	}
+	ctx := req.Context()
+	f, err := h.files.Open(ctx, name)
+	if err != nil {
+		return h.openError(err)
+	}
+	defer f.Close()
+
+	res := c.Response()
+	hdr := res.Header()
+	hdr.Set("Content-Type", h.exts[strings.ToLower(path.Ext(name))])
+	// A strong validator from the file's identity: the bytes of one version
+	// never change, so If-Range and If-None-Match can rely on it.
+	hdr.Set("ETag", `"`+f.Version()+`"`)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	ranges := fixRange(req, f.Size())
+
+	if !h.files.Enabled() {
+		// Cache off or down: the *os.File itself, so that the copy is the
+		// kernel's sendfile.
+		hdr.Set("X-Cache", "BYPASS")
+		http.ServeContent(responseWriter{res}, req, "", f.ModTime(), f.OSFile())
+		return nil
+	}
+
+	// What the response will carry is known only when ServeContent has
+	// evaluated the preconditions and the Range: decide X-Cache then, just
+	// before the header is written, and fetch the first chunks in the same
+	// round trip.
+	res.Before(func() {
+		hdr.Set("X-Cache", prepare(f, req.Method, res.Status, hdr, ranges).String())
+	})
+	rd := &errReader{r: f}
+	http.ServeContent(responseWriter{res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
+	if err := rd.err; err != nil {
+		if ctx.Err() == nil {
+			h.logLimited("read", "serving from cache failed; response cut short", "path", name, "err", err)
+		}
+		// Cut the connection: a short body with a proper end (a chunked
+		// multipart answer) would look complete to the client.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// prepare tells f which bytes the response about to be written will read,
+// and returns where they come from.
+func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges [][2]int64) chunker.Status {
+	size := f.Size()
+	if method == http.MethodHead && status == http.StatusOK {
+		return f.Prepare(0, size, false) // what a GET would get
+	}
+	switch status {
+	case http.StatusOK:
+		return f.Prepare(0, size, true)
+	case http.StatusPartialContent:
+		if start, end, ok := parseContentRange(hdr.Get("Content-Range")); ok {
+			return f.Prepare(start, end-start+1, true)
+		}
+		// multipart/byteranges: the hull of the ranges.
+		lo, hi := size, int64(-1)
+		for _, r := range ranges {
+			lo, hi = min(lo, r[0]), max(hi, r[1])
+		}
+		if hi >= lo {
+			return f.Prepare(lo, hi-lo+1, true)
+		}
+	}
+	return chunker.Miss // no body: nothing comes from Redis
+}
+
+// parseContentRange parses "bytes START-END/SIZE" as ServeContent writes it.
+func parseContentRange(s string) (start, end int64, ok bool) {
+	s, ok = strings.CutPrefix(s, "bytes ")
+	if !ok {
+		return 0, 0, false
+	}
+	s, _, _ = strings.Cut(s, "/")
+	a, b, ok := strings.Cut(s, "-")
+	if !ok || !digits(a, false) || !digits(b, false) {
+		return 0, 0, false
+	}
+	return parsePos(a), parsePos(b), true
+}
+
+// errReader remembers the first error other than io.EOF that its ReaderAt
+// returned, because ServeContent discards copy errors.
+type errReader struct {
+	r   io.ReaderAt
+	err error
+}
+
+func (e *errReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := e.r.ReadAt(p, off)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// openError maps an Open failure to an HTTP error that says nothing about
+// the file system.
+func (h *Handler) openError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, chunker.ErrNotRegular):
+		return echo.ErrNotFound.WithInternal(err)
+	case errors.Is(err, fs.ErrPermission):
+		return echo.ErrForbidden.WithInternal(err)
+	}
+	// os.Root's "path escapes from parent", ENOTDIR, ELOOP: not there, as
+	// far as a client may know.
+	return echo.ErrNotFound.WithInternal(err)
+}
+
+// logLimited logs at most once a second per kind, so an outage or a broken
+// disk does not write a line per request.
+func (h *Handler) logLimited(kind, msg string, args ...any) {
+	now := time.Now()
+	if last, ok := h.errOnce.Load(kind); ok && now.Sub(last.(time.Time)) < time.Second {
+		return
+	}
+	h.errOnce.Store(kind, now)
+	h.log.Warn(msg, args...)
+}
+
+// mediaItem is one file in the /api/media listing.
+type mediaItem struct {
+	Path         string    `json:"path"`
+	URL          string    `json:"url"`
+	Size         int64     `json:"size"`
+	ContentType  string    `json:"content_type"`
+	Modified     time.Time `json:"modified"`
+	ChunksTotal  int64     `json:"chunks_total"`
+	ChunksCached *int64    `json:"chunks_cached"` // null when unknown
+}
+
+// List serves GET /api/media.
+func (h *Handler) List(c echo.Context) error {
+	entries, err := h.files.List(c.Request().Context(), func(name string) bool {
+		_, ok := h.mediaName("/media/" + name)
+		return ok
+	})
+	if err != nil {
+		return echo.ErrInternalServerError.WithInternal(err)
+	}
+	items := make([]mediaItem, 0, len(entries))
+	for _, e := range entries {
+		it := mediaItem{
+			Path:        e.Name,
+			URL:         MediaURL(e.Name),
+			Size:        e.Size,
+			ContentType: h.exts[strings.ToLower(path.Ext(e.Name))],
+			Modified:    e.ModTime.UTC(),
+			ChunksTotal: e.Chunks,
+		}
+		if e.Cached >= 0 {
+			it.ChunksCached = &e.Cached
+		}
+		items = append(items, it)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, items)
+}
+
+// MediaURL returns the URL path that serves name.
+func MediaURL(name string) string {
+	return (&url.URL{Path: "/media/" + name}).EscapedPath()
+}

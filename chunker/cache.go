@@ -636,3 +636,14 @@ func (s Status) String() string {
 	}
 	return "MISS"
 }
+
+// String returns "async", "sync" or "off".
+func (m FillMode) String() string {
+	switch m {
+	case FillSync:
+		return "sync"
+	case FillOff:
+		return "off"
+	}
+	return "async"
+}

@@ -1,0 +1,145 @@
+package stream
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/redistest"
+)
+
+// quiet drops go-redis's own log lines (a refused dial per connection while
+// a test has Redis down); the store's breaker logs what matters.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}
+
+// server is reelcache's handler on a real Echo behind a real listener, over
+// a media directory, with a real redis-server unless the cache is off.
+type server struct {
+	dir   string
+	redis *redistest.Server // nil when the cache is off
+	cache *chunker.Cache
+	srv   *httptest.Server
+}
+
+type serverOptions struct {
+	chunkSize int64
+	noRedis   bool
+	fill      chunker.FillMode
+	timeout   time.Duration // Redis timeout; default 2s (the race detector is slow)
+}
+
+func newServer(tb testing.TB, o serverOptions) *server {
+	tb.Helper()
+	s := &server{dir: tb.TempDir()}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { root.Close() })
+	log := slog.New(slog.DiscardHandler)
+	var store *chunker.Store
+	if !o.noRedis {
+		s.redis = redistest.Start(tb)
+		rdb, err := chunker.NewRedisClient(s.redis.URL())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { rdb.Close() })
+		if o.timeout == 0 {
+			o.timeout = 2 * time.Second
+		}
+		store = chunker.NewStore(chunker.StoreOptions{
+			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,
+		})
+	}
+	s.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, Logger: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.cache.Close() })
+	h, err := New(Options{Files: s.cache, Logger: log, Static: os.DirFS("../static")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := echo.New()
+	h.Register(e)
+	s.srv = httptest.NewServer(e)
+	tb.Cleanup(s.srv.Close)
+	return s
+}
+
+// url returns the URL of a media file.
+func (s *server) url(name string) string { return s.srv.URL + MediaURL(name) }
+
+// write writes size pseudo-random bytes from seed to name under the media
+// directory and returns them.
+func (s *server) write(tb testing.TB, name string, size int, seed uint64) []byte {
+	tb.Helper()
+	b := randomBytes(size, seed)
+	p := filepath.Join(s.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func randomBytes(size int, seed uint64) []byte {
+	b := make([]byte, size)
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// response is a fully read HTTP response.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get sends method to url with the given header lines ("Name: value").
+func get(tb testing.TB, method, url string, header ...string) response {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, h := range header {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	res, err := http.DefaultTransport.RoundTrip(req) // no redirects, no transparent gzip
+	if err != nil {
+		tb.Fatalf("%s %s %v: %v", method, url, header, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatalf("%s %s %v: read body: %v", method, url, header, err)
+	}
+	return response{res.StatusCode, res.Header, body}
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/internal/redistest"
+)
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedisLogger{})
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// running is `reelcache serve` run in-process.
+type running struct {
+	url    string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startServe runs `reelcache serve args...` until the test ends and waits
+// for it to print its URL. The working directory is a temp dir, so no
+// reelcache.yaml of the developer's is read.
+func startServe(t *testing.T, args ...string) *running {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	r := &running{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), pw, r.stderr)
+		pw.Close()
+		r.done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop within 15s of cancel")
+		}
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	if err != nil {
+		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, r.stderr)
+	}
+	m := regexp.MustCompile(`http://\S+/`).FindString(line)
+	if m == "" {
+		t.Fatalf("no URL in %q", line)
+	}
+	r.url = strings.TrimSuffix(m, "/")
+	return r
+}
+
+func samples(t *testing.T) string {
+	p, err := filepath.Abs("../../testdata/media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// curl runs the real curl and returns the body and the response headers.
+func curl(t *testing.T, args ...string) (body []byte, header string) {
+	t.Helper()
+	redistest.Require(t, "curl")
+	hdr := filepath.Join(t.TempDir(), "h")
+	out, err := exec.Command("curl", append([]string{"-sS", "--fail", "-D", hdr}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("curl %v: %v", args, err)
+	}
+	h, _ := os.ReadFile(hdr)
+	return out, string(h)
+}
+
+// TestServeQuickStart is the README's promise: a ranged curl returns the
+// file's bytes, and the same request again is served from Redis.
+func TestServeQuickStart(t *testing.T) {
+	rs := redistest.Start(t)
+	media := samples(t)
+	srv := startServe(t, "--media-root", media, "--redis-url", rs.URL())
+	want, err := os.ReadFile(filepath.Join(media, "sample-faststart.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.url + "/media/sample-faststart.mp4"
+	body, hdr := curl(t, "-r", "1000-2000", url)
+	if !bytes.Equal(body, want[1000:2001]) {
+		t.Fatalf("curl -r 1000-2000: %d bytes, not the file's", len(body))
+	}
+	if !strings.Contains(hdr, "X-Cache: MISS") || !strings.Contains(hdr, "206 Partial Content") {
+		t.Errorf("first response headers:\n%s", hdr)
+	}
+	// The fill is asynchronous: wait for the chunk to land.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body, hdr = curl(t, "-r", "1000-2000", url)
+		if strings.Contains(hdr, "X-Cache: HIT") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(hdr, "X-Cache: HIT") || !bytes.Equal(body, want[1000:2001]) {
+		t.Errorf("repeat: want X-Cache: HIT and the same bytes; headers:\n%s", hdr)
+	}
+	if !strings.Contains(srv.stderr.String(), "redis connected") {
+		t.Errorf("log does not say Redis is connected:\n%s", srv.stderr)
+	}
+	page, _ := curl(t, srv.url+"/")
+	if !bytes.Contains(page, []byte("<video")) {
+		t.Error("page has no <video>")
+	}
+}
+
+// TestServeWithoutRedis: with nothing listening at redis.url, the server
+// still serves from disk and says so.
+func TestServeWithoutRedis(t *testing.T) {
+	media := samples(t)
+	srv := startServe(t, "--media-root", media, "--redis-url", "redis://127.0.0.1:1/0")
+	want, _ := os.ReadFile(filepath.Join(media, "sample.webm"))
+	for range 5 {
+		body, hdr := curl(t, "-r", "100-", srv.url+"/media/sample.webm")
+		if !bytes.Equal(body, want[100:]) {
+			t.Fatal("wrong bytes without Redis")
+		}
+		if !strings.Contains(hdr, "X-Cache: BYPASS") && !strings.Contains(hdr, "X-Cache: MISS") {
+			t.Errorf("headers without Redis:\n%s", hdr)
+		}
+	}
+	if !strings.Contains(srv.stderr.String(), "serving from disk") {
+		t.Errorf("log does not say it serves from disk:\n%s", srv.stderr)
+	}
+}
+
+// TestConfigErrors: bad configuration exits with status 2 and a message
+// naming the key, the value and the file.
+func TestConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"unknown key", "media:\n  rot: /srv\n", []string{"media.rot", "unknown key", "bad.yaml"}},
+		{"chunk too small", "chunk:\n  size: 3KB\n", []string{"chunk.size", `"3KB"`, "bad.yaml"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bad.yaml")
+			os.WriteFile(p, []byte(tt.file), 0o644)
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), []string{"serve", "--config", p}, &stdout, &stderr)
+			if err == nil {
+				t.Fatal("serve with a bad config file succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if c := exitCode(err); c != 2 {
+				t.Errorf("exit code %d, want 2", c)
+			}
+		})
+	}
+}
+
+// TestShutdown: cancelling the context (SIGINT in main) stops serve cleanly.
+func TestShutdown(t *testing.T) {
+	srv := startServe(t, "--media-root", samples(t), "--redis-url", "")
+	srv.cancel()
+	select {
+	case err := <-srv.done:
+		if err != nil {
+			t.Fatalf("serve returned %v after cancel, want nil", err)
+		}
+		srv.done <- nil // for the cleanup
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"version"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "reelcache ") {
+		t.Errorf("version printed %q", out.String())
+	}
+	err := run(t.Context(), []string{"serve", "--no-such-flag"}, io.Discard, io.Discard)
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Errorf("unknown flag: error %v, want a usage error", err)
+	}
+}

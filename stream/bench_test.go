@@ -1,0 +1,87 @@
+package stream
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/reelcache/reelcache/chunker"
+)
+
+// BenchmarkRandomRanges reads random 1 MiB ranges of a 64 MiB file over
+// loopback HTTP, one connection per client goroutine, from:
+//
+//   - warm: reelcache with every chunk in Redis;
+//   - off: reelcache with the cache off (ServeContent on the *os.File,
+//     sendfile);
+//   - servecontent: plain http.ServeContent on the *os.File, the peer the
+//     other two are compared with in the same run.
+//
+// Compare MB/s between sub-benchmarks of one run; `make bench` prints them.
+func BenchmarkRandomRanges(b *testing.B) {
+	const size = 64 << 20
+	warm := newServer(b, serverOptions{chunkSize: 1 << 20, fill: chunker.FillSync})
+	warm.write(b, "v.mp4", size, 1)
+	if r := get(b, "GET", warm.url("v.mp4")); len(r.body) != size {
+		b.Fatal("warm-up failed")
+	}
+	if n := len(warm.redis.Keys(b.Context(), "reelcache:c:*")); n != size>>20 {
+		b.Fatalf("%d chunks in Redis after warm-up, want %d", n, size>>20)
+	}
+	off := newServer(b, serverOptions{noRedis: true})
+	off.write(b, "v.mp4", size, 1)
+	ref := referenceServer(b, off.dir)
+
+	for _, tc := range []struct{ name, url string }{
+		{"warm", warm.url("v.mp4")},
+		{"off", off.url("v.mp4")},
+		{"servecontent", ref.URL + "/media/v.mp4"},
+	} {
+		for _, conc := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/c=%d", tc.name, conc), func(b *testing.B) {
+				benchRanges(b, tc.url, size, 1<<20, conc)
+			})
+		}
+	}
+	if s := warm.cache.Stats(); s.DiskBytes != size {
+		b.Errorf("warm server read %d bytes from disk, want only the %d of the warm-up", s.DiskBytes, size)
+	}
+}
+
+func benchRanges(b *testing.B, url string, size, n int64, conc int) {
+	tr := &http.Transport{MaxIdleConnsPerHost: conc, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	b.SetBytes(n)
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range conc {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			buf := make([]byte, 64<<10)
+			for left.Add(-1) >= 0 {
+				start := r.Int64N(size - n)
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, start+n-1))
+				res, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				got, err := io.CopyBuffer(io.Discard, res.Body, buf)
+				res.Body.Close()
+				if err != nil || got != n || res.StatusCode != 206 {
+					b.Errorf("status %d, %d bytes, %v", res.StatusCode, got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

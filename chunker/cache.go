@@ -104,6 +104,24 @@ type Cache struct {
 	closeOnce sync.Once
 
 	stats counters
+
+	lastFillLog atomic.Int64 // unix nanoseconds of the last fill error logged
+}
+
+// fillLogEvery limits fill-error logs: Redis full under noeviction fails
+// every write, and one line a minute says so.
+const fillLogEvery = time.Minute
+
+func (c *Cache) logFillError(err error) {
+	if errors.Is(err, ErrUnavailable) {
+		return // the breaker has logged the outage
+	}
+	now := time.Now().UnixNano()
+	last := c.lastFillLog.Load()
+	if now-last < int64(fillLogEvery) || !c.lastFillLog.CompareAndSwap(last, now) {
+		return
+	}
+	c.log.Warn("caching chunks failed; serving from disk goes on", "err", err, "failed_so_far", c.stats.fillErrors.Load())
 }
 
 type fillItem struct{ key, val string }
@@ -550,6 +568,7 @@ func (c *Cache) put(key, val string) {
 		// the viewer who asked has gone.
 		if err := c.store.Set(context.Background(), []string{key}, []string{val}); err != nil {
 			c.stats.fillErrors.Add(1)
+			c.logFillError(err)
 			return
 		}
 		c.stats.fills.Add(1)
@@ -591,6 +610,7 @@ func (c *Cache) filler() {
 		c.unsetPending(keys)
 		if err != nil {
 			c.stats.fillErrors.Add(int64(len(keys)))
+			c.logFillError(err)
 			continue
 		}
 		c.stats.fills.Add(int64(len(keys)))
@@ -646,4 +666,64 @@ func (m FillMode) String() string {
 		return "off"
 	}
 	return "async"
+}
+
+// Store returns the cache's Redis store, nil when the cache is off.
+func (c *Cache) Store() *Store { return c.store }
+
+// Key returns the Redis key of chunk i of this version of the file. The
+// cache must have a store.
+func (f *File) Key(i int64) string { return f.c.store.Key(f.version, f.c.chunkSize, i) }
+
+// ReadChunk reads chunk i from the open file into buf, which must hold a
+// chunk, and returns the chunk's bytes. It fails with ErrChanged when the
+// file is no longer the version it was opened at, so that bytes of a new
+// version are never stored under the old version's key.
+func (f *File) ReadChunk(i int64, buf []byte) ([]byte, error) {
+	start, end := f.geo.Bounds(i)
+	n := end - start
+	if int64(len(buf)) < n {
+		return nil, fmt.Errorf("read chunk %d of %s: buffer of %d bytes for %d", i, f.name, len(buf), n)
+	}
+	m, err := f.f.ReadAt(buf[:n], start)
+	if err != nil && !(errors.Is(err, io.EOF) && int64(m) == n) {
+		if errors.Is(err, io.EOF) {
+			err = ErrChanged // shorter than when opened
+		}
+		return nil, fmt.Errorf("read chunk %d of %s: %w", i, f.name, err)
+	}
+	fi, err := f.f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read chunk %d of %s: %w", i, f.name, err)
+	}
+	if VersionOf(fi) != f.version {
+		return nil, fmt.Errorf("read chunk %d of %s: %w", i, f.name, ErrChanged)
+	}
+	return buf[:n], nil
+}
+
+// ChunkMap reports, for the current version of name, which chunks are in
+// Redis, asking in one pipeline. It fails with ErrUnavailable when the cache
+// is off or down.
+func (c *Cache) ChunkMap(ctx context.Context, name string) (Entry, []bool, error) {
+	f, err := c.Open(ctx, name)
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	defer f.Close()
+	e := Entry{Name: name, Size: f.Size(), ModTime: f.ModTime(), Version: f.version, Chunks: f.geo.Count(), Cached: -1}
+	if !c.Enabled() {
+		return e, nil, ErrUnavailable
+	}
+	found, err := c.store.Exists(ctx, f.keys(0, e.Chunks-1))
+	if err != nil {
+		return e, nil, err
+	}
+	e.Cached = 0
+	for _, ok := range found {
+		if ok {
+			e.Cached++
+		}
+	}
+	return e, found, nil
 }

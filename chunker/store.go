@@ -65,6 +65,7 @@ type StoreOptions struct {
 // is an optimisation, and the caller always has the disk to fall back to.
 type Store struct {
 	rdb      redisClient
+	uc       redis.UniversalClient // for SCAN and INFO, which pipelines do not cover
 	prefix   string
 	ttl      time.Duration
 	timeout  time.Duration
@@ -94,6 +95,7 @@ func NewStore(opts StoreOptions) *Store {
 	}
 	return &Store{
 		rdb:      opts.Client,
+		uc:       opts.Client,
 		prefix:   opts.Prefix,
 		ttl:      opts.TTL,
 		timeout:  opts.Timeout,
@@ -234,6 +236,19 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(context
 		s.brk.release()
 		return err
 	}
+	if isReply(err) {
+		// Redis answered (an OOM under noeviction, say): it is up, and
+		// reads must go on.
+		s.brk.record(nil)
+		return err
+	}
 	s.brk.record(err)
 	return err
+}
+
+// isReply reports whether err is an error reply from Redis rather than a
+// failure to reach it.
+func isReply(err error) bool {
+	var re redis.Error
+	return err != nil && errors.As(err, &re) && !errors.Is(err, redis.Nil)
 }

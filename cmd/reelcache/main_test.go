@@ -226,3 +226,45 @@ func TestVersion(t *testing.T) {
 		t.Errorf("unknown flag: error %v, want a usage error", err)
 	}
 }
+
+// TestWarmCommand: warm, status and purge through the CLI, with their exit
+// statuses.
+func TestWarmCommand(t *testing.T) {
+	rs := redistest.Start(t)
+	common := []string{"--media-root", samples(t), "--redis-url", rs.URL()}
+	t.Chdir(t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(t.Context(), append(args, common...), &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := cli("warm", "--mode", "head", "--head", "1MiB")
+	if err != nil || !strings.Contains(out, "written 4, skipped 0, failed 0") {
+		t.Fatalf("warm --mode head: %v\n%s", err, out)
+	}
+	out, err = cli("cache", "status")
+	if err != nil || !strings.Contains(out, "sample-moov-at-end.mp4      2/2") || !strings.Contains(out, "sample.webm                 1/2") {
+		t.Fatalf("cache status: %v\n%s", err, out)
+	}
+	out, err = cli("warm", "--json", "sample.webm")
+	if err != nil || !strings.Contains(out, `"written": 1`) || !strings.Contains(out, `"skipped": 1`) {
+		t.Fatalf("warm --json sample.webm: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"warm", "../etc/passwd"},
+		{"warm", "--mode", "middle"},
+		{"cache", "purge"},
+	} {
+		if _, err := cli(args...); exitCode(err) != 2 {
+			t.Errorf("%v: error %v, want exit status 2", args, err)
+		}
+	}
+	out, err = cli("cache", "purge", "--yes")
+	if err != nil || !strings.Contains(out, "purged 5 chunks") {
+		t.Fatalf("purge --yes: %v\n%s", err, out)
+	}
+	if keys := rs.Keys(t.Context(), "*"); len(keys) != 0 {
+		t.Errorf("keys left after purge: %v", keys)
+	}
+}

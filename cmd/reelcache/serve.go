@@ -64,32 +64,37 @@ func (a *app) Close() error {
 	return err
 }
 
-// newApp opens the media root and Redis and builds the HTTP handler. Redis
-// being down is not an error: the server serves from disk and says so.
-func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+// openCache opens the media root and Redis. Redis being down is not an
+// error: the cache serves from disk and the log says so. readTimeout
+// overrides redis.timeout when larger (operator commands can wait longer
+// than viewers).
+func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration) (*chunker.Cache, redis.UniversalClient, error) {
 	root, err := os.OpenRoot(cfg.Media.Root)
 	if err != nil {
-		return nil, fmt.Errorf("media root: %w", err)
+		return nil, nil, fmt.Errorf("media root: %w", err)
 	}
-	a := &app{}
-	var store *chunker.Store
+	var (
+		store *chunker.Store
+		rdb   redis.UniversalClient
+	)
 	if cfg.Redis.URL == "" {
 		log.Info("cache off (redis.url is empty): serving from disk")
 	} else {
 		redis.SetLogger(quietRedisLogger{})
-		a.rdb, err = chunker.NewRedisClient(cfg.Redis.URL)
+		rdb, err = chunker.NewRedisClient(cfg.Redis.URL)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("redis.url: %w", err)}
+			root.Close()
+			return nil, nil, usageError{fmt.Errorf("redis.url: %w", err)}
 		}
 		store = chunker.NewStore(chunker.StoreOptions{
-			Client:  a.rdb,
+			Client:  rdb,
 			Prefix:  cfg.Redis.KeyPrefix,
 			TTL:     cfg.Cache.TTL,
-			Timeout: cfg.Redis.Timeout,
+			Timeout: max(cfg.Redis.Timeout, readTimeout),
 			Logger:  log,
 		})
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := a.rdb.Ping(pctx).Err()
+		err := rdb.Ping(pctx).Err()
 		cancel()
 		if err != nil {
 			log.Warn("redis unreachable: serving from disk until it answers", "redis", redactURL(cfg.Redis.URL), "err", err)
@@ -97,17 +102,27 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			log.Info("redis connected", "redis", redactURL(cfg.Redis.URL))
 		}
 	}
-	fill, err := chunker.ParseFillMode(cfg.Cache.Fill)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	a.cache, err = chunker.New(chunker.Options{
+	cache, err := chunker.New(chunker.Options{
 		Root:      root,
 		Store:     store,
 		ChunkSize: cfg.ChunkSize,
 		Fill:      fill,
 		Logger:    log,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cache, rdb, nil
+}
+
+// newApp opens the cache and builds the HTTP handler.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	fill, err := chunker.ParseFillMode(cfg.Cache.Fill)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	a := &app{}
+	a.cache, a.rdb, err = openCache(ctx, cfg, log, fill, 0)
 	if err != nil {
 		return nil, err
 	}

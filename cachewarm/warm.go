@@ -1,0 +1,387 @@
+// Package cachewarm fills the Redis chunk cache ahead of viewers, reports
+// what is cached, and purges it. It uses the same keys as the server, so
+// serve hits everything warm wrote.
+package cachewarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/reelcache/reelcache/chunker"
+)
+
+// Mode says which chunks of a file to warm.
+type Mode int
+
+const (
+	Full  Mode = iota // every chunk
+	Head              // the first Options.Head bytes
+	Edges             // the head and the last Options.Head bytes
+)
+
+// ParseMode parses "full", "head" or "edges".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "full":
+		return Full, nil
+	case "head":
+		return Head, nil
+	case "edges":
+		return Edges, nil
+	}
+	return 0, fmt.Errorf("unknown mode %q (want full, head or edges)", s)
+}
+
+// Options configure Warm. The zero value of each field but Cache means its
+// default.
+type Options struct {
+	// Cache opens the files and holds the store; it must have a store.
+	Cache *chunker.Cache
+
+	Mode Mode
+	// Head is the bytes warmed at each end in Head and Edges modes.
+	// Default 8 MiB.
+	Head int64
+	// Force rewrites chunks that are already cached.
+	Force bool
+	// DryRun plans and writes nothing.
+	DryRun bool
+	// Concurrency is the number of workers. Default 4.
+	Concurrency int
+	// Depth is the number of chunks per pipelined write. Default 4.
+	// Peak memory is about Concurrency x Depth x chunk size.
+	Depth int
+	// Progress, when set, is called after each write, from the workers.
+	Progress func(Progress)
+	// Logger receives warnings. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Progress is a snapshot of a running warm.
+type Progress struct {
+	Chunks, ChunksDone int64 // to write, written or failed so far
+	Bytes, BytesDone   int64
+}
+
+// Failure is one chunk that could not be warmed.
+type Failure struct {
+	File  string `json:"file"`
+	Chunk int64  `json:"chunk"` // -1 when the whole file failed
+	Err   string `json:"error"`
+}
+
+// Report is what Warm did, or with DryRun would do.
+type Report struct {
+	Files       int           `json:"files"`
+	Chunks      int64         `json:"chunks"`  // chunks the mode selects
+	Cached      int64         `json:"cached"`  // of those, already in Redis
+	Written     int64         `json:"written"` // chunks stored
+	Skipped     int64         `json:"skipped"` // already cached, not rewritten
+	Failed      int64         `json:"failed"`  // chunks not stored
+	Bytes       int64         `json:"bytes"`   // bytes planned to write
+	BytesDone   int64         `json:"bytes_written"`
+	Duration    time.Duration `json:"duration_ns"`
+	Throughput  float64       `json:"bytes_per_second"`
+	DryRun      bool          `json:"dry_run"`
+	Interrupted bool          `json:"interrupted"`
+	Warnings    []string      `json:"warnings,omitempty"`
+	Failures    []Failure     `json:"failures,omitempty"`
+}
+
+// batch is up to Depth chunks of one file, written in one pipeline.
+type batch struct {
+	name    string
+	version string
+	chunks  []int64
+	bytes   int64
+}
+
+// Warm warms the named files (names relative to the root; see Resolve).
+// It returns a Report even when ctx ends early (Interrupted set) and an
+// error only when nothing could be done at all (no store, Redis down).
+func Warm(ctx context.Context, names []string, opts Options) (*Report, error) {
+	if opts.Cache == nil || opts.Cache.Store() == nil {
+		return nil, errors.New("cachewarm: the cache is off (redis.url is empty)")
+	}
+	if opts.Head <= 0 {
+		opts.Head = 8 << 20
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.Depth <= 0 {
+		opts.Depth = 4
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	store := opts.Cache.Store()
+	if err := store.Ping(ctx); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rep := &Report{DryRun: opts.DryRun}
+	batches, err := plan(ctx, names, opts, rep)
+	if err != nil {
+		return rep, err
+	}
+	if err := checkMemory(ctx, store, rep); err != nil {
+		rep.Warnings = append(rep.Warnings, err.Error())
+	}
+	for _, w := range rep.Warnings {
+		opts.Logger.Warn(w)
+	}
+	if !opts.DryRun {
+		execute(ctx, batches, opts, rep)
+	}
+	rep.Interrupted = ctx.Err() != nil
+	rep.Duration = time.Since(start)
+	if s := rep.Duration.Seconds(); s > 0 {
+		rep.Throughput = float64(rep.BytesDone) / s
+	}
+	return rep, nil
+}
+
+// plan picks each file's chunks, asks Redis which are cached, and cuts the
+// rest into batches.
+func plan(ctx context.Context, names []string, opts Options, rep *Report) ([]batch, error) {
+	var batches []batch
+	for _, name := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		f, err := opts.Cache.Open(ctx, name)
+		if err != nil {
+			rep.Failures = append(rep.Failures, Failure{File: name, Chunk: -1, Err: err.Error()})
+			continue
+		}
+		rep.Files++
+		geo := f.Geometry()
+		chunks := selectChunks(f, name, geo, opts)
+		rep.Chunks += int64(len(chunks))
+		cached := make([]bool, len(chunks))
+		if !opts.Force || opts.DryRun {
+			keys := make([]string, len(chunks))
+			for i, c := range chunks {
+				keys[i] = f.Key(c)
+			}
+			cached, err = exists(ctx, opts.Cache.Store(), keys)
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("check cached chunks of %s: %w", name, err)
+			}
+		}
+		b := batch{name: name, version: f.Version()}
+		for i, c := range chunks {
+			if cached[i] {
+				rep.Cached++
+				if !opts.Force {
+					rep.Skipped++
+					continue
+				}
+			}
+			s, e := geo.Bounds(c)
+			b.chunks = append(b.chunks, c)
+			b.bytes += e - s
+			rep.Bytes += e - s
+			if len(b.chunks) == opts.Depth {
+				batches = append(batches, b)
+				b = batch{name: name, version: f.Version()}
+			}
+		}
+		if len(b.chunks) > 0 {
+			batches = append(batches, b)
+		}
+		f.Close()
+	}
+	return batches, nil
+}
+
+// selectChunks returns the chunk indices opts.Mode asks for, sorted: always
+// the first chunk (Safari's first request is bytes=0-1, Chrome's bytes=0-),
+// and for an MP4 whose moov box comes after mdat, the chunks holding moov.
+func selectChunks(f *chunker.File, name string, geo chunker.Geometry, opts Options) []int64 {
+	n := geo.Count()
+	if n == 0 {
+		return nil
+	}
+	set := map[int64]bool{0: true}
+	add := func(off, length int64) {
+		if first, last, ok := geo.Span(off, length); ok {
+			for i := first; i <= last; i++ {
+				set[i] = true
+			}
+		}
+	}
+	switch opts.Mode {
+	case Full:
+		add(0, geo.Size)
+	case Head:
+		add(0, opts.Head)
+	case Edges:
+		add(0, opts.Head)
+		add(max(0, geo.Size-opts.Head), opts.Head)
+	}
+	if opts.Mode != Full && isMP4(name) {
+		if off, length, ok := lateMoov(f.OSFile(), geo.Size); ok {
+			add(off, length)
+		}
+	}
+	chunks := make([]int64, 0, len(set))
+	for i := range set {
+		chunks = append(chunks, i)
+	}
+	slices.Sort(chunks)
+	return chunks
+}
+
+// execute writes the batches with opts.Concurrency workers, each with its
+// own Depth chunk buffers.
+func execute(ctx context.Context, batches []batch, opts Options, rep *Report) {
+	var (
+		mu    sync.Mutex // protects rep.Failures
+		done  atomic.Int64
+		bdone atomic.Int64
+		fail  atomic.Int64
+		wrote atomic.Int64
+	)
+	total := int64(0)
+	for _, b := range batches {
+		total += int64(len(b.chunks))
+	}
+	chunkSize := opts.Cache.ChunkSize()
+	bufs := sync.Pool{New: func() any {
+		b := make([][]byte, opts.Depth)
+		for i := range b {
+			b[i] = make([]byte, chunkSize)
+		}
+		return &b
+	}}
+	failed := func(name string, chunk int64, err error) {
+		fail.Add(1)
+		mu.Lock()
+		rep.Failures = append(rep.Failures, Failure{File: name, Chunk: chunk, Err: err.Error()})
+		mu.Unlock()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for _, b := range batches {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			bp := bufs.Get().(*[][]byte)
+			defer bufs.Put(bp)
+			n, nb := writeBatch(gctx, opts.Cache, b, *bp, failed)
+			wrote.Add(n)
+			done.Add(int64(len(b.chunks)))
+			bdone.Add(nb)
+			if opts.Progress != nil {
+				opts.Progress(Progress{Chunks: total, ChunksDone: done.Load(), Bytes: rep.Bytes, BytesDone: bdone.Load()})
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	rep.Written = wrote.Load()
+	rep.BytesDone = bdone.Load()
+	rep.Failed = fail.Load()
+	// Chunks never attempted because of an interrupt are neither written
+	// nor failed: the summary says the run was interrupted.
+	slices.SortFunc(rep.Failures, func(a, b Failure) int {
+		if a.File != b.File {
+			if a.File < b.File {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Chunk - b.Chunk)
+	})
+}
+
+// writeBatch reads b's chunks from disk into bufs and stores them in one
+// pipeline. It returns the chunks and bytes stored.
+func writeBatch(ctx context.Context, c *chunker.Cache, b batch, bufs [][]byte, failed func(string, int64, error)) (int64, int64) {
+	f, err := c.Open(ctx, b.name)
+	if err != nil {
+		for _, i := range b.chunks {
+			failed(b.name, i, err)
+		}
+		return 0, 0
+	}
+	defer f.Close()
+	if f.Version() != b.version {
+		for _, i := range b.chunks {
+			failed(b.name, i, fmt.Errorf("changed since warming began: %w", chunker.ErrChanged))
+		}
+		return 0, 0
+	}
+	keys := make([]string, 0, len(b.chunks))
+	vals := make([][]byte, 0, len(b.chunks))
+	idx := make([]int64, 0, len(b.chunks))
+	for j, i := range b.chunks {
+		data, err := f.ReadChunk(i, bufs[j])
+		if err != nil {
+			failed(b.name, i, err)
+			continue
+		}
+		keys, vals, idx = append(keys, f.Key(i)), append(vals, data), append(idx, i)
+	}
+	errs, err := c.Store().SetBytes(ctx, keys, vals)
+	if err != nil {
+		for _, i := range idx {
+			failed(b.name, i, err)
+		}
+		return 0, 0
+	}
+	var n, nb int64
+	for j, e := range errs {
+		if e != nil {
+			failed(b.name, idx[j], e)
+			continue
+		}
+		n++
+		nb += int64(len(vals[j]))
+	}
+	return n, nb
+}
+
+// checkMemory warns when Redis cannot hold what is asked for.
+func checkMemory(ctx context.Context, s *chunker.Store, rep *Report) error {
+	m, err := s.Memory(ctx)
+	if err != nil {
+		return fmt.Errorf("could not read Redis memory settings: %v", err)
+	}
+	var warn []string
+	if m.MaxMemory > 0 && rep.Bytes > m.MaxMemory-m.Used {
+		warn = append(warn, fmt.Sprintf("Redis has %d bytes free under maxmemory %d, and %d are to be written: the first chunks will be evicted by the last",
+			max(0, m.MaxMemory-m.Used), m.MaxMemory, rep.Bytes))
+	}
+	if m.Policy == "noeviction" {
+		warn = append(warn, "Redis maxmemory-policy is noeviction: writes fail once it is full; allkeys-lru is recommended for a chunk cache")
+	}
+	rep.Warnings = append(rep.Warnings, warn...)
+	return nil
+}
+
+// exists asks which keys exist, a thousand per pipeline so that each call
+// stays well inside the store's read timeout.
+func exists(ctx context.Context, s *chunker.Store, keys []string) ([]bool, error) {
+	found := make([]bool, 0, len(keys))
+	for chunk := range slices.Chunk(keys, 1000) {
+		f, err := s.Exists(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, f...)
+	}
+	return found, nil
+}

@@ -1,0 +1,433 @@
+package cachewarm
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/stream"
+)
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quiet{})
+	os.Exit(m.Run())
+}
+
+type fixture struct {
+	dir   string
+	redis *redistest.Server
+	cache *chunker.Cache
+}
+
+const chunkSize = 64 << 10
+
+func newFixture(t *testing.T, redisArgs ...string) *fixture {
+	t.Helper()
+	fx := &fixture{dir: t.TempDir(), redis: redistest.Start(t, redisArgs...)}
+	root, err := os.OpenRoot(fx.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	rdb, err := chunker.NewRedisClient(fx.redis.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	log := slog.New(slog.DiscardHandler)
+	store := chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
+	fx.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: chunkSize, Fill: chunker.FillOff, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fx.cache.Close() })
+	return fx
+}
+
+func (fx *fixture) write(t *testing.T, name string, data []byte) {
+	t.Helper()
+	p := filepath.Join(fx.dir, filepath.FromSlash(name))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (fx *fixture) copySample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "media", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.write(t, name, b)
+	return b
+}
+
+func (fx *fixture) warm(t *testing.T, opts Options, args ...string) *Report {
+	t.Helper()
+	root, _ := os.OpenRoot(fx.dir)
+	defer root.Close()
+	names, err := Resolve(root.FS(), fx.dir, args, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Cache = fx.cache
+	opts.Logger = slog.New(slog.DiscardHandler)
+	rep, err := Warm(t.Context(), names, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// cachedChunks returns the chunk indices of name's current version in Redis.
+func (fx *fixture) cachedChunks(t *testing.T, name string) []int64 {
+	t.Helper()
+	_, found, err := fx.cache.ChunkMap(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx []int64
+	for i, ok := range found {
+		if ok {
+			idx = append(idx, int64(i))
+		}
+	}
+	return idx
+}
+
+func random(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(seed, 3))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// TestWarmThenServeAllHits: after warming a directory, random ranges of
+// every file are X-Cache: HIT with zero bytes read from disk.
+func TestWarmThenServeAllHits(t *testing.T) {
+	fx := newFixture(t)
+	files := map[string][]byte{
+		"a.mp4":          random(1_000_003, 1),
+		"dir/b.webm":     random(64<<10, 2),
+		"dir/sub/c.mkv":  random(5, 3),
+		"dir/sub/d.mp4":  random(300_000, 4),
+		".hidden/e.mp4":  random(100, 5),
+		"dir/.f.mp4":     random(100, 6),
+		"dir/empty.webm": nil,
+	}
+	for n, b := range files {
+		fx.write(t, n, b)
+	}
+	rep := fx.warm(t, Options{Concurrency: 3, Depth: 3})
+	if rep.Files != 5 || rep.Failed != 0 || rep.Written != rep.Chunks || rep.Written != 16+1+1+5 {
+		t.Fatalf("report %+v: want 5 files, 23 chunks written", rep)
+	}
+
+	// A server with its own Cache (and stats) on the same Redis and root.
+	root, _ := os.OpenRoot(fx.dir)
+	defer root.Close()
+	rdb, _ := chunker.NewRedisClient(fx.redis.URL())
+	defer rdb.Close()
+	log := slog.New(slog.DiscardHandler)
+	srvCache, _ := chunker.New(chunker.Options{Root: root, ChunkSize: chunkSize, Logger: log,
+		Store: chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, Logger: log})})
+	defer srvCache.Close()
+	h, _ := stream.New(stream.Options{Files: srvCache, Logger: log})
+	e := echo.New()
+	h.Register(e)
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	r := rand.New(rand.NewPCG(9, 9))
+	for name, data := range files {
+		if strings.Contains(name, "/.") || strings.HasPrefix(name, ".") || len(data) == 0 {
+			continue
+		}
+		for range 20 {
+			a := r.IntN(len(data))
+			b := a + r.IntN(len(data)-a)
+			req, _ := http.NewRequest("GET", srv.URL+stream.MediaURL(name), nil)
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", a, b))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !bytes.Equal(body, data[a:b+1]) {
+				t.Fatalf("%s bytes=%d-%d: wrong bytes", name, a, b)
+			}
+			if x := res.Header.Get("X-Cache"); x != "HIT" {
+				t.Fatalf("%s bytes=%d-%d: X-Cache %q, want HIT", name, a, b, x)
+			}
+		}
+	}
+	if s := srvCache.Stats(); s.DiskBytes != 0 || s.RedisBytes == 0 {
+		t.Errorf("server stats %+v: want zero disk bytes", s)
+	}
+}
+
+// moovChunks finds the moov box by scanning for its type bytes (not with
+// lateMoov, which it checks) and returns the chunks holding it.
+func moovChunks(t *testing.T, data []byte) []int64 {
+	t.Helper()
+	i := bytes.LastIndex(data, []byte("moov"))
+	if i < 4 {
+		t.Fatal("no moov in sample")
+	}
+	off := int64(i - 4)
+	size := int64(binary.BigEndian.Uint32(data[off:]))
+	var idx []int64
+	for c := off / chunkSize; c <= (off+size-1)/chunkSize; c++ {
+		idx = append(idx, c)
+	}
+	return idx
+}
+
+// TestWarmModes: head warms exactly the head chunks, plus moov's for an MP4
+// whose moov is at the end; edges adds the tail.
+func TestWarmModes(t *testing.T) {
+	fx := newFixture(t)
+	late := fx.copySample(t, "sample-moov-at-end.mp4")
+	fx.copySample(t, "sample-faststart.mp4")
+	fx.copySample(t, "sample.webm")
+	last := func(n int) int64 { return int64((n - 1) / chunkSize) }
+
+	fx.warm(t, Options{Mode: Head, Head: 150_000}) // bytes 0..149999: chunks 0-2
+	head := []int64{0, 1, 2}
+	want := slices.Concat(head, moovChunks(t, late))
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if got := fx.cachedChunks(t, "sample-moov-at-end.mp4"); !slices.Equal(got, want) {
+		t.Errorf("moov at end, head: cached %v, want %v (head and moov)", got, want)
+	}
+	if !slices.Contains(want, last(len(late))) {
+		t.Errorf("moov chunks %v do not reach the last chunk %d: sample not moov-at-end?", want, last(len(late)))
+	}
+	for _, n := range []string{"sample-faststart.mp4", "sample.webm"} {
+		if got := fx.cachedChunks(t, n); !slices.Equal(got, head) {
+			t.Errorf("%s, head: cached %v, want %v", n, got, head)
+		}
+	}
+
+	fx.warm(t, Options{Mode: Edges, Head: 100_000}, "sample.webm")
+	size := 1233649
+	wantEdges := []int64{0, 1, 2, last(size) - 1, last(size)} // tail 100000 bytes span two chunks
+	if got := fx.cachedChunks(t, "sample.webm"); !slices.Equal(got, wantEdges) {
+		t.Errorf("webm, edges: cached %v, want %v", got, wantEdges)
+	}
+}
+
+// TestWarmSkipForceDryRun: a second warm writes nothing, --force rewrites,
+// --dry-run writes nothing.
+func TestWarmSkipForceDryRun(t *testing.T) {
+	fx := newFixture(t)
+	fx.write(t, "a.mp4", random(500_000, 1))
+	if rep := fx.warm(t, Options{DryRun: true}); rep.Written != 0 || rep.Chunks != 8 || rep.Bytes != 500_000 {
+		t.Fatalf("dry run: %+v", rep)
+	}
+	if keys := fx.redis.Keys(t.Context(), "*"); len(keys) != 0 {
+		t.Fatalf("dry run wrote %d keys", len(keys))
+	}
+	if rep := fx.warm(t, Options{}); rep.Written != 8 {
+		t.Fatalf("first warm: %+v", rep)
+	}
+	if rep := fx.warm(t, Options{}); rep.Written != 0 || rep.Skipped != 8 {
+		t.Fatalf("second warm: %+v, want all skipped", rep)
+	}
+	if rep := fx.warm(t, Options{Force: true}); rep.Written != 8 || rep.Skipped != 0 {
+		t.Fatalf("forced warm: %+v, want all written", rep)
+	}
+}
+
+// TestChangedAfterWarm: status shows a changed file uncached, and the server
+// serves its new bytes.
+func TestChangedAfterWarm(t *testing.T) {
+	fx := newFixture(t)
+	fx.write(t, "a.mp4", random(200_000, 1))
+	fx.warm(t, Options{})
+	st, err := Status(t.Context(), fx.cache, []string{"a.mp4"})
+	if err != nil || st[0].Cached != 4 {
+		t.Fatalf("status after warm: %+v %v", st, err)
+	}
+	next := random(200_000, 2)
+	p := filepath.Join(fx.dir, "a.mp4")
+	fi, _ := os.Stat(p)
+	os.WriteFile(p, next, 0o644)
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	st, _ = Status(t.Context(), fx.cache, []string{"a.mp4"})
+	if st[0].Cached != 0 {
+		t.Errorf("status after change: %d cached, want 0", st[0].Cached)
+	}
+	var out bytes.Buffer
+	WriteStatus(&out, st, 10)
+	if !strings.Contains(out.String(), "0/4") || !strings.Contains(out.String(), "[....]") {
+		t.Errorf("status line %q", out.String())
+	}
+	f, _ := fx.cache.Open(t.Context(), "a.mp4")
+	defer f.Close()
+	got := make([]byte, 200_000)
+	f.Prepare(0, 200_000, true)
+	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, next) {
+		t.Errorf("read after change: err %v, new bytes %v", err, bytes.Equal(got, next))
+	}
+}
+
+// TestWarmNoEviction: with Redis full and noeviction, warm names the failed
+// chunks, and what fits is written.
+func TestWarmNoEviction(t *testing.T) {
+	fx := newFixture(t, "maxmemory", "3mb", "maxmemory-policy", "noeviction")
+	fx.write(t, "big.mp4", random(8<<20, 1))
+	rep := fx.warm(t, Options{Concurrency: 1, Depth: 1})
+	if rep.Failed == 0 || len(rep.Failures) != int(rep.Failed) || rep.Written+rep.Failed != rep.Chunks {
+		t.Fatalf("report %+v: want some failures, each named", rep)
+	}
+	if !strings.Contains(rep.Failures[0].Err, "OOM") {
+		t.Errorf("failure %+v: want Redis's OOM error", rep.Failures[0])
+	}
+	if len(rep.Warnings) < 2 {
+		t.Errorf("warnings %q: want maxmemory and noeviction warnings", rep.Warnings)
+	}
+	if got := int64(len(fx.cachedChunks(t, "big.mp4"))); got != rep.Written {
+		t.Errorf("%d chunks in Redis, report says %d written", got, rep.Written)
+	}
+}
+
+// TestPurge removes exactly the targeted keys.
+func TestPurge(t *testing.T) {
+	fx := newFixture(t)
+	fx.write(t, "a.mp4", random(200_000, 1))
+	fx.write(t, "b.mp4", random(100_000, 2))
+	fx.warm(t, Options{})
+	other := fx.redis.Client()
+	other.Set(t.Context(), "otherapp:c:x:1:0", "keep", 0)
+	other.Set(t.Context(), "reelcachex:c:x:1:0", "keep", 0)
+
+	n, err := PurgeFiles(t.Context(), fx.cache, []string{"a.mp4"})
+	if err != nil || n != 4 {
+		t.Fatalf("purge a.mp4: %d, %v; want 4", n, err)
+	}
+	if got := fx.cachedChunks(t, "b.mp4"); len(got) != 2 {
+		t.Errorf("b.mp4 after purging a.mp4: %v cached", got)
+	}
+	n, err = PurgeAll(t.Context(), fx.cache.Store())
+	if err != nil || n != 2 {
+		t.Fatalf("purge all: %d, %v; want 2", n, err)
+	}
+	keys := fx.redis.Keys(t.Context(), "*")
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"otherapp:c:x:1:0", "reelcachex:c:x:1:0"}) {
+		t.Errorf("keys left %v, want only the other prefixes'", keys)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a.mp4", "b.webm", "x.txt", "d/c.mp4", "d/e/f.mp4", ".h/g.mp4", "d/.i.mp4"} {
+		p := filepath.Join(dir, n)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	keep := func(n string) bool { return !strings.HasSuffix(n, ".txt") }
+	root, _ := os.OpenRoot(dir)
+	defer root.Close()
+	for _, tt := range []struct {
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{nil, []string{"a.mp4", "b.webm", "d/c.mp4", "d/e/f.mp4"}, ""},
+		{[]string{"d"}, []string{"d/c.mp4", "d/e/f.mp4"}, ""},
+		{[]string{"d/c.mp4", "a.mp4", "d/c.mp4"}, []string{"a.mp4", "d/c.mp4"}, ""},
+		{[]string{filepath.Join(dir, "d", "e")}, []string{"d/e/f.mp4"}, ""},
+		{[]string{"*.mp4"}, []string{"a.mp4"}, ""},
+		{[]string{"d/*/*.mp4"}, []string{"d/e/f.mp4"}, ""},
+		{[]string{"../x.mp4"}, nil, "outside the media root"},
+		{[]string{"/etc/passwd"}, nil, "outside the media root"},
+		{[]string{filepath.Dir(dir)}, nil, "outside the media root"},
+		{[]string{"x.txt"}, nil, "not a media file"},
+		{[]string{"nope.mp4"}, nil, "no such file"},
+		{[]string{"*.mov"}, nil, "no file matches"},
+	} {
+		got, err := Resolve(root.FS(), dir, tt.args, keep)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Resolve(%q): err %v, want %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", tt.args, got, err, tt.want)
+		}
+	}
+}
+
+func TestLateMoov(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		late bool
+	}{
+		{"sample-moov-at-end.mp4", true},
+		{"sample-faststart.mp4", false},
+		{"sample.webm", false},
+	} {
+		f, err := os.Open(filepath.Join("..", "testdata", "media", tt.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		off, n, ok := lateMoov(f, fi.Size())
+		f.Close()
+		if ok != tt.late {
+			t.Errorf("%s: late moov %v, want %v", tt.name, ok, tt.late)
+		}
+		if ok && off+n != fi.Size() {
+			t.Errorf("%s: moov at %d+%d, want it to end the file (%d)", tt.name, off, n, fi.Size())
+		}
+	}
+	// Garbage never panics or loops.
+	for seed := range uint64(200) {
+		b := random(int(seed*7), seed)
+		lateMoov(bytes.NewReader(b), int64(len(b)))
+	}
+}
+
+func TestChunkMap(t *testing.T) {
+	for _, tt := range []struct {
+		found []bool
+		width int
+		want  string
+	}{
+		{[]bool{true, false, true}, 10, "#.#"},
+		{[]bool{true, true, false, false, true, false}, 3, "#.+"},
+		{nil, 10, ""},
+	} {
+		if got := ChunkMap(tt.found, tt.width); got != tt.want {
+			t.Errorf("ChunkMap(%v, %d) = %q, want %q", tt.found, tt.width, got, tt.want)
+		}
+	}
+}

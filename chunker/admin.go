@@ -1,0 +1,169 @@
+package chunker
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Admin calls are for operators (prewarm, status, purge), not viewers: they
+// go around the breaker and get the write timeout.
+
+// SetBytes writes keys[i] = vals[i] in one pipeline with the store's TTL and
+// returns each key's error (nil when stored). err is set when the pipeline
+// as a whole failed (Redis unreachable); a per-key error is Redis refusing
+// that one write, e.g. "OOM command not allowed" under noeviction. Each SET
+// is atomic, so a chunk is stored whole or not at all.
+func (s *Store) SetBytes(ctx context.Context, keys []string, vals [][]byte) (errs []error, err error) {
+	if len(keys) != len(vals) {
+		return nil, fmt.Errorf("set chunks: %d keys for %d values", len(keys), len(vals))
+	}
+	errs = make([]error, len(keys))
+	if len(keys) == 0 {
+		return errs, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.wtimeout)
+	defer cancel()
+	cmds, err := s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			p.Set(cctx, k, vals[i], s.ttl)
+		}
+		return nil
+	})
+	if err != nil && !isReply(err) {
+		return nil, fmt.Errorf("set %d chunks: %w", len(keys), err)
+	}
+	for i, c := range cmds {
+		errs[i] = c.Err()
+	}
+	return errs, nil
+}
+
+// Delete deletes keys in one pipeline (one DEL per key, so that a Redis
+// Cluster accepts keys of different slots) and returns how many existed.
+func (s *Store) Delete(ctx context.Context, keys []string) (int64, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.wtimeout)
+	defer cancel()
+	cmds := make([]*redis.IntCmd, len(keys))
+	_, err := s.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Del(cctx, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete %d keys: %w", len(keys), err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+// Scan calls fn with batches of the store's chunk keys, found with SCAN
+// (never KEYS, which blocks Redis), on every master of a Cluster.
+func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
+	match := s.prefix + ":c:*"
+	scan := func(ctx context.Context, c *redis.Client) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, match, 1000).Result()
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", match, err)
+			}
+			if len(keys) > 0 {
+				if err := fn(keys); err != nil {
+					return err
+				}
+			}
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	switch c := s.uc.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		return scan(ctx, c)
+	}
+	return fmt.Errorf("scan: unsupported client %T", s.uc)
+}
+
+// Memory is what Redis says of its memory (INFO memory), summed over the
+// masters of a Cluster.
+type Memory struct {
+	Used      int64  // used_memory, bytes
+	MaxMemory int64  // maxmemory, bytes; 0 means no limit
+	Policy    string // maxmemory_policy, e.g. allkeys-lru
+}
+
+// Memory reads INFO memory.
+func (s *Store) Memory(ctx context.Context) (Memory, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.wtimeout)
+	defer cancel()
+	var m Memory
+	info := func(ctx context.Context, c *redis.Client) error {
+		txt, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return fmt.Errorf("info memory: %w", err)
+		}
+		one := parseMemory(txt)
+		m.Used += one.Used
+		m.MaxMemory += one.MaxMemory
+		m.Policy = one.Policy
+		return nil
+	}
+	var err error
+	switch c := s.uc.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, info)
+	case *redis.Client:
+		err = info(ctx, c)
+	default:
+		err = fmt.Errorf("info: unsupported client %T", s.uc)
+	}
+	return m, err
+}
+
+func parseMemory(txt string) Memory {
+	var m Memory
+	sc := bufio.NewScanner(strings.NewReader(txt))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "used_memory":
+			m.Used, _ = strconv.ParseInt(v, 10, 64)
+		case "maxmemory":
+			m.MaxMemory, _ = strconv.ParseInt(v, 10, 64)
+		case "maxmemory_policy":
+			m.Policy = v
+		}
+	}
+	return m
+}
+
+// Ping checks that Redis answers, within the write timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.wtimeout)
+	defer cancel()
+	if err := s.uc.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// TTL returns the expiry the store sets on chunks.
+func (s *Store) TTL() time.Duration { return s.ttl }

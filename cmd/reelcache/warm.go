@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/reelcache/reelcache/cachewarm"
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/config"
+)
+
+// adminTimeout is the Redis read deadline of operator commands.
+const adminTimeout = 2 * time.Second
+
+// mediaFilter returns whether a name has one of the served extensions.
+func mediaFilter(exts []string) func(string) bool {
+	set := make(map[string]bool, len(exts))
+	for _, e := range exts {
+		set["."+strings.ToLower(strings.TrimPrefix(e, "."))] = true
+	}
+	return func(name string) bool { return set[strings.ToLower(path.Ext(name))] }
+}
+
+// adminCache opens the cache for warm, status and purge: Redis must answer.
+func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chunker.Cache, func(), error) {
+	if cfg.Redis.URL == "" {
+		return nil, nil, usageError{errors.New("redis.url is empty: there is no cache to work on")}
+	}
+	cache, rdb, err := openCache(ctx, cfg, log, chunker.FillOff, adminTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	closer := func() { cache.Close(); rdb.Close() }
+	if err := cache.Store().Ping(ctx); err != nil {
+		closer()
+		return nil, nil, fmt.Errorf("redis %s: %w", redactURL(cfg.Redis.URL), err)
+	}
+	return cache, closer, nil
+}
+
+// resolveArgs turns PATH|GLOB arguments into media names.
+func resolveArgs(cache *chunker.Cache, cfg *config.Config, args []string) ([]string, error) {
+	root, err := os.OpenRoot(cfg.Media.Root)
+	if err != nil {
+		return nil, fmt.Errorf("media root: %w", err)
+	}
+	defer root.Close()
+	names, err := cachewarm.Resolve(root.FS(), cfg.Media.Root, args, mediaFilter(cfg.Media.Extensions))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return names, nil
+}
+
+// isTerminal reports whether w is a terminal, and its width.
+func isTerminal(w io.Writer) (bool, int) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false, 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		width = 80
+	}
+	return true, width
+}
+
+func warmCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "warm [PATH|GLOB ...]",
+		Short: "Fill Redis with the chunks of media files ahead of viewers",
+		Long: `Warm reads media files and stores their chunks in Redis, under the keys the
+server reads, so that viewers hit the cache from their first request.
+
+PATH is relative to media.root, as in /media/ URLs, or absolute inside it; a
+directory stands for the files under it; GLOB is a path.Match pattern. With
+no arguments the whole media root is warmed.
+
+Peak memory is about --concurrency x --depth x chunk.size (4 x 4 x 1 MiB =
+16 MiB by default).
+
+Exit status: 0 all warmed, 1 some chunks failed (each is named), 2 usage or
+configuration error.`,
+	}
+	config.AddFlags(cmd.Flags())
+	mode := cmd.Flags().String("mode", "full", "what to warm: full, head or edges (head and tail)")
+	head := cmd.Flags().String("head", "8MiB", "bytes warmed at each end in head and edges modes")
+	force := cmd.Flags().Bool("force", false, "rewrite chunks that are already cached")
+	dry := cmd.Flags().Bool("dry-run", false, "print the plan and write nothing")
+	conc := cmd.Flags().Int("concurrency", 4, "files read and written at once")
+	depth := cmd.Flags().Int("depth", 4, "chunks per pipelined write")
+	asJSON := cmd.Flags().Bool("json", false, "print the summary as JSON")
+
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := loadConfig(cmd.Flags())
+		if err != nil {
+			return err
+		}
+		m, err := cachewarm.ParseMode(*mode)
+		if err != nil {
+			return usageError{fmt.Errorf("--mode: %w", err)}
+		}
+		headBytes, err := humanize.ParseBytes(*head)
+		if err != nil || headBytes == 0 {
+			return usageError{fmt.Errorf("--head %q: want a size such as 8MiB", *head)}
+		}
+		if *conc < 1 || *depth < 1 {
+			return usageError{errors.New("--concurrency and --depth must be at least 1")}
+		}
+		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+		log := newLogger(cfg, stderr)
+		ctx := cmd.Context()
+		cache, closer, err := adminCache(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer closer()
+		names, err := resolveArgs(cache, cfg, args)
+		if err != nil {
+			return err
+		}
+		progress, stop := progressReporter(stderr, log)
+		rep, err := cachewarm.Warm(ctx, names, cachewarm.Options{
+			Cache: cache, Mode: m, Head: int64(headBytes), Force: *force, DryRun: *dry,
+			Concurrency: *conc, Depth: *depth, Progress: progress, Logger: log,
+		})
+		stop()
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else {
+			writeSummary(stdout, rep)
+		}
+		switch {
+		case rep.Interrupted:
+			return errors.New("interrupted")
+		case len(rep.Failures) > 0:
+			return fmt.Errorf("%d chunks failed to warm", max(rep.Failed, int64(len(rep.Failures))))
+		}
+		return nil
+	}
+	return cmd
+}
+
+// progressReporter returns a Progress callback: a bar with bytes/s and ETA
+// on a terminal, a log line every few seconds otherwise. stop ends it.
+func progressReporter(stderr io.Writer, log *slog.Logger) (func(cachewarm.Progress), func()) {
+	if tty, _ := isTerminal(stderr); tty {
+		var (
+			once sync.Once
+			mu   sync.Mutex
+			bar  *progressbar.ProgressBar
+		)
+		report := func(p cachewarm.Progress) {
+			once.Do(func() {
+				bar = progressbar.NewOptions64(p.Bytes,
+					progressbar.OptionSetWriter(stderr),
+					progressbar.OptionShowBytes(true),
+					progressbar.OptionSetDescription("warming"),
+					progressbar.OptionShowCount(),
+					progressbar.OptionSetPredictTime(true),
+					progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionClearOnFinish(),
+				)
+			})
+			mu.Lock()
+			bar.Set64(p.BytesDone)
+			mu.Unlock()
+		}
+		return report, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+	}
+	var (
+		mu   sync.Mutex
+		last cachewarm.Progress
+	)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mu.Lock()
+				p := last
+				mu.Unlock()
+				if p.Chunks == 0 {
+					continue
+				}
+				rate := float64(p.BytesDone) / time.Since(start).Seconds()
+				log.Info("warming", "chunks", fmt.Sprintf("%d/%d", p.ChunksDone, p.Chunks),
+					"bytes", humanize.IBytes(uint64(p.BytesDone)), "rate", humanize.IBytes(uint64(rate))+"/s")
+			}
+		}
+	}()
+	return func(p cachewarm.Progress) {
+			mu.Lock()
+			last = p
+			mu.Unlock()
+		}, func() {
+			close(done)
+			<-stopped
+		}
+}
+
+func writeSummary(w io.Writer, r *cachewarm.Report) {
+	verb := "warmed"
+	if r.DryRun {
+		verb = "plan (dry run, nothing written)"
+	}
+	if r.Interrupted {
+		verb = "interrupted"
+	}
+	fmt.Fprintf(w, "%s: %d files, %d chunks selected, %d already cached\n", verb, r.Files, r.Chunks, r.Cached)
+	if r.DryRun {
+		fmt.Fprintf(w, "would write %d chunks, %s\n", r.Chunks-r.Skipped, humanize.IBytes(uint64(r.Bytes)))
+	} else {
+		fmt.Fprintf(w, "written %d, skipped %d, failed %d; %s in %s (%s/s)\n", r.Written, r.Skipped, r.Failed,
+			humanize.IBytes(uint64(r.BytesDone)), r.Duration.Round(time.Millisecond), humanize.IBytes(uint64(r.Throughput)))
+	}
+	for _, f := range r.Failures {
+		if f.Chunk < 0 {
+			fmt.Fprintf(w, "failed: %s: %s\n", f.File, f.Err)
+		} else {
+			fmt.Fprintf(w, "failed: %s chunk %d: %s\n", f.File, f.Chunk, f.Err)
+		}
+	}
+}
+
+func cacheCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Show or purge what Redis holds",
+	}
+	status := &cobra.Command{
+		Use:   "status [PATH|GLOB ...]",
+		Short: "Show, per file, which chunks are cached",
+	}
+	config.AddFlags(status.Flags())
+	statusJSON := status.Flags().Bool("json", false, "print JSON")
+	status.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := loadConfig(cmd.Flags())
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		cache, closer, err := adminCache(ctx, cfg, newLogger(cfg, io.Discard))
+		if err != nil {
+			return err
+		}
+		defer closer()
+		names, err := resolveArgs(cache, cfg, args)
+		if err != nil {
+			return err
+		}
+		files, err := cachewarm.Status(ctx, cache, names)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if *statusJSON {
+			return json.NewEncoder(out).Encode(files)
+		}
+		width := 40
+		if tty, w := isTerminal(out); tty {
+			width = max(10, w/2)
+		}
+		return cachewarm.WriteStatus(out, files, width)
+	}
+
+	purge := &cobra.Command{
+		Use:   "purge [PATH|GLOB ...]",
+		Short: "Delete the chunks of files, or with --yes and no PATH every chunk under redis.key_prefix",
+	}
+	config.AddFlags(purge.Flags())
+	yes := purge.Flags().Bool("yes", false, "confirm purging every chunk under the key prefix")
+	purge.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, err := loadConfig(cmd.Flags())
+		if err != nil {
+			return err
+		}
+		if len(args) == 0 && !*yes {
+			return usageError{fmt.Errorf("purging every chunk under %q needs --yes", cfg.Redis.KeyPrefix)}
+		}
+		ctx := cmd.Context()
+		cache, closer, err := adminCache(ctx, cfg, newLogger(cfg, io.Discard))
+		if err != nil {
+			return err
+		}
+		defer closer()
+		var n int64
+		if len(args) == 0 {
+			n, err = cachewarm.PurgeAll(ctx, cache.Store())
+		} else {
+			var names []string
+			if names, err = resolveArgs(cache, cfg, args); err != nil {
+				return err
+			}
+			n, err = cachewarm.PurgeFiles(ctx, cache, names)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "purged %d chunks\n", n)
+		return err
+	}
+	cmd.AddCommand(status, purge)
+	return cmd
+}

@@ -30,7 +30,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSpan$$' -fuzztime $(FUZZTIME) ./chunker
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./chunker ./stream
+	$(GO) test -run '^$$' -bench . -benchmem ./chunker ./stream ./cachewarm
 
 clean:
 	rm -rf bin

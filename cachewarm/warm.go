@@ -56,8 +56,10 @@ type Options struct {
 	DryRun bool
 	// Concurrency is the number of workers. Default 4.
 	Concurrency int
-	// Depth is the number of chunks per pipelined write. Default 4.
-	// Peak memory is about Concurrency x Depth x chunk size.
+	// Depth is the number of chunks per pipelined write. Default: 4 MiB
+	// worth (4 chunks of 1 MiB, 64 of 64 KiB), so that small chunks do not
+	// pay a round trip each. Peak memory is about Concurrency x Depth x
+	// chunk size: 16 MiB by default.
 	Depth int
 	// Progress, when set, is called after each write, from the workers.
 	Progress func(Progress)
@@ -118,7 +120,7 @@ func Warm(ctx context.Context, names []string, opts Options) (*Report, error) {
 		opts.Concurrency = 4
 	}
 	if opts.Depth <= 0 {
-		opts.Depth = 4
+		opts.Depth = int(max(1, (4<<20)/opts.Cache.ChunkSize()))
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -42,7 +42,11 @@ type fixture struct {
 
 const chunkSize = 64 << 10
 
-func newFixture(t *testing.T, redisArgs ...string) *fixture {
+func newFixture(t testing.TB, redisArgs ...string) *fixture {
+	return newFixtureSize(t, chunkSize, redisArgs...)
+}
+
+func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
 	t.Helper()
 	fx := &fixture{dir: t.TempDir(), redis: redistest.Start(t, redisArgs...)}
 	root, err := os.OpenRoot(fx.dir)
@@ -57,7 +61,7 @@ func newFixture(t *testing.T, redisArgs ...string) *fixture {
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
 	store := chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
-	fx.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: chunkSize, Fill: chunker.FillOff, Logger: log})
+	fx.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +69,7 @@ func newFixture(t *testing.T, redisArgs ...string) *fixture {
 	return fx
 }
 
-func (fx *fixture) write(t *testing.T, name string, data []byte) {
+func (fx *fixture) write(t testing.TB, name string, data []byte) {
 	t.Helper()
 	p := filepath.Join(fx.dir, filepath.FromSlash(name))
 	os.MkdirAll(filepath.Dir(p), 0o755)

@@ -90,8 +90,8 @@ PATH is relative to media.root, as in /media/ URLs, or absolute inside it; a
 directory stands for the files under it; GLOB is a path.Match pattern. With
 no arguments the whole media root is warmed.
 
-Peak memory is about --concurrency x --depth x chunk.size (4 x 4 x 1 MiB =
-16 MiB by default).
+Peak memory is about --concurrency x --depth x chunk.size: 4 workers x 4 MiB
+= 16 MiB by default.
 
 Exit status: 0 all warmed, 1 some chunks failed (each is named), 2 usage or
 configuration error.`,
@@ -102,7 +102,7 @@ configuration error.`,
 	force := cmd.Flags().Bool("force", false, "rewrite chunks that are already cached")
 	dry := cmd.Flags().Bool("dry-run", false, "print the plan and write nothing")
 	conc := cmd.Flags().Int("concurrency", 4, "files read and written at once")
-	depth := cmd.Flags().Int("depth", 4, "chunks per pipelined write")
+	depth := cmd.Flags().Int("depth", 0, "chunks per pipelined write (default: 4 MiB worth)")
 	asJSON := cmd.Flags().Bool("json", false, "print the summary as JSON")
 
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -118,8 +118,8 @@ configuration error.`,
 		if err != nil || headBytes == 0 {
 			return usageError{fmt.Errorf("--head %q: want a size such as 8MiB", *head)}
 		}
-		if *conc < 1 || *depth < 1 {
-			return usageError{errors.New("--concurrency and --depth must be at least 1")}
+		if *conc < 1 || *depth < 0 {
+			return usageError{errors.New("--concurrency must be at least 1 and --depth not negative")}
 		}
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		log := newLogger(cfg, stderr)

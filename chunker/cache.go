@@ -246,11 +246,13 @@ type File struct {
 	// used for nothing but that request's Redis calls and waits.
 	ctx context.Context
 
-	mu       sync.Mutex // protects the fields below
-	winFirst int64      // index of win[0]
-	win      []slot     // chunks at hand
-	last     int64      // last chunk of the range being served
-	bypass   bool       // Redis failed during this request: disk only
+	mu        sync.Mutex // protects the fields below
+	winFirst  int64      // index of win[0]
+	win       []slot     // chunks at hand
+	last      int64      // last chunk of the range being served
+	bypass    bool       // Redis failed during this request: disk only
+	read      int64      // bytes returned by ReadAt
+	fromRedis int64      // of those, bytes that came from Redis
 }
 
 // slot is one chunk of the window.
@@ -282,6 +284,14 @@ func (f *File) OSFile() *os.File { return f.f }
 
 // Close closes the underlying file.
 func (f *File) Close() error { return f.f.Close() }
+
+// Served returns the bytes ReadAt has returned so far, and how many of them
+// came from Redis.
+func (f *File) Served() (total, fromRedis int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.read, f.fromRedis
+}
 
 // Prepare readies the File to serve the n bytes at off and reports where they
 // will come from. With body set it fetches the first window of chunks in one
@@ -359,7 +369,9 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		}
 		start, _ := f.geo.Bounds(i)
 		m := copy(p[n:], s.data[off-start:])
+		f.read += int64(m)
 		if s.redis {
+			f.fromRedis += int64(m)
 			f.c.stats.redisBytes.Add(int64(m))
 		}
 		n += m
@@ -703,21 +715,21 @@ func (f *File) ReadChunk(i int64, buf []byte) ([]byte, error) {
 }
 
 // ChunkMap reports, for the current version of name, which chunks are in
-// Redis, asking in one pipeline. It fails with ErrUnavailable when the cache
-// is off or down.
+// Redis, asking in one pipeline. When the cache is off or Redis fails it
+// returns the Entry with an error wrapping ErrUnavailable.
 func (c *Cache) ChunkMap(ctx context.Context, name string) (Entry, []bool, error) {
 	f, err := c.Open(ctx, name)
 	if err != nil {
 		return Entry{}, nil, err
 	}
 	defer f.Close()
-	e := Entry{Name: name, Size: f.Size(), ModTime: f.ModTime(), Version: f.version, Chunks: f.geo.Count(), Cached: -1}
+	e := Entry{Name: name, Size: f.Size(), ModTime: f.ModTime(), Version: f.version, ChunkSize: c.chunkSize, Chunks: f.geo.Count(), Cached: -1}
 	if !c.Enabled() {
 		return e, nil, ErrUnavailable
 	}
 	found, err := c.store.Exists(ctx, f.keys(0, e.Chunks-1))
 	if err != nil {
-		return e, nil, err
+		return e, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	e.Cached = 0
 	for _, ok := range found {

@@ -11,12 +11,13 @@ import (
 
 // Entry describes one file under the root.
 type Entry struct {
-	Name    string    // slash-separated path relative to the root
-	Size    int64     // bytes
-	ModTime time.Time //
-	Version string    // see VersionOf
-	Chunks  int64     // chunks in the file
-	Cached  int64     // chunks in Redis; -1 when unknown (cache off, down, or too many to ask)
+	Name      string    // slash-separated path relative to the root
+	Size      int64     // bytes
+	ModTime   time.Time //
+	Version   string    // see VersionOf
+	ChunkSize int64     // bytes per chunk
+	Chunks    int64     // chunks in the file
+	Cached    int64     // chunks in Redis; -1 when unknown (cache off, down, or too many to ask)
 }
 
 // maxListProbe caps the EXISTS calls one List makes, so that listing a huge
@@ -53,7 +54,7 @@ func (c *Cache) List(ctx context.Context, keep func(name string) bool) ([]Entry,
 		geo := Geometry{Size: fi.Size(), ChunkSize: c.chunkSize}
 		entries = append(entries, Entry{
 			Name: name, Size: fi.Size(), ModTime: fi.ModTime(),
-			Version: VersionOf(fi), Chunks: geo.Count(), Cached: -1,
+			Version: VersionOf(fi), ChunkSize: c.chunkSize, Chunks: geo.Count(), Cached: -1,
 		})
 		return ctx.Err()
 	})

@@ -6,7 +6,15 @@ const list = document.getElementById("list");
 const video = document.getElementById("video");
 const title = document.getElementById("title");
 const info = document.getElementById("info");
+const map = document.getElementById("map");
+const cCached = document.getElementById("c-cached");
+const cRedis = document.getElementById("c-redis");
+const cDisk = document.getElementById("c-disk");
 let items = [];
+let current = null; // the item playing
+let chunks = null;  // the last /api/chunks answer
+let polling = false;
+const smalls = new Map(); // path -> the <small> under its link
 
 function human(n) {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -21,6 +29,13 @@ function wanted() {
   return { path: hash || q.get("v") || "", t: parseFloat(q.get("t") || "0") || 0 };
 }
 
+function describe(it) {
+  const small = smalls.get(it.path);
+  if (!small) return;
+  const cached = it.chunks_cached == null ? "cache off" : `${it.chunks_cached}/${it.chunks_total} chunks cached`;
+  small.textContent = `${human(it.size)} · ${cached}`;
+}
+
 function render() {
   list.replaceChildren();
   if (!items.length) {
@@ -31,6 +46,7 @@ function render() {
     return;
   }
   const cur = wanted().path;
+  smalls.clear();
   for (const it of items) {
     const li = document.createElement("li");
     const a = document.createElement("a");
@@ -38,8 +54,8 @@ function render() {
     a.textContent = it.path;
     a.setAttribute("aria-current", String(it.path === cur));
     const small = document.createElement("small");
-    const cached = it.chunks_cached == null ? "cache off" : `${it.chunks_cached}/${it.chunks_total} chunks cached`;
-    small.textContent = `${human(it.size)} · ${cached}`;
+    smalls.set(it.path, small);
+    describe(it);
     a.append(small);
     li.append(a);
     list.append(li);
@@ -55,7 +71,11 @@ function play(start) {
   info.textContent = `${it.content_type} · ${human(it.size)}`;
   if (video.dataset.path !== it.path) {
     video.dataset.path = it.path;
+    current = it;
+    chunks = null;
+    map.replaceChildren();
     video.src = it.url;
+    refreshMap();
     if (start && t > 0) {
       video.addEventListener("loadedmetadata", () => { video.currentTime = t; }, { once: true });
     }
@@ -79,6 +99,67 @@ async function load() {
   }
   play(true);
 }
+
+// The chunk under the play head, estimated from the time: bytes are not
+// spread evenly over time, so the mark is approximate.
+function nowChunk() {
+  if (!chunks || !chunks.chunks_total || !isFinite(video.duration) || video.duration <= 0) return -1;
+  const off = (video.currentTime / video.duration) * chunks.size;
+  return Math.min(chunks.chunks_total - 1, Math.floor(off / chunks.chunk_size));
+}
+
+function drawMap() {
+  if (!chunks) return;
+  const n = chunks.chunks_total;
+  if (map.children.length !== n) {
+    map.replaceChildren(...Array.from({ length: n }, () => {
+      const s = document.createElement("span");
+      s.className = "cell";
+      return s;
+    }));
+  }
+  const now = nowChunk();
+  for (let i = 0; i < n; i++) {
+    const c = map.children[i];
+    c.classList.toggle("cached", chunks.map[i] === "1");
+    c.classList.toggle("now", i === now);
+  }
+  const known = chunks.chunks_cached != null;
+  if (current) {
+    current.chunks_cached = chunks.chunks_cached;
+    describe(current);
+  }
+  cCached.textContent = known ? `${chunks.chunks_cached} / ${n}` : `? / ${n} (cache off or down)`;
+  cRedis.textContent = human(chunks.redis_bytes);
+  cDisk.textContent = human(chunks.disk_bytes);
+  map.setAttribute("aria-label", known ? `${chunks.chunks_cached} of ${n} chunks cached` : "cache state unknown");
+}
+
+async function refreshMap() {
+  if (!current || polling) return;
+  polling = true;
+  const path = current.path;
+  try {
+    const r = await fetch("/api/chunks/" + encodeURIComponent(path).replace(/%2F/g, "/"));
+    if (r.ok && current && current.path === path) {
+      chunks = await r.json();
+      drawMap();
+    }
+  } catch (e) {
+    // The next tick tries again.
+  } finally {
+    polling = false;
+  }
+}
+
+// Live while playing or seeking; slower when paused; not at all when hidden.
+setInterval(() => {
+  if (document.hidden) return;
+  if (!video.paused || video.seeking) refreshMap();
+}, 1000);
+setInterval(() => { if (!document.hidden) refreshMap(); }, 5000);
+for (const ev of ["seeked", "loadeddata", "pause", "ended"]) video.addEventListener(ev, refreshMap);
+video.addEventListener("timeupdate", drawMap);
 
 window.addEventListener("hashchange", () => play(false));
 video.addEventListener("error", () => {

@@ -15,6 +15,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,6 +29,8 @@ type Files interface {
 	Open(ctx context.Context, name string) (*chunker.File, error)
 	// List walks the media root.
 	List(ctx context.Context, keep func(name string) bool) ([]chunker.Entry, error)
+	// ChunkMap reports which chunks of name's current version are cached.
+	ChunkMap(ctx context.Context, name string) (chunker.Entry, []bool, error)
 	// Enabled reports whether Redis may be used now.
 	Enabled() bool
 }
@@ -59,6 +62,22 @@ type Handler struct {
 	log    *slog.Logger
 
 	errOnce sync.Map // error class -> time last logged, to keep logs quiet during an outage
+	served  sync.Map // name -> *servedBytes, for files that exist (so bounded by the library)
+}
+
+// servedBytes counts the body bytes served of one file, by source.
+type servedBytes struct {
+	redis, disk atomic.Int64
+}
+
+func (h *Handler) count(name string, redis, disk int64) {
+	v, ok := h.served.Load(name)
+	if !ok {
+		v, _ = h.served.LoadOrStore(name, new(servedBytes))
+	}
+	sb := v.(*servedBytes)
+	sb.redis.Add(redis)
+	sb.disk.Add(disk)
 }
 
 // contentTypes are the media types of the extensions reelcache knows. An
@@ -114,6 +133,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.GET("/media/*", h.Media)
 	e.HEAD("/media/*", h.Media)
 	e.GET("/api/media", h.List)
+	e.GET("/api/chunks/*", h.Chunks)
 	if h.static != nil {
 		page := echo.WrapHandler(pageHandler(h.static))
 		e.GET("/*", page)
@@ -190,6 +210,7 @@ func (h *Handler) Media(c echo.Context) error {
 		// kernel's sendfile.
 		hdr.Set("X-Cache", "BYPASS")
 		http.ServeContent(responseWriter{res}, req, "", f.ModTime(), f.OSFile())
+		h.count(name, 0, res.Size)
 		return nil
 	}
 
@@ -202,6 +223,8 @@ func (h *Handler) Media(c echo.Context) error {
 	})
 	rd := &errReader{r: f}
 	http.ServeContent(responseWriter{res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
+	total, fromRedis := f.Served()
+	h.count(name, fromRedis, total-fromRedis)
 	if err := rd.err; err != nil {
 		if ctx.Err() == nil {
 			h.logLimited("read", "serving from cache failed; response cut short", "path", name, "err", err)
@@ -335,4 +358,50 @@ func (h *Handler) List(c echo.Context) error {
 // MediaURL returns the URL path that serves name.
 func MediaURL(name string) string {
 	return (&url.URL{Path: "/media/" + name}).EscapedPath()
+}
+
+// chunkMap is the /api/chunks answer: which chunks of a file are cached, and
+// how many of its bytes this server has sent from each source.
+type chunkMap struct {
+	Path         string `json:"path"`
+	Size         int64  `json:"size"`
+	ChunkSize    int64  `json:"chunk_size"`
+	ChunksTotal  int64  `json:"chunks_total"`
+	ChunksCached *int64 `json:"chunks_cached"` // null when the cache is off or down
+	// Map has one character per chunk: '1' cached, '0' not; empty when
+	// unknown.
+	Map        string `json:"map"`
+	RedisBytes int64  `json:"redis_bytes"` // served from Redis by this instance
+	DiskBytes  int64  `json:"disk_bytes"`  // served from disk by this instance
+}
+
+// Chunks serves GET /api/chunks/*path.
+func (h *Handler) Chunks(c echo.Context) error {
+	p, _ := strings.CutPrefix(c.Request().URL.Path, "/api/chunks")
+	name, ok := h.mediaName("/media" + p)
+	if !ok {
+		return echo.ErrNotFound
+	}
+	e, found, err := h.files.ChunkMap(c.Request().Context(), name)
+	if err != nil && !errors.Is(err, chunker.ErrUnavailable) {
+		return h.openError(err)
+	}
+	out := chunkMap{Path: name, Size: e.Size, ChunkSize: e.ChunkSize, ChunksTotal: e.Chunks}
+	if found != nil {
+		b := make([]byte, len(found))
+		for i, ok := range found {
+			b[i] = '0'
+			if ok {
+				b[i] = '1'
+			}
+		}
+		out.Map = string(b)
+		out.ChunksCached = &e.Cached
+	}
+	if v, ok := h.served.Load(name); ok {
+		sb := v.(*servedBytes)
+		out.RedisBytes, out.DiskBytes = sb.redis.Load(), sb.disk.Load()
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, out)
 }

@@ -337,3 +337,33 @@ func TestPage(t *testing.T) {
 		t.Errorf("GET /app.js: %d", r.status)
 	}
 }
+
+// TestChunksAPI: /api/chunks reports the chunk map and the bytes this
+// server sent from each source.
+func TestChunksAPI(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync})
+	s.write(t, "d/v.mp4", 300_000, 12)
+	get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-140000") // chunks 1-2 from disk
+	get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-79999")  // 10000 from Redis
+	r := get(t, "GET", s.srv.URL+"/api/chunks/d/v.mp4")
+	var m chunkMap
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+	if m.Map != "01100" || m.ChunksCached == nil || *m.ChunksCached != 2 || m.ChunkSize != 64<<10 || m.ChunksTotal != 5 {
+		t.Errorf("chunk map %+v", m)
+	}
+	if m.DiskBytes != 70001 || m.RedisBytes != 10000 {
+		t.Errorf("served bytes: disk %d redis %d, want 70001 and 10000", m.DiskBytes, m.RedisBytes)
+	}
+	for _, p := range []string{"/api/chunks/nope.mp4", "/api/chunks/../x.mp4", "/api/chunks/", "/api/chunks/d/v.txt"} {
+		if r := get(t, "GET", s.srv.URL+p); r.status != 404 {
+			t.Errorf("%s: status %d, want 404", p, r.status)
+		}
+	}
+	s.redis.Kill()
+	r = get(t, "GET", s.srv.URL+"/api/chunks/d/v.mp4")
+	if err := json.Unmarshal(r.body, &m); err != nil || r.status != 200 || m.ChunksCached != nil || m.Map != "" {
+		t.Errorf("with Redis down: %d %s", r.status, r.body)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/redistest"
+)
+
+// sampleNames are the committed sample videos (testdata/make-samples.sh).
+var sampleNames = []string{"sample-faststart.mp4", "sample-moov-at-end.mp4", "sample.webm"}
+
+// served is one response the server sent, as the server saw it.
+type served struct {
+	path, rng, xcache string
+	status            int
+	bytes             int64
+}
+
+// e2eServer is the whole app (newApp, as `serve` builds it) behind a real
+// listener, with a record of every response.
+type e2eServer struct {
+	*app
+	url   string
+	redis *redistest.Server
+
+	mu  sync.Mutex
+	log []served
+}
+
+func newE2EServer(t *testing.T) *e2eServer {
+	t.Helper()
+	s := &e2eServer{redis: redistest.Start(t)}
+	cfg := &config.Config{
+		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
+		ChunkSize: 64 << 10, // many chunks per sample, so seeks cross chunk boundaries
+		Redis:     config.Redis{URL: s.redis.URL(), KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
+		Cache:     config.Cache{Fill: "async"},
+		Log:       config.Log{Level: "info", Format: "text"},
+	}
+	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	s.app = a
+	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			rng := c.Request().Header.Get("Range")
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			if p := c.Request().URL.Path; strings.HasPrefix(p, "/media/") {
+				res := c.Response()
+				s.mu.Lock()
+				s.log = append(s.log, served{p, rng, res.Header().Get("X-Cache"), res.Status, res.Size})
+				s.mu.Unlock()
+			}
+			return nil
+		}
+	})
+	srv := httptest.NewServer(a.echo)
+	t.Cleanup(srv.Close)
+	s.url = srv.URL
+	return s
+}
+
+// take returns and forgets the responses recorded so far.
+func (s *e2eServer) take() []served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.log
+	s.log = nil
+	return l
+}
+
+func summarize(log []served) string {
+	var b strings.Builder
+	for _, r := range log {
+		fmt.Fprintf(&b, "  %d %-7s %-30q %s (%d bytes)\n", r.status, r.xcache, r.rng, r.path, r.bytes)
+	}
+	return b.String()
+}
+
+// waitHTTP waits until url answers 200.
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get(url)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not answering: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

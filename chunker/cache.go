@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -68,11 +69,18 @@ type Options struct {
 	// Fill is what a miss does. Default FillAsync.
 	Fill FillMode
 
-	// Window is how many chunks one round trip to Redis fetches when a read
-	// needs a chunk that is not at hand: the chunk and the ones after it, up
-	// to the end of the range being served. Default 2. A File holds at most
-	// Window chunks, so memory per reader is Window*ChunkSize.
+	// Window is how many chunks one round trip to Redis fetches: the chunk
+	// a read needs and the ones after it, up to the end of the range being
+	// served. While a window is written to the client the next one is
+	// fetched (read-ahead), so a File holds at most 2*Window chunks.
+	// Default 2.
 	Window int
+
+	// MaxInflightBytes caps the chunk bytes that all open Files hold at
+	// once (each holds a window and a read-ahead window). A reader that
+	// would pass it waits for room; read-ahead is skipped instead. Default
+	// 256 MiB.
+	MaxInflightBytes int64
 
 	// FillQueue is how many chunks may wait for a background write.
 	// Default 64. Its memory is FillQueue*ChunkSize at most.
@@ -93,7 +101,9 @@ type Cache struct {
 	window    int
 	log       *slog.Logger
 
-	flight singleflight.Group // coalesces disk reads of one chunk
+	flight singleflight.Group  // coalesces disk reads of one chunk
+	mem    *semaphore.Weighted // in-flight chunk bytes
+	memCap int64
 
 	pendingMu sync.Mutex        // protects pending
 	pending   map[string]string // chunks read from disk and not yet written to Redis, by key
@@ -144,6 +154,9 @@ func New(opts Options) (*Cache, error) {
 	if opts.FillQueue <= 0 {
 		opts.FillQueue = 64
 	}
+	if opts.MaxInflightBytes <= 0 {
+		opts.MaxInflightBytes = 256 << 20
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -155,6 +168,8 @@ func New(opts Options) (*Cache, error) {
 		window:    opts.Window,
 		log:       opts.Logger,
 		pending:   make(map[string]string),
+		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
+		memCap:    opts.MaxInflightBytes,
 	}
 	c.bufs.New = func() any { b := make([]byte, c.chunkSize); return &b }
 	if c.store != nil && c.fill == FillAsync {
@@ -183,6 +198,30 @@ func (c *Cache) ChunkSize() int64 { return c.chunkSize }
 // Enabled reports whether reads may use Redis now: a store is configured
 // and its breaker is closed (or ready to probe).
 func (c *Cache) Enabled() bool { return c.store != nil && c.store.Available() }
+
+// acquire takes room for n chunks from the in-flight budget, waiting for it,
+// and returns the bytes taken. One window larger than the whole budget takes
+// all of it.
+func (c *Cache) acquire(ctx context.Context, n int64) (int64, error) {
+	b := min(n*c.chunkSize, c.memCap)
+	if err := c.mem.Acquire(ctx, b); err != nil {
+		return 0, err
+	}
+	return b, nil
+}
+
+// tryAcquire is acquire without waiting.
+func (c *Cache) tryAcquire(n int64) (int64, bool) {
+	b := min(n*c.chunkSize, c.memCap)
+	return b, c.mem.TryAcquire(b)
+}
+
+// release returns b bytes to the in-flight budget.
+func (c *Cache) release(b int64) {
+	if b > 0 {
+		c.mem.Release(b)
+	}
+}
 
 // Stats returns counters since the Cache was made.
 func (c *Cache) Stats() Stats { return c.stats.snapshot() }
@@ -253,6 +292,8 @@ type File struct {
 	bypass    bool       // Redis failed during this request: disk only
 	read      int64      // bytes returned by ReadAt
 	fromRedis int64      // of those, bytes that came from Redis
+	winHeld   int64      // bytes of the in-flight budget the window holds
+	pf        *prefetch  // the next window, being fetched; nil when none
 }
 
 // slot is one chunk of the window.
@@ -282,8 +323,32 @@ func (f *File) Geometry() Geometry { return f.geo }
 // The File keeps ownership: do not close it.
 func (f *File) OSFile() *os.File { return f.f }
 
-// Close closes the underlying file.
-func (f *File) Close() error { return f.f.Close() }
+// Changed returns an error wrapping ErrChanged when the file is no longer
+// the version it was opened at: rewritten or truncated in place, or
+// replaced or removed under its name.
+func (f *File) Changed() error {
+	fi, err := f.f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", f.name, err)
+	}
+	if VersionOf(fi) != f.version {
+		return fmt.Errorf("%s: %w", f.name, ErrChanged)
+	}
+	fi, err = f.c.root.Stat(f.name)
+	if err != nil || VersionOf(fi) != f.version {
+		return fmt.Errorf("%s: replaced or removed: %w", f.name, ErrChanged)
+	}
+	return nil
+}
+
+// Close releases the File's chunks and closes the underlying file.
+func (f *File) Close() error {
+	f.mu.Lock()
+	f.releaseWindow()
+	f.dropPrefetch()
+	f.mu.Unlock()
+	return f.f.Close()
+}
 
 // Served returns the bytes ReadAt has returned so far, and how many of them
 // came from Redis.
@@ -312,7 +377,7 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	var hits, total int64
 	next := first
 	if body {
-		if err := f.load(first); err != nil {
+		if err := f.load(first); err != nil || f.bypass {
 			return Bypass
 		}
 		for _, s := range f.win {
@@ -405,39 +470,119 @@ func (f *File) chunk(i int64) (*slot, error) {
 	return s, nil
 }
 
-// load replaces the window with chunks i, i+1, ... up to Window chunks or the
-// end of the range being served, fetched from Redis in one round trip when
-// the cache is usable. A Redis error is not returned: it switches this File
-// to disk for the rest of the request. f.mu must be held.
+// window is a run of chunks fetched from Redis in one round trip.
+type window struct {
+	first int64
+	slots []slot
+	held  int64 // bytes acquired from the cache's in-flight budget
+	err   error // the Redis error, if the fetch failed
+}
+
+// prefetch is a window being fetched in the background.
+type prefetch struct {
+	first int64
+	done  chan struct{} // closed when w is set
+	w     window
+}
+
+// load makes chunk i the start of the window: from the prefetch when it
+// holds i, else fetched now. Either way it then starts fetching the window
+// after it, so that a client streaming forward finds its next chunks at
+// hand while it writes these (read-ahead). A Redis error is not returned:
+// it switches this File to disk for the rest of the request. f.mu must be
+// held.
 func (f *File) load(i int64) error {
-	last := f.last
-	if last < i {
-		last = i // a read past the prepared range (multipart): just this chunk
+	f.releaseWindow()
+	var w window
+	if pf := f.pf; pf != nil && pf.first == i {
+		f.pf = nil
+		select {
+		case <-pf.done:
+		case <-f.ctx.Done():
+			go func() { <-pf.done; f.c.release(pf.w.held) }()
+			return f.ctx.Err()
+		}
+		w = pf.w
+	} else {
+		f.dropPrefetch()
+		last := min(max(f.last, i), i+int64(f.c.window)-1) // past the prepared range (multipart): just i
+		held, err := f.c.acquire(f.ctx, last-i+1)
+		if err != nil {
+			return err
+		}
+		w = f.fetch(i, last, f.cacheable())
+		w.held = held
 	}
-	last = min(last, i+int64(f.c.window)-1)
-	f.winFirst = i
-	f.win = f.win[:0]
-	for range last - i + 1 {
-		f.win = append(f.win, slot{})
-	}
-	if !f.cacheable() {
-		return nil
-	}
-	vals, found, err := f.c.store.Get(f.ctx, f.keys(i, last))
-	if err != nil {
-		if ctxErr := f.ctx.Err(); ctxErr != nil {
-			return ctxErr
+	if w.err != nil {
+		if err := f.ctx.Err(); err != nil {
+			f.c.release(w.held)
+			return err
 		}
 		f.bypass = true
-		return nil
 	}
-	for j := range f.win {
-		f.win[j] = slot{data: vals[j], have: found[j], redis: found[j]}
+	f.winFirst, f.win, f.winHeld = w.first, w.slots, w.held
+	f.startPrefetch(w.first + int64(len(w.slots)))
+	return nil
+}
+
+// fetch gets chunks first..last from Redis in one round trip, or returns
+// empty slots when use is false or Redis fails. It touches no mutable field
+// of f, so the read-ahead goroutine may call it.
+func (f *File) fetch(first, last int64, use bool) window {
+	w := window{first: first, slots: make([]slot, last-first+1)}
+	if !use {
+		return w
+	}
+	vals, found, err := f.c.store.Get(f.ctx, f.keys(first, last))
+	if err != nil {
+		w.err = err
+		return w
+	}
+	for j := range w.slots {
+		w.slots[j] = slot{data: vals[j], have: found[j], redis: found[j]}
 		if found[j] {
 			f.c.stats.hits.Add(1)
 		}
 	}
-	return nil
+	return w
+}
+
+// startPrefetch fetches the window at next in the background, when it is
+// inside the range being served, the cache is usable, and the in-flight
+// budget has room (read-ahead is skipped, not waited for). f.mu must be held.
+func (f *File) startPrefetch(next int64) {
+	if f.pf != nil || next > f.last || !f.cacheable() || f.ctx.Err() != nil {
+		return
+	}
+	last := min(f.last, next+int64(f.c.window)-1)
+	held, ok := f.c.tryAcquire(last - next + 1)
+	if !ok {
+		return
+	}
+	pf := &prefetch{first: next, done: make(chan struct{})}
+	f.pf = pf
+	go func() {
+		pf.w = f.fetch(next, last, true)
+		pf.w.held = held
+		close(pf.done)
+	}()
+}
+
+// dropPrefetch abandons a prefetch that will not be used; its memory is
+// released when it ends. f.mu must be held.
+func (f *File) dropPrefetch() {
+	if pf := f.pf; pf != nil {
+		f.pf = nil
+		go func() { <-pf.done; f.c.release(pf.w.held) }()
+	}
+}
+
+// releaseWindow gives the window's bytes back to the budget. f.mu must be
+// held.
+func (f *File) releaseWindow() {
+	f.c.release(f.winHeld)
+	f.winHeld = 0
+	f.win = nil
 }
 
 // cacheable reports whether this File may use Redis. f.mu must be held.

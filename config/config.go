@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ type Config struct {
 	ChunkSize int64  // bytes per chunk, 64 KiB to 16 MiB
 	Redis     Redis  //
 	Cache     Cache  //
+	HTTP      HTTP   //
+	Auth      Auth   //
 	Log       Log    //
 	File      string // the config file read; "" when none
 }
@@ -53,8 +56,23 @@ type Redis struct {
 
 // Cache says how the cache is used.
 type Cache struct {
-	TTL  time.Duration // expiry of written chunks; 0 means none
-	Fill string        // what a miss does: "async", "sync" or "off"
+	TTL              time.Duration // expiry of written chunks; 0 means none
+	Fill             string        // what a miss does: "async", "sync" or "off"
+	Readahead        int           // chunks fetched per round trip, and ahead of the reader
+	MaxInflightBytes int64         // cap on chunk bytes held by all requests at once
+}
+
+// HTTP limits what clients may ask.
+type HTTP struct {
+	MaxRanges           int // ranges honoured in one request; more get the whole file (200)
+	MaxStreamsPerClient int // concurrent media requests per client IP; 0 means no limit
+}
+
+// Auth turns on signed media URLs.
+type Auth struct {
+	// SigningKeys verify ?exp=&sig= on /media/ URLs; the first signs new
+	// ones. Empty means media URLs need no signature.
+	SigningKeys []string
 }
 
 // Log says how the server logs.
@@ -86,6 +104,11 @@ var keys = []key{
 	{"redis.timeout", "100ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
 	{"cache.ttl", "24h", "cache-ttl", "expiry of cached chunks; 0 keeps them until evicted"},
 	{"cache.fill", "async", "cache-fill", "what a cache miss does: async, sync or off"},
+	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
+	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
+	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
+	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
+	{"auth.signing_key", "", "auth-signing-key", "HMAC keys (comma-separated) for signed media URLs; empty: off"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
 }
@@ -363,6 +386,41 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want async, sync or off")
 		}
 		c.Cache.Fill = raw
+	case "cache.readahead":
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 64 {
+			return errors.New("want a number of chunks from 1 to 64")
+		}
+		c.Cache.Readahead = n
+	case "cache.max_inflight_bytes":
+		n, err := humanize.ParseBytes(raw)
+		if err != nil || n < 1<<20 {
+			return errors.New("want a size of at least 1MiB, such as 256MiB")
+		}
+		c.Cache.MaxInflightBytes = int64(n)
+	case "http.max_ranges":
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return errors.New("want a positive number, e.g. 16")
+		}
+		c.HTTP.MaxRanges = n
+	case "http.max_streams_per_client":
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 {
+			return errors.New("want a number, 0 for no limit")
+		}
+		c.HTTP.MaxStreamsPerClient = n
+	case "auth.signing_key":
+		var keys []string
+		for k := range strings.SplitSeq(raw, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				if len(k) < 16 {
+					return errors.New("each key must be at least 16 characters")
+				}
+				keys = append(keys, k)
+			}
+		}
+		c.Auth.SigningKeys = keys
 	case "log.level":
 		if !slices.Contains([]string{"debug", "info", "warn", "error"}, raw) {
 			return errors.New("want debug, info, warn or error")

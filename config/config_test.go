@@ -39,7 +39,8 @@ func TestDefaults(t *testing.T) {
 		Media:     Media{Root: "./media", Extensions: []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}},
 		ChunkSize: 1 << 20,
 		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
-		Cache:     Cache{TTL: 24 * time.Hour, Fill: "async"},
+		Cache:     Cache{TTL: 24 * time.Hour, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20},
+		HTTP:      HTTP{MaxRanges: 16},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 	if got := *c; !equal(got, want) {
@@ -50,7 +51,8 @@ func TestDefaults(t *testing.T) {
 func equal(a, b Config) bool {
 	return a.Listen == b.Listen && a.Media.Root == b.Media.Root &&
 		strings.Join(a.Media.Extensions, ",") == strings.Join(b.Media.Extensions, ",") &&
-		a.ChunkSize == b.ChunkSize && a.Redis == b.Redis && a.Cache == b.Cache && a.Log == b.Log
+		a.ChunkSize == b.ChunkSize && a.Redis == b.Redis && a.Cache == b.Cache && a.Log == b.Log &&
+		a.HTTP == b.HTTP && strings.Join(a.Auth.SigningKeys, ",") == strings.Join(b.Auth.SigningKeys, ",")
 }
 
 func TestPrecedence(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,8 +210,20 @@ func (h *Handler) Media(c echo.Context) error {
 		// Cache off or down: the *os.File itself, so that the copy is the
 		// kernel's sendfile.
 		hdr.Set("X-Cache", "BYPASS")
-		http.ServeContent(responseWriter{res}, req, "", f.ModTime(), f.OSFile())
+		var changed error
+		check := func() error { changed = f.Changed(); return changed }
+		http.ServeContent(responseWriter{res, check}, req, "", f.ModTime(), f.OSFile())
 		h.count(name, 0, res.Size)
+		short := req.Method != http.MethodHead && res.Committed && res.Size < expectedBody(res)
+		if changed != nil || short {
+			// Rewritten or truncated while being sent (or the client
+			// left): cut the connection, so that a short body is never
+			// taken for a whole one.
+			if changed != nil || f.Changed() != nil {
+				h.logLimited("changed", "file changed while being served; response cut short", "path", name)
+			}
+			panic(http.ErrAbortHandler)
+		}
 		return nil
 	}
 
@@ -222,7 +235,7 @@ func (h *Handler) Media(c echo.Context) error {
 		hdr.Set("X-Cache", prepare(f, req.Method, res.Status, hdr, ranges).String())
 	})
 	rd := &errReader{r: f}
-	http.ServeContent(responseWriter{res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
+	http.ServeContent(responseWriter{Response: res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
 	total, fromRedis := f.Served()
 	h.count(name, fromRedis, total-fromRedis)
 	if err := rd.err; err != nil {
@@ -260,6 +273,16 @@ func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges
 		}
 	}
 	return chunker.Miss // no body: nothing comes from Redis
+}
+
+// expectedBody returns the Content-Length of a committed response, or 0
+// when it has none (multipart) or is bodiless.
+func expectedBody(res *echo.Response) int64 {
+	n, err := strconv.ParseInt(res.Header().Get("Content-Length"), 10, 64)
+	if err != nil || res.Status == http.StatusNotModified {
+		return 0
+	}
+	return n
 }
 
 // parseContentRange parses "bytes START-END/SIZE" as ServeContent writes it.

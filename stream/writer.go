@@ -3,16 +3,31 @@ package stream
 import (
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/labstack/echo/v4"
 )
+
+// sendfileSegment is how much of a file one sendfile call sends before the
+// file's version is checked again, at one fstat and one stat per segment.
+// The check cuts off a response whose file was replaced, truncated or
+// rewritten. It cannot keep an in-place rewrite out of bytes already handed
+// to the socket: sendfile passes references to page-cache pages, which
+// change with the file until sent. Replace files by rename (write a new
+// file, then mv), and nothing mixed is ever sent.
+const sendfileSegment = 1 << 20
 
 // responseWriter is an echo.Response that also implements io.ReaderFrom.
 // echo.Response does not, which hides net/http's own ReadFrom from io.Copy:
 // with it, http.ServeContent over an *os.File reaches the kernel's sendfile
 // instead of copying through a 32 KiB buffer.
+//
+// When check is set, a file is sent in segments of sendfileSegment with
+// check called between them; its error ends the copy, so a file rewritten
+// in place is cut off rather than sent as a mix of two versions.
 type responseWriter struct {
 	*echo.Response
+	check func() error
 }
 
 func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
@@ -23,7 +38,36 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !ok {
 		return io.Copy(struct{ io.Writer }{w.Response}, r)
 	}
-	n, err := rf.ReadFrom(r)
-	w.Size += n
-	return n, err
+	lr, ok := r.(*io.LimitedReader)
+	if !ok || w.check == nil {
+		n, err := rf.ReadFrom(r)
+		w.Size += n
+		return n, err
+	}
+	if _, isFile := lr.R.(*os.File); !isFile {
+		n, err := rf.ReadFrom(r)
+		w.Size += n
+		return n, err
+	}
+	// One level of *io.LimitedReader over the *os.File is what sendfile
+	// recognizes, so each segment gets its own rather than a nested one.
+	var total int64
+	for lr.N > 0 {
+		seg := &io.LimitedReader{R: lr.R, N: min(lr.N, sendfileSegment)}
+		want := seg.N
+		n, err := rf.ReadFrom(seg)
+		total += n
+		lr.N -= n
+		w.Size += n
+		if err != nil {
+			return total, err
+		}
+		if n < want {
+			return total, io.ErrUnexpectedEOF // the file shrank
+		}
+		if err := w.check(); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }

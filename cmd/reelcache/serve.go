@@ -103,11 +103,13 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		}
 	}
 	cache, err := chunker.New(chunker.Options{
-		Root:      root,
-		Store:     store,
-		ChunkSize: cfg.ChunkSize,
-		Fill:      fill,
-		Logger:    log,
+		Root:             root,
+		Store:            store,
+		ChunkSize:        cfg.ChunkSize,
+		Fill:             fill,
+		Window:           cfg.Cache.Readahead,
+		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
+		Logger:           log,
 	})
 	if err != nil {
 		return nil, nil, err

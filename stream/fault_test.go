@@ -1,0 +1,212 @@
+package stream
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reelcache/reelcache/chunker"
+)
+
+// slowGet reads url (with an optional Range) pausing between 64 KiB reads,
+// as a client streaming video does, and calls midway once after the first
+// midwayAt bytes. It returns what it got and the read error, if any.
+func slowGet(t *testing.T, url, rng string, pause time.Duration, midwayAt int, midway func()) ([]byte, *http.Response, error) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Body.Close()
+	var got bytes.Buffer
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := res.Body.Read(buf)
+		got.Write(buf[:n])
+		if midway != nil && got.Len() >= midwayAt {
+			midway()
+			midway = nil
+		}
+		if err == io.EOF {
+			return got.Bytes(), res, nil
+		}
+		if err != nil {
+			return got.Bytes(), res, err
+		}
+		time.Sleep(pause)
+	}
+}
+
+// TestRedisKilledDuringStreams: SIGKILL Redis while 20 clients stream; every
+// stream completes with the file's bytes.
+func TestRedisKilledDuringStreams(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, timeout: 200 * time.Millisecond})
+	const size = 3 << 20
+	data := s.write(t, "v.mp4", size, 21)
+	get(t, "GET", s.url("v.mp4"), "Range: bytes=0-1572863") // first half cached
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	started := make(chan struct{}, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			off := i * 50_000
+			got, res, err := slowGet(t, s.url("v.mp4"), fmt.Sprintf("bytes=%d-", off), 3*time.Millisecond, 128<<10, func() { started <- struct{}{} })
+			switch {
+			case err != nil:
+				errs <- fmt.Errorf("stream %d: %v after %d bytes", i, err, len(got))
+			case res.StatusCode != 206 || !bytes.Equal(got, data[off:]):
+				errs <- fmt.Errorf("stream %d: status %d, %d bytes, not the file's", i, res.StatusCode, len(got))
+			}
+		})
+	}
+	for range 20 {
+		<-started
+	}
+	s.redis.Kill()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestRedisHung: with Redis stopped (SIGSTOP), requests still complete,
+// from disk, within the Redis timeout plus a margin; after SIGCONT the
+// breaker closes and hits return.
+func TestRedisHung(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, timeout: timeout})
+	data := s.write(t, "v.mp4", 1<<20, 22)
+	get(t, "GET", s.url("v.mp4")) // everything cached
+	if r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-99"); r.header.Get("X-Cache") != "HIT" {
+		t.Fatalf("before: X-Cache %q", r.header.Get("X-Cache"))
+	}
+	s.redis.Pause()
+	defer s.redis.Resume()
+	// The margin is generous because the race detector and a 2-core
+	// machine slow everything; a hung request would take forever.
+	const limit = timeout + time.Second
+	for i := range 10 {
+		a := int64(i * 70_000)
+		start := time.Now()
+		r := get(t, "GET", s.url("v.mp4"), fmt.Sprintf("Range: bytes=%d-%d", a, a+200_000))
+		took := time.Since(start)
+		if r.status != 206 || !bytes.Equal(r.body, data[a:a+200_001]) {
+			t.Fatalf("request %d with Redis hung: status %d, wrong bytes", i, r.status)
+		}
+		if took > limit {
+			t.Errorf("request %d with Redis hung took %v, want under %v", i, took, limit)
+		}
+	}
+	s.redis.Resume()
+	waitFor(t, func() bool {
+		r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-99")
+		return r.header.Get("X-Cache") == "HIT" && bytes.Equal(r.body, data[:100])
+	})
+}
+
+// TestRedisRestarted: Redis restarted (empty) on the same port is used again
+// without restarting the server.
+func TestRedisRestarted(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, timeout: 200 * time.Millisecond})
+	data := s.write(t, "v.mp4", 500_000, 23)
+	s.redis.Kill()
+	for range 5 {
+		if r := get(t, "GET", s.url("v.mp4")); !bytes.Equal(r.body, data) {
+			t.Fatal("wrong bytes with Redis down")
+		}
+	}
+	s.redis.Restart()
+	waitFor(t, func() bool {
+		r := get(t, "GET", s.url("v.mp4"), "Range: bytes=1000-1999")
+		return r.header.Get("X-Cache") == "HIT" && bytes.Equal(r.body, data[1000:2000])
+	})
+}
+
+// TestColdStampede: 50 concurrent requests for the same cold range read
+// each chunk from disk once.
+func TestColdStampede(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillAsync})
+	data := s.write(t, "v.mp4", 1<<20, 24)
+	const a, b = 100_000, 400_000 // chunks 1..6
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			r := get(t, "GET", s.url("v.mp4"), fmt.Sprintf("Range: bytes=%d-%d", a, b))
+			if !bytes.Equal(r.body, data[a:b+1]) {
+				t.Error("wrong bytes")
+			}
+		})
+	}
+	wg.Wait()
+	if st := s.cache.Stats(); st.Misses != 6 || st.DiskBytes != 6*64<<10 {
+		t.Errorf("stats %+v: want 6 chunks read from disk, once each", st)
+	}
+}
+
+// TestFileChangedMidStream: a file rewritten in place, truncated or replaced
+// by rename while a response streams is cut off, and what was sent is the
+// old version's bytes; a deleted one is 404 next time. With the cache on
+// (chunk path) and off (sendfile).
+func TestFileChangedMidStream(t *testing.T) {
+	for _, cacheOn := range []bool{true, false} {
+		for _, change := range []string{"rewrite", "truncate", "rename"} {
+			t.Run(fmt.Sprintf("cache=%v/%s", cacheOn, change), func(t *testing.T) {
+				s := newServer(t, serverOptions{chunkSize: 64 << 10, noRedis: !cacheOn, fill: chunker.FillSync})
+				const size = 24 << 20 // far more than socket buffers hold
+				old := s.write(t, "v.mp4", size, 25)
+				p := filepath.Join(s.dir, "v.mp4")
+				if cacheOn {
+					get(t, "GET", s.url("v.mp4"), "Range: bytes=0-1048575") // some chunks from Redis
+				}
+				got, _, err := slowGet(t, s.url("v.mp4"), "", 0, 1<<20, func() {
+					fi, _ := os.Stat(p)
+					switch change {
+					case "rewrite":
+						f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+						f.Write(randomBytes(size, 26))
+						f.Close()
+						os.Chtimes(p, fi.ModTime(), fi.ModTime())
+					case "truncate":
+						os.Truncate(p, size/2)
+					case "rename":
+						os.WriteFile(p+".new", randomBytes(size, 27), 0o644)
+						os.Rename(p+".new", p)
+					}
+				})
+				if err == nil || len(got) == size {
+					t.Fatalf("%s: got all %d bytes without error, want a cut-off response", change, len(got))
+				}
+				// What came is the old version's bytes, except on the
+				// sendfile path after an in-place rewrite: sendfile hands
+				// the socket references to page-cache pages, so bytes
+				// still in socket buffers change with the file (as with
+				// any sendfile server). That is cut off, not prevented.
+				if cacheOn || change != "rewrite" {
+					if !bytes.Equal(got, old[:len(got)]) {
+						t.Fatalf("got %d bytes that are not a prefix of the old version", len(got))
+					}
+				}
+			})
+		}
+	}
+	s := newServer(t, serverOptions{chunkSize: 64 << 10})
+	s.write(t, "v.mp4", 1000, 28)
+	get(t, "GET", s.url("v.mp4"))
+	os.Remove(filepath.Join(s.dir, "v.mp4"))
+	if r := get(t, "GET", s.url("v.mp4")); r.status != 404 {
+		t.Errorf("deleted: status %d, want 404", r.status)
+	}
+}

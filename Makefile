@@ -4,7 +4,7 @@
 GO       ?= go
 FUZZTIME ?= 15s
 
-.PHONY: all build run test deps vet fuzz bench clean
+.PHONY: all build run test deps vet fuzz bench bench-go loadtest clean
 
 all: build
 
@@ -29,8 +29,17 @@ test: deps vet
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSpan$$' -fuzztime $(FUZZTIME) ./chunker
 
-bench:
+bench: bench-go
+	scripts/bench.sh
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./chunker ./stream ./cachewarm
 
 clean:
 	rm -rf bin
+
+# The load test, bigger than in `make test`: browser-like seeks while Redis
+# is killed and restarted; every byte checked.
+loadtest:
+	REELCACHE_LOAD_CLIENTS=$${CLIENTS:-100} REELCACHE_LOAD_DURATION=$${DURATION:-30s} \
+		$(GO) test -count=1 -run '^TestLoadWithRedisOutage$$' -v -timeout 10m ./cmd/reelcache

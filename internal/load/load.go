@@ -1,0 +1,346 @@
+// Package load generates HTTP load like video players make it, for the
+// load test and the benchmark (cmd/reelbench): random ranges, browser-like
+// seeks, and viewers reading at a fixed bitrate. It can check every byte
+// against the files on disk.
+package load
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// File is one file to request.
+type File struct {
+	Name string // path under /media/ (and under Config.Root)
+	Size int64
+}
+
+// Scenario says what each client does.
+type Scenario string
+
+const (
+	// Ranges: GET bytes=N-(N+RangeSize-1) at random N, read it all.
+	Ranges Scenario = "ranges"
+	// Seek: GET bytes=N- at random N, read ReadBytes, close, as a browser
+	// seeking does.
+	Seek Scenario = "seek"
+	// Viewers: GET the file from a random point and read it at Bitrate,
+	// reopening at the start when it ends, until the run ends.
+	Viewers Scenario = "viewers"
+)
+
+// Config describes a run. Duration and Requests bound it; at least one must
+// be set.
+type Config struct {
+	BaseURL   string        // e.g. http://127.0.0.1:8080
+	Files     []File        //
+	Scenario  Scenario      //
+	Clients   int           // concurrent clients, each with its own connection
+	Duration  time.Duration // stop after this long (0: no limit)
+	Requests  int64         // stop after this many requests (0: no limit)
+	RangeSize int64         // Ranges: bytes per request. Default 1 MiB.
+	ReadBytes int64         // Seek: bytes read before closing. Default 2 MiB.
+	Bitrate   int64         // Viewers: bits per second per viewer. Default 8 Mbit/s.
+	Root      string        // when set, every body is checked against Root/Name
+	Seed      uint64        // of the random choices, so servers see the same sequence
+}
+
+// Result is what a run measured.
+type Result struct {
+	Requests   int64           `json:"requests"`
+	Errors     int64           `json:"errors"`      // failed requests (transport errors, bad status, short bodies)
+	WrongBytes int64           `json:"wrong_bytes"` // bodies that differ from the file (Root set)
+	Bytes      int64           `json:"bytes"`
+	Elapsed    time.Duration   `json:"elapsed_ns"`
+	TTFB       Percentiles     `json:"ttfb"`  // time to first body byte
+	Total      Percentiles     `json:"total"` // time to the last byte read
+	Stalls     int64           `json:"stalls"`
+	FirstError string          `json:"first_error,omitempty"`
+	ttfb, tot  []time.Duration // raw samples
+}
+
+// Percentiles of a latency distribution.
+type Percentiles struct {
+	P50 time.Duration `json:"p50_ns"`
+	P99 time.Duration `json:"p99_ns"`
+}
+
+// Throughput returns bytes per second.
+func (r *Result) Throughput() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Bytes) / r.Elapsed.Seconds()
+}
+
+// Run runs cfg until its Duration or Requests are used up or ctx ends.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Clients <= 0 || len(cfg.Files) == 0 || (cfg.Duration <= 0 && cfg.Requests <= 0) {
+		return nil, errors.New("load: need clients, files, and a duration or a request count")
+	}
+	if cfg.RangeSize <= 0 {
+		cfg.RangeSize = 1 << 20
+	}
+	if cfg.ReadBytes <= 0 {
+		cfg.ReadBytes = 2 << 20
+	}
+	if cfg.Bitrate <= 0 {
+		cfg.Bitrate = 8 << 20
+	}
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	var files map[string]*os.File
+	if cfg.Root != "" {
+		files = make(map[string]*os.File)
+		for _, f := range cfg.Files {
+			fh, err := os.Open(filepath.Join(cfg.Root, filepath.FromSlash(f.Name)))
+			if err != nil {
+				return nil, fmt.Errorf("load: %w", err)
+			}
+			defer fh.Close()
+			files[f.Name] = fh
+		}
+	}
+	var (
+		res      Result
+		mu       sync.Mutex
+		left     atomic.Int64
+		requests atomic.Int64
+		errs     atomic.Int64
+		wrong    atomic.Int64
+		nbytes   atomic.Int64
+		stalls   atomic.Int64
+	)
+	left.Store(cfg.Requests)
+	fail := func(err error) {
+		errs.Add(1)
+		mu.Lock()
+		if res.FirstError == "" {
+			res.FirstError = err.Error()
+		}
+		mu.Unlock()
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range cfg.Clients {
+		wg.Go(func() {
+			tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}
+			defer tr.CloseIdleConnections()
+			cl := &client{cfg: &cfg, tr: tr, files: files, r: rand.New(rand.NewPCG(cfg.Seed, uint64(c)))}
+			var ttfb, tot []time.Duration
+			for ctx.Err() == nil {
+				if cfg.Requests > 0 && left.Add(-1) < 0 {
+					break
+				}
+				o := cl.one(ctx)
+				if o.err != nil && ctx.Err() != nil {
+					break // the run ended under it
+				}
+				requests.Add(1)
+				nbytes.Add(o.n)
+				stalls.Add(o.stalls)
+				switch {
+				case o.wrong:
+					wrong.Add(1)
+					fail(fmt.Errorf("%s: wrong bytes", o.desc))
+				case o.err != nil:
+					fail(fmt.Errorf("%s: %w", o.desc, o.err))
+				default:
+					ttfb, tot = append(ttfb, o.ttfb), append(tot, o.total)
+				}
+			}
+			mu.Lock()
+			res.ttfb, res.tot = append(res.ttfb, ttfb...), append(res.tot, tot...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	res.Requests, res.Errors, res.WrongBytes = requests.Load(), errs.Load(), wrong.Load()
+	res.Bytes, res.Stalls = nbytes.Load(), stalls.Load()
+	res.TTFB, res.Total = percentiles(res.ttfb), percentiles(res.tot)
+	return &res, nil
+}
+
+func percentiles(d []time.Duration) Percentiles {
+	if len(d) == 0 {
+		return Percentiles{}
+	}
+	slices.Sort(d)
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return Percentiles{P50: at(0.50), P99: at(0.99)}
+}
+
+type client struct {
+	cfg   *Config
+	tr    *http.Transport
+	files map[string]*os.File
+	r     *rand.Rand
+}
+
+type outcome struct {
+	desc        string
+	n           int64
+	ttfb, total time.Duration
+	stalls      int64
+	wrong       bool
+	err         error
+}
+
+// one makes one request of the scenario.
+func (c *client) one(ctx context.Context) outcome {
+	f := c.cfg.Files[c.r.IntN(len(c.cfg.Files))]
+	var off, want int64 // want < 0: to the end
+	var rng string
+	switch c.cfg.Scenario {
+	case Ranges:
+		n := min(c.cfg.RangeSize, f.Size)
+		off = c.r.Int64N(f.Size - n + 1)
+		want = n
+		rng = fmt.Sprintf("bytes=%d-%d", off, off+n-1)
+	case Seek:
+		off = c.r.Int64N(f.Size)
+		want = min(c.cfg.ReadBytes, f.Size-off)
+		rng = fmt.Sprintf("bytes=%d-", off)
+	case Viewers:
+		off = c.r.Int64N(f.Size)
+		want = f.Size - off
+		rng = fmt.Sprintf("bytes=%d-", off)
+	default:
+		return outcome{err: fmt.Errorf("unknown scenario %q", c.cfg.Scenario)}
+	}
+	o := outcome{desc: fmt.Sprintf("GET %s %s", f.Name, rng)}
+	req, err := http.NewRequestWithContext(ctx, "GET", c.cfg.BaseURL+(&url.URL{Path: "/media/" + f.Name}).EscapedPath(), nil)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	req.Header.Set("Range", rng)
+	start := time.Now()
+	res, err := c.tr.RoundTrip(req)
+	if err != nil {
+		o.err = err
+		return o
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusPartialContent {
+		o.err = fmt.Errorf("status %d", res.StatusCode)
+		return o
+	}
+	end := f.Size - 1
+	if c.cfg.Scenario == Ranges {
+		end = off + want - 1
+	}
+	if cr := res.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes %d-%d/%d", off, end, f.Size) {
+		o.err = fmt.Errorf("Content-Range %q", cr)
+		return o
+	}
+	buf := make([]byte, 64<<10)
+	var exp []byte
+	if c.files != nil {
+		exp = make([]byte, len(buf))
+	}
+	// Viewers read one second of video a second, in quarter-second steps.
+	step := int64(len(buf))
+	var tick time.Duration
+	if c.cfg.Scenario == Viewers {
+		step = max(1, c.cfg.Bitrate/8/4)
+		tick = 250 * time.Millisecond
+	}
+	next := time.Now()
+	for o.n < want {
+		n, err := io.ReadFull(res.Body, buf[:min(int64(len(buf)), step, want-o.n)])
+		if o.n == 0 && n > 0 {
+			o.ttfb = time.Since(start)
+		}
+		if c.files != nil && n > 0 {
+			if _, err := c.files[f.Name].ReadAt(exp[:n], off+o.n); err != nil && err != io.EOF {
+				o.err = err
+				return o
+			}
+			if !bytes.Equal(buf[:n], exp[:n]) {
+				o.wrong = true
+				return o
+			}
+		}
+		o.n += int64(n)
+		if err != nil {
+			if ctx.Err() != nil {
+				o.err = ctx.Err()
+			} else {
+				o.err = fmt.Errorf("after %d of %d bytes: %w", o.n, want, err)
+			}
+			return o
+		}
+		if tick > 0 {
+			next = next.Add(tick * time.Duration(n) / time.Duration(step))
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					o.total = time.Since(start)
+					return o // a viewer still watching when the run ends is fine
+				}
+			} else if d < -time.Second {
+				o.stalls++ // more than a second behind the bitrate
+				next = time.Now()
+			}
+		}
+	}
+	o.total = time.Since(start)
+	return o
+}
+
+// FilesIn lists the regular files under root with the given extensions
+// (all when none), skipping dotfiles.
+func FilesIn(root string, exts ...string) ([]File, error) {
+	var out []File
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name()[0] == '.' && p != root {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if len(exts) > 0 && !slices.Contains(exts, filepath.Ext(p)) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, File{Name: filepath.ToSlash(rel), Size: fi.Size()})
+		return nil
+	})
+	return out, err
+}
+
+// String formats a result on one line.
+func (r *Result) String() string {
+	return fmt.Sprintf("%d requests, %d errors, %d wrong, %s in %v (%.0f MB/s), ttfb p50 %v p99 %v, total p50 %v p99 %v, %d stalls",
+		r.Requests, r.Errors, r.WrongBytes, strconv.FormatInt(r.Bytes, 10)+" bytes", r.Elapsed.Round(time.Millisecond),
+		r.Throughput()/1e6, r.TTFB.P50, r.TTFB.P99, r.Total.P50, r.Total.P99, r.Stalls)
+}

@@ -109,9 +109,11 @@ type Cache struct {
 	pending   map[string]string // chunks read from disk and not yet written to Redis, by key
 	bufs      sync.Pool         // *[]byte of chunkSize, for disk reads
 
-	fillq     chan fillItem
-	fillWG    sync.WaitGroup
-	closeOnce sync.Once
+	fillMu     sync.RWMutex // guards sending on fillq against closing it
+	fillClosed bool         // fillq is closed; protected by fillMu
+	fillq      chan fillItem
+	fillWG     sync.WaitGroup
+	closeOnce  sync.Once
 
 	stats counters
 
@@ -185,7 +187,10 @@ func New(opts Options) (*Cache, error) {
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() {
 		if c.fillq != nil {
+			c.fillMu.Lock()
+			c.fillClosed = true
 			close(c.fillq)
+			c.fillMu.Unlock()
 			c.fillWG.Wait()
 		}
 	})
@@ -732,6 +737,14 @@ func (c *Cache) put(key, val string) {
 	case FillAsync:
 		// The queue bounds pending memory: a chunk is pending only while
 		// it holds a place in the queue or is being written.
+		// A disk read that outlives Close (flights are detached from
+		// viewers) finds the queue closed and drops its chunk.
+		c.fillMu.RLock()
+		defer c.fillMu.RUnlock()
+		if c.fillClosed {
+			c.stats.fillDropped.Add(1)
+			return
+		}
 		c.setPending(key, val)
 		select {
 		case c.fillq <- fillItem{key, val}:

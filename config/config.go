@@ -52,6 +52,9 @@ type Redis struct {
 	URL       string        // redis://, rediss:// or unix:// URL; "" disables the cache
 	KeyPrefix string        // first part of every key
 	Timeout   time.Duration // deadline of each read from Redis
+	TLSCA     string        // PEM file of CAs that sign the server's certificate (rediss://)
+	TLSCert   string        // PEM client certificate, for servers that verify clients
+	TLSKey    string        // PEM key of TLSCert
 }
 
 // Cache says how the cache is used.
@@ -102,6 +105,9 @@ var keys = []key{
 	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
 	{"redis.key_prefix", "reelcache", "redis-key-prefix", "prefix of every Redis key"},
 	{"redis.timeout", "100ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
+	{"redis.tls_ca", "", "redis-tls-ca", "PEM file of CAs for a rediss:// server (default: the system's)"},
+	{"redis.tls_cert", "", "redis-tls-cert", "PEM client certificate for rediss://"},
+	{"redis.tls_key", "", "redis-tls-key", "PEM key of redis.tls_cert"},
 	{"cache.ttl", "24h", "cache-ttl", "expiry of cached chunks; 0 keeps them until evicted"},
 	{"cache.fill", "async", "cache-fill", "what a cache miss does: async, sync or off"},
 	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
@@ -375,6 +381,20 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want a positive duration such as 100ms")
 		}
 		c.Redis.Timeout = d
+	case "redis.tls_ca", "redis.tls_cert", "redis.tls_key":
+		if raw != "" {
+			if _, err := os.Stat(raw); err != nil {
+				return fmt.Errorf("cannot read the file: %w", errors.Unwrap(err))
+			}
+		}
+		switch name {
+		case "redis.tls_ca":
+			c.Redis.TLSCA = raw
+		case "redis.tls_cert":
+			c.Redis.TLSCert = raw
+		default:
+			c.Redis.TLSKey = raw
+		}
 	case "cache.ttl":
 		d, err := time.ParseDuration(raw)
 		if err != nil || d < 0 {

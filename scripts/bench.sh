@@ -33,9 +33,12 @@ go build -o bin/reelcache ./cmd/reelcache
 go build -o bin/reelbench ./cmd/reelbench
 
 work=$(mktemp -d)
+chmod 755 "$work" # nginx's worker runs as another user
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	sleep 0.2
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$work"
@@ -55,6 +58,7 @@ media=$work/media
 mkdir -p "$media"
 cp testdata/media/* "$media/"
 for i in $(seq "$BIG_FILES"); do head -c $((64 << 20)) /dev/urandom >"$media/big$i.mp4"; done
+chmod -R a+rX "$media"
 echo "bench: media $(du -sh "$media" | cut -f1) in $media" >&2
 
 rport=$(free_port)
@@ -67,9 +71,11 @@ export REELCACHE_REDIS_URL=redis://127.0.0.1:$rport/0
 wport=$(free_port)
 bin/reelcache serve --media-root "$media" --listen "127.0.0.1:$wport" --log-level warn >/dev/null 2>"$work/warm.log" &
 wpid=$!; pids+=($wpid)
+wait_port "$wport"
 oport=$(free_port)
 REELCACHE_REDIS_URL= bin/reelcache serve --media-root "$media" --listen "127.0.0.1:$oport" --log-level warn >/dev/null 2>"$work/off.log" &
 opid=$!; pids+=($opid)
+wait_port "$oport"
 nport=$(free_port)
 cat >"$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -91,6 +97,7 @@ http {
 CONF
 "$NGINX" -c "$work/nginx.conf" -e "$work/nginx-error.log" &
 pids+=($!)
+wait_port "$nport"
 pport=$(free_port)
 bin/reelbench plain -root "$media" -listen "127.0.0.1:$pport" >/dev/null &
 ppid=$!; pids+=($ppid)
@@ -100,10 +107,11 @@ nworker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 
 bin/reelcache warm --media-root "$media" --log-level warn >&2
 
-targets=(-target "nginx=http://127.0.0.1:$nport@$nworker"
-	-target "servecontent=http://127.0.0.1:$pport@$ppid"
-	-target "reelcache-warm=http://127.0.0.1:$wport@$wpid"
-	-target "reelcache-off=http://127.0.0.1:$oport@$opid")
+t_nginx=(-target "nginx=http://127.0.0.1:$nport@$nworker")
+t_plain=(-target "servecontent=http://127.0.0.1:$pport@$ppid")
+t_warm=(-target "reelcache-warm=http://127.0.0.1:$wport@$wpid")
+t_off=(-target "reelcache-off=http://127.0.0.1:$oport@$opid")
+targets=("${t_nginx[@]}" "${t_plain[@]}" "${t_warm[@]}" "${t_off[@]}")
 out=$work/section.md
 json=bench-results.jsonl
 : >"$json"
@@ -124,7 +132,7 @@ json=bench-results.jsonl
 	echo "### $VIEWERS viewers at 8 Mbit/s each for $VIEWER_DUR (RSS at the end; stalls: a viewer more than 1 s behind)"
 	echo
 	bin/reelbench compare -root "$media" -scenario viewers -clients "$VIEWERS" -duration "$VIEWER_DUR" -rounds 1 -json "$json" \
-		"${targets[0]}" "${targets[2]}" "${targets[3]}"
+		"${t_nginx[@]}" "${t_warm[@]}" "${t_off[@]}"
 	echo
 } | tee "$out"
 

@@ -50,6 +50,19 @@ type Options struct {
 	// page.
 	Static fs.FS
 
+	// MaxRanges is the most range-specs one Range header may hold; a
+	// header with more, or with more than two overlapping ranges, is
+	// ignored and the whole file sent. Default 16.
+	MaxRanges int
+
+	// MaxStreamsPerClient caps the media requests one client IP may have
+	// in flight; past it the answer is 429. 0 means no limit.
+	MaxStreamsPerClient int
+
+	// Signer, when set, requires signed /media/ URLs and signs the URLs
+	// /api/media hands out.
+	Signer *Signer
+
 	// Logger receives errors that are not the client's. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -61,6 +74,12 @@ type Handler struct {
 	exts   map[string]string // extension (lower case, with dot) -> Content-Type
 	static fs.FS
 	log    *slog.Logger
+
+	maxRanges  int
+	maxStreams int
+	signer     *Signer
+	streamsMu  sync.Mutex
+	streams    map[string]int // client IP -> media requests in flight
 
 	errOnce sync.Map // error class -> time last logged, to keep logs quiet during an outage
 	served  sync.Map // name -> *servedBytes, for files that exist (so bounded by the library)
@@ -112,11 +131,18 @@ func New(opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxRanges <= 0 {
+		opts.MaxRanges = 16
+	}
 	h := &Handler{
-		files:  opts.Files,
-		exts:   make(map[string]string),
-		static: opts.Static,
-		log:    opts.Logger,
+		files:      opts.Files,
+		exts:       make(map[string]string),
+		static:     opts.Static,
+		log:        opts.Logger,
+		maxRanges:  opts.MaxRanges,
+		maxStreams: opts.MaxStreamsPerClient,
+		signer:     opts.Signer,
+		streams:    make(map[string]int),
 	}
 	for _, e := range opts.Extensions {
 		e = "." + strings.ToLower(strings.TrimPrefix(e, "."))
@@ -190,6 +216,20 @@ func (h *Handler) Media(c echo.Context) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
+	if h.signer != nil {
+		q := req.URL.Query()
+		if err := h.signer.Verify(req.URL.Path, q.Get("exp"), q.Get("sig"), time.Now()); err != nil {
+			return echo.ErrForbidden.WithInternal(err)
+		}
+	}
+	if h.maxStreams > 0 {
+		ip := c.RealIP()
+		if !h.enter(ip) {
+			c.Response().Header().Set("Retry-After", "1")
+			return echo.ErrTooManyRequests
+		}
+		defer h.leave(ip)
+	}
 	ctx := req.Context()
 	f, err := h.files.Open(ctx, name)
 	if err != nil {
@@ -204,7 +244,7 @@ func (h *Handler) Media(c echo.Context) error {
 	// never change, so If-Range and If-None-Match can rely on it.
 	hdr.Set("ETag", `"`+f.Version()+`"`)
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	ranges := fixRange(req, f.Size())
+	ranges := fixRange(req, f.Size(), h.maxRanges)
 
 	if !h.files.Enabled() {
 		// Cache off or down: the *os.File itself, so that the copy is the
@@ -247,6 +287,25 @@ func (h *Handler) Media(c echo.Context) error {
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// enter counts a media request of ip in, unless ip has maxStreams already.
+func (h *Handler) enter(ip string) bool {
+	h.streamsMu.Lock()
+	defer h.streamsMu.Unlock()
+	if h.streams[ip] >= h.maxStreams {
+		return false
+	}
+	h.streams[ip]++
+	return true
+}
+
+func (h *Handler) leave(ip string) {
+	h.streamsMu.Lock()
+	defer h.streamsMu.Unlock()
+	if h.streams[ip]--; h.streams[ip] <= 0 {
+		delete(h.streams, ip) // the map holds only clients with requests in flight
+	}
 }
 
 // prepare tells f which bytes the response about to be written will read,
@@ -363,7 +422,7 @@ func (h *Handler) List(c echo.Context) error {
 	for _, e := range entries {
 		it := mediaItem{
 			Path:        e.Name,
-			URL:         MediaURL(e.Name),
+			URL:         h.signedURL(e.Name),
 			Size:        e.Size,
 			ContentType: h.exts[strings.ToLower(path.Ext(e.Name))],
 			Modified:    e.ModTime.UTC(),
@@ -376,6 +435,17 @@ func (h *Handler) List(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, items)
+}
+
+// listURLTTL is how long the URLs /api/media hands out stay valid when
+// media URLs are signed: long enough for a viewing session.
+const listURLTTL = 6 * time.Hour
+
+func (h *Handler) signedURL(name string) string {
+	if h.signer == nil {
+		return MediaURL(name)
+	}
+	return h.signer.SignURL(name, time.Now().Add(listURLTTL))
 }
 
 // MediaURL returns the URL path that serves name.

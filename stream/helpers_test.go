@@ -81,6 +81,7 @@ func newServer(tb testing.TB, o serverOptions) *server {
 		tb.Fatal(err)
 	}
 	e := echo.New()
+	e.IPExtractor = echo.ExtractIPDirect()
 	h.Register(e)
 	s.srv = httptest.NewServer(e)
 	tb.Cleanup(s.srv.Close)

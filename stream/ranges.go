@@ -33,10 +33,18 @@ import (
 //     malformed specs get what ServeContent gives every other malformed
 //     header: 416 without Content-Range.
 //
+// Beyond the fixes, fixRange applies the server's range policy (§14.2: a
+// server "MAY ignore or reject a Range header field that contains a
+// range-set with more than two overlapping ranges", and may limit the
+// number): a header with more than maxRanges range-specs, or in which more
+// than two ranges overlap one another, is ignored, and the whole
+// representation is sent (200), as nginx does past max_ranges. Parsing
+// stops at maxRanges+1 specs, so a huge header costs no more than that.
+//
 // fixRange returns the satisfiable ranges as [start, end] pairs against size
 // (nil when there is no Range to honour), so the caller can tell which
 // chunks a multipart answer will read.
-func fixRange(r *http.Request, size int64) [][2]int64 {
+func fixRange(r *http.Request, size int64, maxRanges int) [][2]int64 {
 	v := r.Header.Get("Range")
 	if v == "" {
 		return nil
@@ -60,10 +68,15 @@ func fixRange(r *http.Request, size int64) [][2]int64 {
 	var specs []string
 	var ranges [][2]int64
 	dropped := false
+	n := 0
 	for spec := range strings.SplitSeq(set, ",") {
 		spec = textproto.TrimString(spec)
 		if spec == "" {
 			continue
+		}
+		if n++; n > maxRanges {
+			r.Header.Del("Range") // too many: the whole representation
+			return nil
 		}
 		first, last, ok := strings.Cut(spec, "-")
 		first, last = textproto.TrimString(first), textproto.TrimString(last)
@@ -98,6 +111,10 @@ func fixRange(r *http.Request, size int64) [][2]int64 {
 		if f < size {
 			ranges = append(ranges, [2]int64{f, end})
 		}
+	}
+	if overlapping(ranges) > 2 {
+		r.Header.Del("Range")
+		return nil
 	}
 	if dropped && len(specs) == 0 {
 		// Only zero-length suffixes: unsatisfiable. A first-pos at the
@@ -142,4 +159,19 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// overlapping returns how many of the ranges overlap at least one other.
+// Quadratic, but over at most maxRanges ranges.
+func overlapping(ranges [][2]int64) int {
+	n := 0
+	for i, a := range ranges {
+		for j, b := range ranges {
+			if i != j && a[0] <= b[1] && b[0] <= a[1] {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }

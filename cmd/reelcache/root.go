@@ -26,7 +26,7 @@ func rootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(serveCommand(), warmCommand(), cacheCommand(), versionCommand())
+	root.AddCommand(serveCommand(), warmCommand(), cacheCommand(), signCommand(), versionCommand())
 	return root
 }
 

@@ -81,7 +81,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		log.Info("cache off (redis.url is empty): serving from disk")
 	} else {
 		redis.SetLogger(quietRedisLogger{})
-		rdb, err = chunker.NewRedisClient(cfg.Redis.URL)
+		rdb, err = chunker.NewRedisClient(cfg.Redis.URL, cfg.Redis.TLSCA, cfg.Redis.TLSCert, cfg.Redis.TLSKey)
 		if err != nil {
 			root.Close()
 			return nil, nil, usageError{fmt.Errorf("redis.url: %w", err)}
@@ -128,17 +128,29 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
+	var signer *stream.Signer
+	if len(cfg.Auth.SigningKeys) > 0 {
+		if signer, err = stream.NewSigner(cfg.Auth.SigningKeys); err != nil {
+			return nil, usageError{err}
+		}
+	}
 	h, err := stream.New(stream.Options{
-		Files:      a.cache,
-		Extensions: cfg.Media.Extensions,
-		Static:     static.FS(),
-		Logger:     log,
+		Files:               a.cache,
+		Extensions:          cfg.Media.Extensions,
+		Static:              static.FS(),
+		MaxRanges:           cfg.HTTP.MaxRanges,
+		MaxStreamsPerClient: cfg.HTTP.MaxStreamsPerClient,
+		Signer:              signer,
+		Logger:              log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The peer's address, not X-Forwarded-For, which any client can set:
+	// per-client limits must not be dodged by a header.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Logger.SetOutput(io.Discard)
 	e.Use(middleware.RequestID(), stream.AccessLog(log), middleware.Recover())
 	h.Register(e)

@@ -9,10 +9,20 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +39,7 @@ type Server struct {
 	port int
 	args []string
 	cmd  *exec.Cmd
+	tls  *tls.Config // set for a TLS-only server: the client config that trusts it
 }
 
 // Require returns the path of the named program, skipping the test when it is
@@ -77,15 +88,20 @@ func freePort(tb testing.TB) int {
 }
 
 func (s *Server) start() error {
-	args := []string{
-		"--port", strconv.Itoa(s.port),
+	port := []string{"--port", strconv.Itoa(s.port)}
+	if s.tls != nil {
+		port = []string{"--port", "0", "--tls-port", strconv.Itoa(s.port),
+			"--tls-cert-file", "server.pem", "--tls-key-file", "server.key",
+			"--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"}
+	}
+	args := append(port,
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
 		"--save", "",
 		"--appendonly", "no",
 		"--daemonize", "no",
 		"--logfile", "redis.log",
-	}
+	)
 	for i := 0; i+1 < len(s.args); i += 2 {
 		args = append(args, "--"+s.args[i], s.args[i+1])
 	}
@@ -103,7 +119,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("redis-server exited: %v: %s", err, s.logTail())
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond); err == nil {
+		if c, err := s.dial(); err == nil {
 			ok := ping(c)
 			c.Close()
 			if ok {
@@ -118,13 +134,97 @@ func (s *Server) start() error {
 	return fmt.Errorf("redis-server did not answer on %s: %s", s.Addr(), s.logTail())
 }
 
+func (s *Server) dial() (net.Conn, error) {
+	d := &net.Dialer{Timeout: 100 * time.Millisecond}
+	if s.tls != nil {
+		return tls.DialWithDialer(d, "tcp", s.Addr(), s.tls)
+	}
+	return d.Dial("tcp", s.Addr())
+}
+
+// ping reports whether the server answers: PONG, or NOAUTH from a server
+// with a password.
 func ping(c net.Conn) bool {
 	c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return false
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
+	return err == nil && (strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH"))
+}
+
+// StartTLS runs a redis-server that speaks only TLS, with a certificate for
+// 127.0.0.1 from a CA made for the test, and returns it with the CA's PEM
+// file. extra are as for Start.
+func StartTLS(tb testing.TB, extra ...string) (*Server, string) {
+	tb.Helper()
+	Require(tb, "redis-server")
+	s := &Server{tb: tb, dir: tb.TempDir(), args: extra}
+	caFile, err := writeCerts(s.dir)
+	if err != nil {
+		tb.Fatalf("make certificates: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(caFile)
+	pool.AppendCertsFromPEM(pem)
+	s.tls = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	for range 5 {
+		s.port = freePort(tb)
+		if err = s.start(); err == nil {
+			tb.Cleanup(s.Kill)
+			return s, caFile
+		}
+	}
+	tb.Fatalf("start redis-server with TLS: %v", err)
+	return nil, ""
+}
+
+// writeCerts writes ca.pem, server.pem and server.key into dir.
+func writeCerts(dir string) (string, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "redistest CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return "", err
+	}
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	srv := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srv, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		return "", err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(srvKey)
+	if err != nil {
+		return "", err
+	}
+	write := func(name, typ string, der []byte) error {
+		return os.WriteFile(filepath.Join(dir, name), pemEncode(typ, der), 0o600)
+	}
+	if err := errors.Join(write("ca.pem", "CERTIFICATE", caDER), write("server.pem", "CERTIFICATE", srvDER),
+		write("server.key", "EC PRIVATE KEY", keyDER)); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "ca.pem"), nil
+}
+
+func pemEncode(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
 func (s *Server) logTail() string {
@@ -138,12 +238,17 @@ func (s *Server) logTail() string {
 // Addr returns host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// URL returns a redis:// URL for database 0.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL returns a redis:// (or rediss://) URL for database 0.
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "rediss://" + s.Addr() + "/0"
+	}
+	return "redis://" + s.Addr() + "/0"
+}
 
 // Client returns a go-redis client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), TLSConfig: s.tls})
 	s.tb.Cleanup(func() { c.Close() })
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -73,6 +74,7 @@ func (s *Store) Delete(ctx context.Context, keys []string) (int64, error) {
 // (never KEYS, which blocks Redis), on every master of a Cluster.
 func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
 	match := s.prefix + ":c:*"
+	var mu sync.Mutex // ForEachMaster scans masters concurrently; fn is called one at a time
 	scan := func(ctx context.Context, c *redis.Client) error {
 		var cursor uint64
 		for {
@@ -81,7 +83,10 @@ func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
 				return fmt.Errorf("scan %s: %w", match, err)
 			}
 			if len(keys) > 0 {
-				if err := fn(keys); err != nil {
+				mu.Lock()
+				err := fn(keys)
+				mu.Unlock()
+				if err != nil {
 					return err
 				}
 			}
@@ -111,13 +116,18 @@ type Memory struct {
 func (s *Store) Memory(ctx context.Context) (Memory, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.wtimeout)
 	defer cancel()
-	var m Memory
+	var (
+		m  Memory
+		mu sync.Mutex // ForEachMaster calls info concurrently
+	)
 	info := func(ctx context.Context, c *redis.Client) error {
 		txt, err := c.Info(ctx, "memory").Result()
 		if err != nil {
 			return fmt.Errorf("info memory: %w", err)
 		}
 		one := parseMemory(txt)
+		mu.Lock()
+		defer mu.Unlock()
 		m.Used += one.Used
 		m.MaxMemory += one.MaxMemory
 		m.Policy = one.Policy

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -397,7 +398,9 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 		keys := f.keys(next, last)
 		found, err := f.c.store.Exists(f.ctx, keys)
 		if err != nil {
-			f.bypass = true
+			if slow(err) {
+				f.bypass = true
+			}
 			return Bypass
 		}
 		for _, ok := range found {
@@ -465,7 +468,7 @@ func (f *File) chunk(i int64) (*slot, error) {
 	if s.have {
 		return s, nil
 	}
-	data, err := f.c.readDisk(f.ctx, f.name, f.version, i, f.cacheable())
+	data, err := f.c.readDisk(f.ctx, f.name, f.version, f.geo.Size, i, f.cacheable())
 	if err != nil {
 		return nil, err
 	}
@@ -523,7 +526,12 @@ func (f *File) load(i int64) error {
 			f.c.release(w.held)
 			return err
 		}
-		f.bypass = true
+		// A slow or unavailable Redis is left alone for the rest of the
+		// request; a fast failure (a Cluster node refusing connections)
+		// costs little, and the next window may live on a node that is up.
+		if slow(w.err) {
+			f.bypass = true
+		}
 	}
 	f.winFirst, f.win, f.winHeld = w.first, w.slots, w.held
 	f.startPrefetch(w.first + int64(len(w.slots)))
@@ -544,8 +552,12 @@ func (f *File) fetch(first, last int64, use bool) window {
 		return w
 	}
 	for j := range w.slots {
-		w.slots[j] = slot{data: vals[j], have: found[j], redis: found[j]}
-		if found[j] {
+		// A value of the wrong length is not this chunk (a damaged or
+		// foreign key): a miss, read from disk.
+		start, end := f.geo.Bounds(first + int64(j))
+		ok := found[j] && int64(len(vals[j])) == end-start
+		w.slots[j] = slot{data: vals[j], have: ok, redis: ok}
+		if ok {
 			f.c.stats.hits.Add(1)
 		}
 	}
@@ -590,6 +602,20 @@ func (f *File) releaseWindow() {
 	f.win = nil
 }
 
+// slow reports whether a store error means Redis is slow or switched off
+// (a timeout, or the breaker open) rather than a quick refusal.
+func slow(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) ||
+		(errors.As(err, &ne) && ne.Timeout())
+}
+
+// chunkLen returns the length of chunk i of a file of size bytes.
+func (c *Cache) chunkLen(size, i int64) int64 {
+	start, end := Geometry{Size: size, ChunkSize: c.chunkSize}.Bounds(i)
+	return end - start
+}
+
 // cacheable reports whether this File may use Redis. f.mu must be held.
 func (f *File) cacheable() bool {
 	return f.c.store != nil && !f.bypass
@@ -611,7 +637,7 @@ func (f *File) keys(first, last int64) []string {
 // that it outlives a caller who gives up, and checks that the file is still
 // the same version before and after reading: bytes of another version are
 // never returned or cached under this version's key.
-func (c *Cache) readDisk(ctx context.Context, name, version string, i int64, fill bool) (string, error) {
+func (c *Cache) readDisk(ctx context.Context, name, version string, size, i int64, fill bool) (string, error) {
 	var key string // the Redis key, or "" when the cache is off
 	if c.store != nil {
 		key = c.store.Key(version, c.chunkSize, i)
@@ -633,7 +659,8 @@ func (c *Cache) readDisk(ctx context.Context, name, version string, i int64, fil
 		if fill {
 			// ... or already written it. Detached from the viewer, like
 			// the flight itself; the store's timeout bounds it.
-			if vals, found, err := c.store.Get(context.Background(), []string{key}); err == nil && found[0] {
+			if vals, found, err := c.store.Get(context.Background(), []string{key}); err == nil && found[0] &&
+				int64(len(vals[0])) == c.chunkLen(size, i) {
 				return vals[0], nil
 			}
 		}
@@ -896,4 +923,24 @@ func (c *Cache) ChunkMap(ctx context.Context, name string) (Entry, []bool, error
 		}
 	}
 	return e, found, nil
+}
+
+// CheckRoot reports whether the media root can be read.
+func (c *Cache) CheckRoot() error {
+	if _, err := c.root.Stat("."); err != nil {
+		return fmt.Errorf("media root: %w", err)
+	}
+	return nil
+}
+
+// CheckRedis asks Redis, around the breaker, whether it answers: "up",
+// "down", or "off" when the cache is off.
+func (c *Cache) CheckRedis(ctx context.Context) string {
+	if c.store == nil {
+		return "off"
+	}
+	if err := c.store.Ping(ctx); err != nil {
+		return "down"
+	}
+	return "up"
 }

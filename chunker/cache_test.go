@@ -321,3 +321,51 @@ func mustClient(tb testing.TB, url string) redis.UniversalClient {
 	tb.Cleanup(func() { c.Close() })
 	return c
 }
+
+// TestWrongLengthValueIsAMiss: a value under a chunk's key that is not the
+// chunk's length (damaged, truncated, written by something else) is never
+// served; the chunk comes from disk.
+func TestWrongLengthValueIsAMiss(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
+	want := writeRandom(t, fx.dir, "a.mp4", 100_000, 2) // chunks of 65536 and 34464
+	f, err := fx.cache.Open(context.Background(), "a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k0, k1 := f.Key(0), f.Key(1)
+	f.Close()
+	rdb := fx.redis.Client()
+	rdb.Set(context.Background(), k0, "", 0)
+	rdb.Set(context.Background(), k1, string(want[65536:65536+100]), 0)
+	got, st := readAll(t, fx.cache, "a.mp4")
+	if !bytes.Equal(got, want) {
+		t.Fatal("read with damaged values differs from the file")
+	}
+	if st == Hit {
+		t.Error("status Hit for damaged values")
+	}
+	if s := fx.cache.Stats(); s.RedisBytes != 0 || s.Misses != 2 {
+		t.Errorf("stats %+v: want both chunks from disk", s)
+	}
+}
+
+func TestPartialPipelineErrors(t *testing.T) {
+	boom := errors.New("boom")
+	for _, tt := range []struct {
+		name    string
+		err     error
+		cmdErrs []error
+		wantErr bool
+	}{
+		{"all fine", nil, []error{nil, nil}, false},
+		{"misses only", redis.Nil, []error{redis.Nil, nil}, false},
+		{"failed before any command ran", boom, []error{nil, nil}, true},
+		{"all failed", boom, []error{boom, boom}, true},
+		{"one node down", boom, []error{boom, nil, redis.Nil}, false},
+	} {
+		err := partial(tt.err, len(tt.cmdErrs), func(i int) error { return tt.cmdErrs[i] })
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: partial = %v, want error %v", tt.name, err, tt.wantErr)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -69,4 +70,88 @@ func addTLSFiles(opts *redis.Options, files []string) error {
 		opts.TLSConfig.Certificates = []tls.Certificate{pair}
 	}
 	return nil
+}
+
+// RedisOptions describe a Redis deployment: one server, a Cluster, or a
+// master watched by Sentinels.
+type RedisOptions struct {
+	// URL is redis://[user:password@]host:port/db (rediss:// for TLS). For
+	// a Cluster it is one seed node; for Sentinel, one sentinel, with the
+	// sentinels' credentials.
+	URL string
+	// Mode is "single" (default), "cluster" or "sentinel".
+	Mode string
+	// Addrs are more cluster seed nodes or sentinels (host:port).
+	Addrs []string
+	// MasterName is the Sentinel master's name.
+	MasterName string
+	// TLS files, as for NewRedisClient.
+	TLSCA, TLSCert, TLSKey string
+}
+
+// DialRedis returns a client for o, set up like NewRedisClient: deadlines
+// from each call's context, no retries. It does not connect yet.
+func DialRedis(o RedisOptions) (redis.UniversalClient, error) {
+	tlsFiles := []string{o.TLSCA, o.TLSCert, o.TLSKey}
+	switch o.Mode {
+	case "", "single":
+		return NewRedisClient(o.URL, tlsFiles...)
+	case "cluster":
+		u, err := withAddrs(o.URL, o.Addrs, "")
+		if err != nil {
+			return nil, err
+		}
+		opts, err := redis.ParseClusterURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("redis cluster url: %w", err)
+		}
+		if err := addTLSFiles(&redis.Options{TLSConfig: opts.TLSConfig}, tlsFiles); err != nil {
+			return nil, err
+		}
+		opts.ContextTimeoutEnabled = true
+		opts.MaxRetries = -1
+		opts.MaxRedirects = 2 // follow a MOVED after a failover, no more
+		opts.DialerRetries = 1
+		opts.DisableIdentity = true
+		return redis.NewClusterClient(opts), nil
+	case "sentinel":
+		if o.MasterName == "" {
+			return nil, errors.New("redis sentinel: redis.master_name is required")
+		}
+		u, err := withAddrs(o.URL, o.Addrs, o.MasterName)
+		if err != nil {
+			return nil, err
+		}
+		opts, err := redis.ParseFailoverURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("redis sentinel url: %w", err)
+		}
+		if err := addTLSFiles(&redis.Options{TLSConfig: opts.TLSConfig}, tlsFiles); err != nil {
+			return nil, err
+		}
+		opts.ContextTimeoutEnabled = true
+		opts.MaxRetries = -1
+		opts.DialerRetries = 1
+		opts.DisableIdentity = true
+		return redis.NewFailoverClient(opts), nil
+	}
+	return nil, fmt.Errorf("redis mode %q: want single, cluster or sentinel", o.Mode)
+}
+
+// withAddrs adds addr= (and master_name=) parameters to a Redis URL, the
+// form go-redis's ParseClusterURL and ParseFailoverURL read.
+func withAddrs(raw string, addrs []string, master string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("redis url: %w", err)
+	}
+	q := u.Query()
+	for _, a := range addrs {
+		q.Add("addr", a)
+	}
+	if master != "" {
+		q.Set("master_name", master)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }

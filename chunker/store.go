@@ -57,6 +57,11 @@ type StoreOptions struct {
 	// Logger receives one line per breaker state change. Default
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Observe, when set, is called after every call to Redis with the
+	// operation ("get", "exists", "set"), its duration and error: a hook
+	// for metrics.
+	Observe func(op string, d time.Duration, err error)
 }
 
 // Store reads and writes chunks in Redis. It is safe for concurrent use.
@@ -71,6 +76,7 @@ type Store struct {
 	timeout  time.Duration
 	wtimeout time.Duration
 	brk      *breaker
+	observe  func(op string, d time.Duration, err error)
 }
 
 // NewStore returns a Store over opts.Client.
@@ -101,6 +107,7 @@ func NewStore(opts StoreOptions) *Store {
 		timeout:  opts.Timeout,
 		wtimeout: opts.WriteTimeout,
 		brk:      newBreaker(opts.FailureThreshold, opts.Cooldown, opts.Logger),
+		observe:  opts.Observe,
 	}
 }
 
@@ -128,6 +135,10 @@ func (s *Store) Available() bool { return s.brk.ready() }
 // Get fetches keys in one pipeline. vals[i] is the value of keys[i] and
 // found[i] tells whether it exists. Values are strings because that is what
 // go-redis decodes into; callers copy out of them without converting.
+//
+// On a Redis Cluster with a node down, the keys that node holds fail while
+// the others are answered: those come back as not found and err is nil.
+// err is set only when no key could be read at all.
 func (s *Store) Get(ctx context.Context, keys []string) (vals []string, found []bool, err error) {
 	vals = make([]string, len(keys))
 	found = make([]bool, len(keys))
@@ -135,32 +146,49 @@ func (s *Store) Get(ctx context.Context, keys []string) (vals []string, found []
 		return vals, found, nil
 	}
 	cmds := make([]*redis.StringCmd, len(keys))
-	err = s.call(ctx, s.timeout, func(ctx context.Context) error {
+	err = s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
 				cmds[i] = p.Get(ctx, k)
 			}
 			return nil
 		})
-		if errors.Is(err, redis.Nil) {
-			err = nil // some keys are missing; each cmd says which
-		}
-		return err
+		return partial(err, len(keys), func(i int) error { return cmds[i].Err() })
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("get %d chunks: %w", len(keys), err)
 	}
 	for i, c := range cmds {
-		v, err := c.Result()
-		switch {
-		case err == nil:
+		if v, err := c.Result(); err == nil {
 			vals[i], found[i] = v, true
-		case errors.Is(err, redis.Nil):
-		default:
-			return nil, nil, fmt.Errorf("get %s: %w", keys[i], err)
 		}
 	}
 	return vals, found, nil
+}
+
+// partial turns a pipeline's error into the error of the call. go-redis
+// reports the first failed command's error for the pipeline; when some
+// commands failed and others were answered (a Cluster node down), the call
+// succeeds and the failed keys are misses. When none was answered, or the
+// pipeline failed before any command ran (no connection, bad password:
+// the commands carry no error of their own), the call fails.
+func partial(err error, n int, cmdErr func(int) error) error {
+	if err == nil {
+		return nil
+	}
+	failed := 0
+	for i := range n {
+		if e := cmdErr(i); e != nil && !errors.Is(e, redis.Nil) {
+			failed++
+		}
+	}
+	if failed == 0 && errors.Is(err, redis.Nil) {
+		return nil // only misses
+	}
+	if failed == 0 || failed == n {
+		return err
+	}
+	return nil
 }
 
 // Exists reports, in one pipeline, which keys exist. It sends one EXISTS per
@@ -172,14 +200,14 @@ func (s *Store) Exists(ctx context.Context, keys []string) ([]bool, error) {
 		return found, nil
 	}
 	cmds := make([]*redis.IntCmd, len(keys))
-	err := s.call(ctx, s.timeout, func(ctx context.Context) error {
+	err := s.call(ctx, s.timeout, "exists", func(ctx context.Context) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
 				cmds[i] = p.Exists(ctx, k)
 			}
 			return nil
 		})
-		return err
+		return partial(err, len(keys), func(i int) error { return cmds[i].Err() })
 	})
 	if err != nil {
 		return nil, fmt.Errorf("check %d chunks: %w", len(keys), err)
@@ -199,7 +227,7 @@ func (s *Store) Set(ctx context.Context, keys, vals []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	err := s.call(ctx, s.wtimeout, func(ctx context.Context) error {
+	err := s.call(ctx, s.wtimeout, "set", func(ctx context.Context) error {
 		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
 				p.Set(ctx, k, vals[i], s.ttl)
@@ -225,13 +253,17 @@ func (s *Store) Set(ctx context.Context, keys, vals []string) error {
 // call runs fn under a timeout and the store's breaker. A failure caused by
 // the caller's own context (a viewer who left) says nothing about Redis and
 // is not counted against it.
-func (s *Store) call(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+func (s *Store) call(ctx context.Context, timeout time.Duration, op string, fn func(context.Context) error) error {
 	if !s.brk.allow() {
 		return ErrUnavailable
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	err := fn(cctx)
+	if s.observe != nil {
+		s.observe(op, time.Since(start), err)
+	}
 	if err != nil && ctx.Err() != nil {
 		s.brk.release()
 		return err

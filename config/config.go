@@ -37,6 +37,7 @@ type Config struct {
 	Cache     Cache  //
 	HTTP      HTTP   //
 	Auth      Auth   //
+	Admin     Admin  //
 	Log       Log    //
 	File      string // the config file read; "" when none
 }
@@ -49,12 +50,22 @@ type Media struct {
 
 // Redis says where the chunk cache lives.
 type Redis struct {
-	URL       string        // redis://, rediss:// or unix:// URL; "" disables the cache
-	KeyPrefix string        // first part of every key
-	Timeout   time.Duration // deadline of each read from Redis
-	TLSCA     string        // PEM file of CAs that sign the server's certificate (rediss://)
-	TLSCert   string        // PEM client certificate, for servers that verify clients
-	TLSKey    string        // PEM key of TLSCert
+	URL        string        // redis://, rediss:// or unix:// URL; "" disables the cache
+	KeyPrefix  string        // first part of every key
+	Timeout    time.Duration // deadline of each read from Redis
+	TLSCA      string        // PEM file of CAs that sign the server's certificate (rediss://)
+	TLSCert    string        // PEM client certificate, for servers that verify clients
+	TLSKey     string        // PEM key of TLSCert
+	Mode       string        // single, cluster or sentinel
+	Addrs      []string      // more cluster seed nodes or sentinels
+	MasterName string        // the Sentinel master's name
+}
+
+// Admin says where operators' endpoints listen.
+type Admin struct {
+	// Listen, when set, moves /metrics to its own listener (with /healthz
+	// and /readyz); empty serves them on the main one.
+	Listen string
 }
 
 // Cache says how the cache is used.
@@ -105,6 +116,9 @@ var keys = []key{
 	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
 	{"redis.key_prefix", "reelcache", "redis-key-prefix", "prefix of every Redis key"},
 	{"redis.timeout", "100ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
+	{"redis.mode", "single", "redis-mode", "single, cluster or sentinel"},
+	{"redis.addrs", "", "redis-addrs", "more cluster seed nodes or sentinels (host:port, comma-separated)"},
+	{"redis.master_name", "", "redis-master-name", "the Sentinel master's name (redis.mode: sentinel)"},
 	{"redis.tls_ca", "", "redis-tls-ca", "PEM file of CAs for a rediss:// server (default: the system's)"},
 	{"redis.tls_cert", "", "redis-tls-cert", "PEM client certificate for rediss://"},
 	{"redis.tls_key", "", "redis-tls-key", "PEM key of redis.tls_cert"},
@@ -115,6 +129,7 @@ var keys = []key{
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
 	{"auth.signing_key", "", "auth-signing-key", "HMAC keys (comma-separated) for signed media URLs; empty: off"},
+	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
 }
@@ -395,6 +410,31 @@ func parse(c *Config, name, raw string) error {
 		default:
 			c.Redis.TLSKey = raw
 		}
+	case "redis.mode":
+		if !slices.Contains([]string{"single", "cluster", "sentinel"}, raw) {
+			return errors.New("want single, cluster or sentinel")
+		}
+		c.Redis.Mode = raw
+	case "redis.addrs":
+		c.Redis.Addrs = nil
+		for a := range strings.SplitSeq(raw, ",") {
+			if a = strings.TrimSpace(a); a == "" {
+				continue
+			}
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fmt.Errorf("%q: want host:port", a)
+			}
+			c.Redis.Addrs = append(c.Redis.Addrs, a)
+		}
+	case "redis.master_name":
+		c.Redis.MasterName = raw
+	case "admin.listen":
+		if raw != "" {
+			if _, _, err := net.SplitHostPort(raw); err != nil {
+				return errors.New("want host:port, or empty")
+			}
+		}
+		c.Admin.Listen = raw
 	case "cache.ttl":
 		d, err := time.ParseDuration(raw)
 		if err != nil || d < 0 {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func TestDefaults(t *testing.T) {
 		Listen:    "127.0.0.1:8080",
 		Media:     Media{Root: "./media", Extensions: []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}},
 		ChunkSize: 1 << 20,
-		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
+		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond, Mode: "single"},
 		Cache:     Cache{TTL: 24 * time.Hour, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20},
 		HTTP:      HTTP{MaxRanges: 16},
 		Log:       Log{Level: "info", Format: "text"},
@@ -51,7 +52,7 @@ func TestDefaults(t *testing.T) {
 func equal(a, b Config) bool {
 	return a.Listen == b.Listen && a.Media.Root == b.Media.Root &&
 		strings.Join(a.Media.Extensions, ",") == strings.Join(b.Media.Extensions, ",") &&
-		a.ChunkSize == b.ChunkSize && a.Redis == b.Redis && a.Cache == b.Cache && a.Log == b.Log &&
+		a.ChunkSize == b.ChunkSize && redisEqual(a.Redis, b.Redis) && a.Admin == b.Admin && a.Cache == b.Cache && a.Log == b.Log &&
 		a.HTTP == b.HTTP && strings.Join(a.Auth.SigningKeys, ",") == strings.Join(b.Auth.SigningKeys, ",")
 }
 
@@ -209,4 +210,10 @@ func TestExampleFileDocumentsEveryKey(t *testing.T) {
 			t.Errorf("reelcache.example.yaml does not document %s", k.name)
 		}
 	}
+}
+
+func redisEqual(a, b Redis) bool {
+	aa, ba := strings.Join(a.Addrs, ","), strings.Join(b.Addrs, ",")
+	a.Addrs, b.Addrs = nil, nil
+	return aa == ba && fmt.Sprint(a) == fmt.Sprint(b)
 }

@@ -63,6 +63,9 @@ type Options struct {
 	// /api/media hands out.
 	Signer *Signer
 
+	// Metrics, when set, count the bytes served by source.
+	Metrics *Metrics
+
 	// Logger receives errors that are not the client's. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -78,6 +81,7 @@ type Handler struct {
 	maxRanges  int
 	maxStreams int
 	signer     *Signer
+	metrics    *Metrics
 	streamsMu  sync.Mutex
 	streams    map[string]int // client IP -> media requests in flight
 
@@ -98,6 +102,7 @@ func (h *Handler) count(name string, redis, disk int64) {
 	sb := v.(*servedBytes)
 	sb.redis.Add(redis)
 	sb.disk.Add(disk)
+	h.metrics.served(redis, disk)
 }
 
 // contentTypes are the media types of the extensions reelcache knows. An
@@ -142,6 +147,7 @@ func New(opts Options) (*Handler, error) {
 		maxRanges:  opts.MaxRanges,
 		maxStreams: opts.MaxStreamsPerClient,
 		signer:     opts.Signer,
+		metrics:    opts.Metrics,
 		streams:    make(map[string]int),
 	}
 	for _, e := range opts.Extensions {

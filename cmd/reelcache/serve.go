@@ -54,6 +54,7 @@ type app struct {
 	cache *chunker.Cache
 	rdb   redis.UniversalClient // nil when the cache is off
 	echo  *echo.Echo
+	admin *echo.Echo // /metrics and health on admin.listen; nil when not set
 }
 
 func (a *app) Close() error {
@@ -68,7 +69,7 @@ func (a *app) Close() error {
 // error: the cache serves from disk and the log says so. readTimeout
 // overrides redis.timeout when larger (operator commands can wait longer
 // than viewers).
-func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration) (*chunker.Cache, redis.UniversalClient, error) {
+func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration, observe func(string, time.Duration, error)) (*chunker.Cache, redis.UniversalClient, error) {
 	root, err := os.OpenRoot(cfg.Media.Root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("media root: %w", err)
@@ -81,17 +82,30 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		log.Info("cache off (redis.url is empty): serving from disk")
 	} else {
 		redis.SetLogger(quietRedisLogger{})
-		rdb, err = chunker.NewRedisClient(cfg.Redis.URL, cfg.Redis.TLSCA, cfg.Redis.TLSCert, cfg.Redis.TLSKey)
+		rdb, err = chunker.DialRedis(chunker.RedisOptions{
+			URL: cfg.Redis.URL, Mode: cfg.Redis.Mode, Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName,
+			TLSCA: cfg.Redis.TLSCA, TLSCert: cfg.Redis.TLSCert, TLSKey: cfg.Redis.TLSKey,
+		})
 		if err != nil {
 			root.Close()
 			return nil, nil, usageError{fmt.Errorf("redis.url: %w", err)}
 		}
+		threshold := 0 // the default, 3 failures in a row
+		if cfg.Redis.Mode == "cluster" {
+			// A dead master fails only the calls whose keys it holds,
+			// and fails them fast (refused connection); the other
+			// masters' chunks should still be read. Only a run this long
+			// of calls that all failed opens the breaker for everyone.
+			threshold = 20
+		}
 		store = chunker.NewStore(chunker.StoreOptions{
-			Client:  rdb,
-			Prefix:  cfg.Redis.KeyPrefix,
-			TTL:     cfg.Cache.TTL,
-			Timeout: max(cfg.Redis.Timeout, readTimeout),
-			Logger:  log,
+			FailureThreshold: threshold,
+			Client:           rdb,
+			Prefix:           cfg.Redis.KeyPrefix,
+			TTL:              cfg.Cache.TTL,
+			Timeout:          max(cfg.Redis.Timeout, readTimeout),
+			Logger:           log,
+			Observe:          observe,
 		})
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		err := rdb.Ping(pctx).Err()
@@ -124,7 +138,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, usageError{err}
 	}
 	a := &app{}
-	a.cache, a.rdb, err = openCache(ctx, cfg, log, fill, 0)
+	metrics := stream.NewMetrics(
+		func() chunker.Stats { return a.cache.Stats() },
+		func() bool { s := a.cache.Store(); return s != nil && !s.Available() },
+	)
+	a.cache, a.rdb, err = openCache(ctx, cfg, log, fill, 0, metrics.ObserveRedis)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +159,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		MaxRanges:           cfg.HTTP.MaxRanges,
 		MaxStreamsPerClient: cfg.HTTP.MaxStreamsPerClient,
 		Signer:              signer,
+		Metrics:             metrics,
 		Logger:              log,
 	})
 	if err != nil {
@@ -152,7 +171,16 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	// per-client limits must not be dodged by a header.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Logger.SetOutput(io.Discard)
-	e.Use(middleware.RequestID(), stream.AccessLog(log), middleware.Recover())
+	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), middleware.Recover())
+	if cfg.Admin.Listen == "" {
+		stream.RegisterOps(e, a.cache, metrics)
+	} else {
+		stream.RegisterOps(e, a.cache, nil)
+		a.admin = echo.New()
+		a.admin.HideBanner, a.admin.HidePort = true, true
+		a.admin.Logger.SetOutput(io.Discard)
+		stream.RegisterOps(a.admin, a.cache, metrics)
+	}
 	h.Register(e)
 	a.echo = e
 	return a, nil
@@ -184,8 +212,19 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "reelcache %s serving %s at http://%s/\n", buildVersion(), cfg.Media.Root, ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "media", cfg.Media.Root, "chunk_size", cfg.ChunkSize, "config", cfg.File)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.admin != nil {
+		aln, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			srv.Close()
+			return usageError{fmt.Errorf("admin.listen: %w", err)}
+		}
+		asrv := &http.Server{Handler: a.admin, ReadHeaderTimeout: 10 * time.Second}
+		defer asrv.Close()
+		go func() { errc <- asrv.Serve(aln) }()
+		log.Info("admin endpoints", "addr", aln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -40,7 +40,7 @@ func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chu
 	if cfg.Redis.URL == "" {
 		return nil, nil, usageError{errors.New("redis.url is empty: there is no cache to work on")}
 	}
-	cache, rdb, err := openCache(ctx, cfg, log, chunker.FillOff, adminTimeout)
+	cache, rdb, err := openCache(ctx, cfg, log, chunker.FillOff, adminTimeout, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reelcache/reelcache/cachewarm"
+	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/redistest"
+)
+
+// metric returns the value of one sample line of /metrics ("name{labels}").
+func metric(t *testing.T, base, sample string) float64 {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", sample)
+	return 0
+}
+
+func httpGet(t *testing.T, url string, header ...string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for _, h := range header {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, b
+}
+
+// TestMetricsAndReadiness: counters move by exactly what a known sequence
+// of requests served; /readyz stays ready (degraded) with Redis down.
+func TestMetricsAndReadiness(t *testing.T) {
+	rs := redistest.Start(t)
+	base, _ := serveWith(t, config.Redis{URL: rs.URL()})
+	media := base + "/media/sample.webm"
+	if code, _, _ := httpGet(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz: %d", code)
+	}
+	if code, _, b := httpGet(t, base+"/readyz"); code != 200 || !bytes.Contains(b, []byte(`"redis":"up"`)) {
+		t.Fatalf("/readyz: %d %s", code, b)
+	}
+	hits0 := metric(t, base, `reelcache_served_bytes_total{source="redis"}`)
+	disk0 := metric(t, base, `reelcache_served_bytes_total{source="disk"}`)
+	httpGet(t, media, "Range: bytes=0-99999") // from disk, filled (sync)
+	for range 3 {
+		httpGet(t, media, "Range: bytes=1000-1999") // 1000 bytes from Redis each
+	}
+	if d := metric(t, base, `reelcache_served_bytes_total{source="disk"}`) - disk0; d != 100000 {
+		t.Errorf("disk bytes moved by %v, want 100000", d)
+	}
+	if d := metric(t, base, `reelcache_served_bytes_total{source="redis"}`) - hits0; d != 3000 {
+		t.Errorf("redis bytes moved by %v, want 3000", d)
+	}
+	if n := metric(t, base, `reelcache_http_requests_total{code="206",method="GET",route="/media/*"}`); n != 4 {
+		t.Errorf("206 media requests: %v, want 4", n)
+	}
+	if n := metric(t, base, `reelcache_chunk_misses_total`); n != 2 { // 64 KiB chunks 0 and 1
+		t.Errorf("chunk misses: %v, want 2", n)
+	}
+	rs.Kill()
+	code, _, b := httpGet(t, base+"/readyz")
+	if code != 200 || !bytes.Contains(b, []byte(`"status":"degraded"`)) || !bytes.Contains(b, []byte(`"redis":"down"`)) {
+		t.Errorf("/readyz with Redis down: %d %s, want 200 degraded", code, b)
+	}
+	for range 4 {
+		httpGet(t, media, "Range: bytes=5000-5999")
+	}
+	if v := metric(t, base, "reelcache_redis_breaker_open"); v != 1 {
+		t.Errorf("breaker gauge %v with Redis down, want 1", v)
+	}
+}
+
+// TestTwoInstancesOneRedis: what one instance warms, the other serves as
+// HIT.
+func TestTwoInstancesOneRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	cfgA := &config.Config{
+		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
+		ChunkSize: 64 << 10,
+		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second, Mode: "single"},
+		Cache:     config.Cache{Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
+	}
+	a, err := newApp(t.Context(), cfgA, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	rep, err := cachewarm.Warm(t.Context(), sampleNames, cachewarm.Options{Cache: a.cache, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || rep.Failed != 0 || rep.Written == 0 {
+		t.Fatalf("warm through A: %+v %v", rep, err)
+	}
+	base, _ := serveWith(t, config.Redis{URL: rs.URL(), Mode: "single"}) // instance B
+	for _, name := range sampleNames {
+		want, _ := os.ReadFile(filepath.Join(samples(t), name))
+		_, h, body := httpGet(t, base+"/media/"+name, "Range: bytes=300000-")
+		if h.Get("X-Cache") != "HIT" || !bytes.Equal(body, want[300000:]) {
+			t.Errorf("%s from B: X-Cache %q, bytes equal %v", name, h.Get("X-Cache"), bytes.Equal(body, want[300000:]))
+		}
+	}
+}
+
+// TestRedisCluster: a real 3-master Redis Cluster. Chunks spread over all
+// masters; every response is right; with one master killed, its chunks come
+// from disk, the rest still hit, and no request fails.
+func TestRedisCluster(t *testing.T) {
+	cli := redistest.Require(t, "redis-cli")
+	var nodes []*redistest.Server
+	var addrs []string
+	for range 3 {
+		// cluster-require-full-coverage no: with a master down, the others
+		// keep answering for their slots (what a cache wants; see README).
+		n := redistest.Start(t, "cluster-enabled", "yes", "cluster-config-file", "nodes.conf", "cluster-node-timeout", "2000",
+			"cluster-require-full-coverage", "no")
+		nodes = append(nodes, n)
+		addrs = append(addrs, n.Addr())
+	}
+	out, err := exec.Command(cli, append([]string{"--cluster", "create"}, append(addrs, "--cluster-yes")...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor("cluster_state:ok", func() bool {
+		for _, n := range nodes {
+			info, err := n.Client().ClusterInfo(context.Background()).Result()
+			if err != nil || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
+		}
+		return true
+	})
+
+	dir := t.TempDir()
+	data := make([]byte, 3<<20+777)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	os.WriteFile(filepath.Join(dir, "big.mp4"), data, 0o644)
+	cfg := &config.Config{
+		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
+		ChunkSize: 64 << 10,
+		Redis: config.Redis{URL: "redis://" + addrs[0], Mode: "cluster", Addrs: addrs[1:],
+			KeyPrefix: "reelcache", Timeout: 500 * time.Millisecond},
+		Cache: config.Cache{Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
+	}
+	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.echo)
+	defer srv.Close()
+	rep, err := cachewarm.Warm(t.Context(), []string{"big.mp4"}, cachewarm.Options{Cache: a.cache, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || rep.Failed != 0 || rep.Written != 49 {
+		t.Fatalf("warm on the cluster: %+v %v", rep, err)
+	}
+	perNode := make([]int, 3)
+	for i, n := range nodes {
+		perNode[i] = len(n.Keys(context.Background(), "reelcache:c:*"))
+		if perNode[i] == 0 {
+			t.Errorf("master %s holds no chunks", n.Addr())
+		}
+	}
+	t.Logf("chunks per master: %v", perNode)
+
+	check := func(phase string) map[string]int {
+		seen := map[string]int{}
+		for i := range 30 {
+			a := int64(i) * 100_000
+			b := a + 150_000
+			code, h, body := httpGet(t, srv.URL+"/media/big.mp4", fmt.Sprintf("Range: bytes=%d-%d", a, b))
+			if code != 206 || !bytes.Equal(body, data[a:b+1]) {
+				t.Fatalf("%s: bytes=%d-%d: status %d, wrong bytes", phase, a, b, code)
+			}
+			seen[h.Get("X-Cache")]++
+		}
+		return seen
+	}
+	if seen := check("all masters up"); seen["HIT"] != 30 {
+		t.Errorf("all masters up: X-Cache %v, want all HIT", seen)
+	}
+	nodes[2].Kill()
+	seen := check("one master down")
+	t.Logf("one master down: X-Cache %v", seen)
+	if seen["HIT"]+seen["PARTIAL"] < 15 {
+		t.Errorf("one master down: X-Cache %v, want most responses still (partly) from Redis", seen)
+	}
+}

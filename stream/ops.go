@@ -1,0 +1,164 @@
+package stream
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reelcache/reelcache/chunker"
+)
+
+// Health is what the readiness check needs to know.
+type Health interface {
+	// CheckRoot reports whether the media root can be read.
+	CheckRoot() error
+	// CheckRedis reports "up", "down" or "off".
+	CheckRedis(ctx context.Context) string
+}
+
+// Metrics are the server's Prometheus metrics, on a registry of their own
+// (no global state). Create them with NewMetrics and pass them to the
+// Handler, the middleware and the Store's Observe hook.
+type Metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	inflight     prometheus.Gauge
+	redisLatency *prometheus.HistogramVec
+	servedRedis  atomic.Int64
+	servedDisk   atomic.Int64
+}
+
+// NewMetrics makes the metrics. stats and breakerOpen are read at scrape
+// time; either may be nil.
+func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reelcache_http_requests_total", Help: "HTTP requests by route, method and status.",
+	}, []string{"route", "method", "code"})
+	m.inflight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "reelcache_streams_in_flight", Help: "Media requests being answered.",
+	})
+	m.redisLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "reelcache_redis_call_seconds", Help: "Duration of calls to Redis by operation and result.",
+		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1},
+	}, []string{"op", "result"})
+	m.reg.MustRegister(m.requests, m.inflight, m.redisLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "redis"},
+		}, func() float64 { return float64(m.servedRedis.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "disk"},
+		}, func() float64 { return float64(m.servedDisk.Load()) }),
+	)
+	if stats != nil {
+		for _, c := range []struct {
+			name, help string
+			get        func(chunker.Stats) int64
+		}{
+			{"reelcache_chunk_hits_total", "Chunks found in Redis.", func(s chunker.Stats) int64 { return s.Hits }},
+			{"reelcache_chunk_misses_total", "Chunks read from disk.", func(s chunker.Stats) int64 { return s.Misses }},
+			{"reelcache_origin_bytes_total", "Bytes read from disk for chunks.", func(s chunker.Stats) int64 { return s.DiskBytes }},
+			{"reelcache_fills_total", "Chunks written to Redis after a miss.", func(s chunker.Stats) int64 { return s.Fills }},
+			{"reelcache_fill_errors_total", "Chunk writes that failed.", func(s chunker.Stats) int64 { return s.FillErrors }},
+			{"reelcache_fill_dropped_total", "Chunks not cached because the write queue was full.", func(s chunker.Stats) int64 { return s.FillDropped }},
+		} {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+				func() float64 { return float64(c.get(stats())) }))
+		}
+	}
+	if breakerOpen != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "reelcache_redis_breaker_open", Help: "1 while the Redis circuit breaker is open (Redis left alone).",
+		}, func() float64 {
+			if breakerOpen() {
+				return 1
+			}
+			return 0
+		}))
+	}
+	return m
+}
+
+// ObserveRedis records one Redis call; it fits chunker.StoreOptions.Observe.
+func (m *Metrics) ObserveRedis(op string, d time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.redisLatency.WithLabelValues(op, result).Observe(d.Seconds())
+}
+
+// served adds a response's body bytes by source.
+func (m *Metrics) served(redis, disk int64) {
+	if m != nil {
+		m.servedRedis.Add(redis)
+		m.servedDisk.Add(disk)
+	}
+}
+
+// Middleware counts requests by route and status, and media requests in
+// flight.
+func (m *Metrics) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			media := c.Path() == "/media/*"
+			if media {
+				m.inflight.Inc()
+				defer m.inflight.Dec()
+			}
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+			return nil
+		}
+	}
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// RegisterOps adds /healthz, /readyz and, when m is set, /metrics to e.
+//
+// /healthz says the process is alive. /readyz says whether it can serve:
+// 503 only when the media root cannot be read. Redis being down leaves it
+// ready (degraded, serving from disk); the body says which.
+func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.String(http.StatusOK, "ok\n")
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
+		defer cancel()
+		redis := h.CheckRedis(ctx)
+		body := map[string]string{"status": "ready", "media": "ok", "redis": redis}
+		code := http.StatusOK
+		if redis == "down" {
+			body["status"] = "degraded"
+		}
+		if err := h.CheckRoot(); err != nil {
+			body["status"], body["media"] = "unready", "unreadable"
+			code = http.StatusServiceUnavailable
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.JSON(code, body)
+	})
+	if m != nil {
+		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	}
+}

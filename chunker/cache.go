@@ -205,11 +205,11 @@ func (c *Cache) ChunkSize() int64 { return c.chunkSize }
 // and its breaker is closed (or ready to probe).
 func (c *Cache) Enabled() bool { return c.store != nil && c.store.Available() }
 
-// acquire takes room for n chunks from the in-flight budget, waiting for it,
-// and returns the bytes taken. One window larger than the whole budget takes
-// all of it.
+// acquire takes n bytes from the in-flight budget, waiting for room, and
+// returns the bytes taken. One window larger than the whole budget takes all
+// of it.
 func (c *Cache) acquire(ctx context.Context, n int64) (int64, error) {
-	b := min(n*c.chunkSize, c.memCap)
+	b := min(n, c.memCap)
 	if err := c.mem.Acquire(ctx, b); err != nil {
 		return 0, err
 	}
@@ -218,7 +218,7 @@ func (c *Cache) acquire(ctx context.Context, n int64) (int64, error) {
 
 // tryAcquire is acquire without waiting.
 func (c *Cache) tryAcquire(n int64) (int64, bool) {
-	b := min(n*c.chunkSize, c.memCap)
+	b := min(n, c.memCap)
 	return b, c.mem.TryAcquire(b)
 }
 
@@ -259,7 +259,8 @@ func (c *Cache) Open(ctx context.Context, name string) (*File, error) {
 		info:    fi,
 		version: VersionOf(fi),
 		geo:     geo,
-		last:    geo.Count() - 1,
+		end:     geo.Size,
+		winSize: minWindow,
 	}, nil
 }
 
@@ -292,21 +293,14 @@ type File struct {
 	ctx context.Context
 
 	mu        sync.Mutex // protects the fields below
-	winFirst  int64      // index of win[0]
-	win       []slot     // chunks at hand
-	last      int64      // last chunk of the range being served
+	win       window     // bytes at hand
+	winSize   int64      // bytes the next window fetches
+	winAt     time.Time  // when win was loaded
+	end       int64      // end (exclusive) of the range being served
 	bypass    bool       // Redis failed during this request: disk only
 	read      int64      // bytes returned by ReadAt
 	fromRedis int64      // of those, bytes that came from Redis
-	winHeld   int64      // bytes of the in-flight budget the window holds
 	pf        *prefetch  // the next window, being fetched; nil when none
-}
-
-// slot is one chunk of the window.
-type slot struct {
-	data  string
-	have  bool // data holds the chunk
-	redis bool // data came from Redis
 }
 
 // Name returns the name the File was opened with.
@@ -365,10 +359,11 @@ func (f *File) Served() (total, fromRedis int64) {
 }
 
 // Prepare readies the File to serve the n bytes at off and reports where they
-// will come from. With body set it fetches the first window of chunks in one
-// round trip and asks Redis, in one more pipeline, which of the rest exist;
-// without it (a HEAD request) it only asks. The answer is what Redis holds at
-// this moment: a chunk evicted while the rest is streamed is read from disk.
+// will come from. With body set it fetches the first window in one round
+// trip and asks Redis, in one more pipeline when the range goes past that
+// window, which of the rest of its chunks exist; without it (a HEAD
+// request) it only asks. The answer is what Redis holds at this moment: a
+// chunk evicted while the rest is streamed is read from disk.
 func (f *File) Prepare(off, n int64, body bool) Status {
 	if f.c.store == nil {
 		return Bypass
@@ -379,24 +374,28 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.last = last
+	f.end = min(f.geo.Size, off+n)
 	var hits, total int64
 	next := first
 	if body {
-		if err := f.load(first); err != nil || f.bypass {
+		if err := f.load(off); err != nil || f.bypass {
 			return Bypass
 		}
-		for _, s := range f.win {
-			if s.redis {
-				hits++
+		// The window's pieces tell which of its chunks are cached.
+		seen := int64(-1)
+		for _, pc := range f.win.pieces {
+			if pc.chunk != seen {
+				seen = pc.chunk
+				total++
+				if pc.redis {
+					hits++
+				}
 			}
 		}
-		total = int64(len(f.win))
-		next = first + total
+		next = seen + 1
 	}
 	if next <= last {
-		keys := f.keys(next, last)
-		found, err := f.c.store.Exists(f.ctx, keys)
+		found, err := f.c.store.Exists(f.ctx, f.keys(next, last))
 		if err != nil {
 			if slow(err) {
 				f.bypass = true
@@ -435,15 +434,13 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	defer f.mu.Unlock()
 	n := 0
 	for n < len(p) && off < size {
-		i := f.geo.Index(off)
-		s, err := f.chunk(i)
+		pc, err := f.piece(off)
 		if err != nil {
 			return n, err
 		}
-		start, _ := f.geo.Bounds(i)
-		m := copy(p[n:], s.data[off-start:])
+		m := copy(p[n:], pc.data[off-pc.off:])
 		f.read += int64(m)
-		if s.redis {
+		if pc.redis {
 			f.fromRedis += int64(m)
 			f.c.stats.redisBytes.Add(int64(m))
 		}
@@ -456,53 +453,84 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// chunk returns chunk i, loading a new window when it is not at hand. The
-// slot stays valid until the next call. f.mu must be held.
-func (f *File) chunk(i int64) (*slot, error) {
-	if i < f.winFirst || i >= f.winFirst+int64(len(f.win)) {
-		if err := f.load(i); err != nil {
-			return nil, err
-		}
-	}
-	s := &f.win[i-f.winFirst]
-	if s.have {
-		return s, nil
-	}
-	data, err := f.c.readDisk(f.ctx, f.name, f.version, f.geo.Size, i, f.cacheable())
-	if err != nil {
-		return nil, err
-	}
-	// Keep it, so that the small reads io.Copy makes of one chunk do not
-	// each go to disk.
-	s.data, s.have = data, true
-	return s, nil
+// Window sizes. A File fetches a window of bytes from Redis in one round
+// trip, and the next window while the current one is written out
+// (read-ahead). The window starts small and doubles each time the client
+// drains one quickly, up to Options.Window chunks; it halves for a client
+// that drains slowly. A fast reader gets big round trips; a thousand slow
+// phones each hold little memory.
+const (
+	minWindow = 128 << 10
+	fastDrain = 5 * time.Millisecond  // drained faster than this: double
+	slowDrain = 50 * time.Millisecond // slower than this: halve
+)
+
+// piece is the bytes [off, off+n) of the file, all in one chunk.
+type piece struct {
+	off, n int64
+	chunk  int64
+	data   string // n bytes once have is set
+	have   bool
+	redis  bool // data came from Redis
 }
 
-// window is a run of chunks fetched from Redis in one round trip.
+// window is the file bytes [start, end), as pieces, fetched from Redis in
+// one round trip.
 type window struct {
-	first int64
-	slots []slot
-	held  int64 // bytes acquired from the cache's in-flight budget
-	err   error // the Redis error, if the fetch failed
+	start, end int64
+	pieces     []piece
+	held       int64 // bytes acquired from the cache's in-flight budget
+	err        error // the Redis error, if the fetch failed
 }
+
+func (w *window) contains(off int64) bool { return off >= w.start && off < w.end }
 
 // prefetch is a window being fetched in the background.
 type prefetch struct {
-	first int64
+	start int64
 	done  chan struct{} // closed when w is set
 	w     window
 }
 
-// load makes chunk i the start of the window: from the prefetch when it
-// holds i, else fetched now. Either way it then starts fetching the window
-// after it, so that a client streaming forward finds its next chunks at
-// hand while it writes these (read-ahead). A Redis error is not returned:
-// it switches this File to disk for the rest of the request. f.mu must be
-// held.
-func (f *File) load(i int64) error {
+// piece returns the piece holding off, loading a window when off is not in
+// the current one, and reading its chunk from disk when Redis did not have
+// it. The piece stays valid until the next call. f.mu must be held.
+func (f *File) piece(off int64) (*piece, error) {
+	if !f.win.contains(off) {
+		if err := f.load(off); err != nil {
+			return nil, err
+		}
+	}
+	for j := range f.win.pieces {
+		pc := &f.win.pieces[j]
+		if off < pc.off || off >= pc.off+pc.n {
+			continue
+		}
+		if !pc.have {
+			data, err := f.c.readDisk(f.ctx, f.name, f.version, f.geo.Size, pc.chunk, f.cacheable())
+			if err != nil {
+				return nil, err
+			}
+			cs, _ := f.geo.Bounds(pc.chunk)
+			// The chunk is read whole (so that it can be cached whole);
+			// the piece keeps its part, so that the small reads io.Copy
+			// makes do not each go to disk.
+			pc.data, pc.have = data[pc.off-cs:pc.off-cs+pc.n], true
+		}
+		return pc, nil
+	}
+	return nil, fmt.Errorf("read %s at %d: no piece in window [%d, %d)", f.name, off, f.win.start, f.win.end)
+}
+
+// load makes the window start at off: from the prefetch when it starts
+// there, else fetched now. Either way it then starts fetching the window
+// after it. A Redis error is not returned: a slow or unavailable Redis
+// switches this File to disk for the rest of the request. f.mu must be held.
+func (f *File) load(off int64) error {
+	f.adapt(off)
 	f.releaseWindow()
 	var w window
-	if pf := f.pf; pf != nil && pf.first == i {
+	if pf := f.pf; pf != nil && pf.start == off {
 		f.pf = nil
 		select {
 		case <-pf.done:
@@ -513,12 +541,12 @@ func (f *File) load(i int64) error {
 		w = pf.w
 	} else {
 		f.dropPrefetch()
-		last := min(max(f.last, i), i+int64(f.c.window)-1) // past the prepared range (multipart): just i
-		held, err := f.c.acquire(f.ctx, last-i+1)
+		w = f.plan(off)
+		held, err := f.c.acquire(f.ctx, w.end-w.start)
 		if err != nil {
 			return err
 		}
-		w = f.fetch(i, last, f.cacheable())
+		f.fetch(&w, f.cacheable())
 		w.held = held
 	}
 	if w.err != nil {
@@ -533,54 +561,87 @@ func (f *File) load(i int64) error {
 			f.bypass = true
 		}
 	}
-	f.winFirst, f.win, f.winHeld = w.first, w.slots, w.held
-	f.startPrefetch(w.first + int64(len(w.slots)))
+	f.win, f.winAt = w, time.Now()
+	f.startPrefetch(w.end)
 	return nil
 }
 
-// fetch gets chunks first..last from Redis in one round trip, or returns
-// empty slots when use is false or Redis fails. It touches no mutable field
-// of f, so the read-ahead goroutine may call it.
-func (f *File) fetch(first, last int64, use bool) window {
-	w := window{first: first, slots: make([]slot, last-first+1)}
-	if !use {
-		return w
+// adapt sizes the next window from how fast the client drained the last
+// one, when it reads on from where that one ended. f.mu must be held.
+func (f *File) adapt(off int64) {
+	if f.winAt.IsZero() || off != f.win.end {
+		return // the first window, or a jump: keep the size
 	}
-	vals, found, err := f.c.store.Get(f.ctx, f.keys(first, last))
+	maxWin := max(minWindow, int64(f.c.window)*f.c.chunkSize)
+	switch d := time.Since(f.winAt); {
+	case d < fastDrain:
+		f.winSize = min(2*f.winSize, maxWin)
+	case d > slowDrain:
+		f.winSize = max(f.winSize/2, minWindow)
+	}
+}
+
+// plan cuts the window [off, off+winSize), clipped to the range being
+// served, into one piece per chunk. f.mu must be held.
+func (f *File) plan(off int64) window {
+	end := min(f.end, off+f.winSize)
+	if end <= off {
+		end = min(f.geo.Size, off+f.winSize) // a read past the prepared range
+	}
+	w := window{start: off, end: end}
+	for p := off; p < end; {
+		i := f.geo.Index(p)
+		_, ce := f.geo.Bounds(i)
+		n := min(ce, end) - p
+		w.pieces = append(w.pieces, piece{off: p, n: n, chunk: i})
+		p += n
+	}
+	return w
+}
+
+// fetch reads w's pieces from Redis in one round trip (GETRANGE, with
+// STRLEN to check that the value is the whole chunk). It touches no mutable
+// field of f, so the read-ahead goroutine may call it.
+func (f *File) fetch(w *window, use bool) {
+	if !use || len(w.pieces) == 0 {
+		return
+	}
+	reqs := make([]RangeRequest, len(w.pieces))
+	for j, pc := range w.pieces {
+		cs, ce := f.geo.Bounds(pc.chunk)
+		reqs[j] = RangeRequest{Key: f.Key(pc.chunk), Start: pc.off - cs, N: pc.n, Len: ce - cs}
+	}
+	vals, found, err := f.c.store.GetRanges(f.ctx, reqs)
 	if err != nil {
 		w.err = err
-		return w
+		return
 	}
-	for j := range w.slots {
-		// A value of the wrong length is not this chunk (a damaged or
-		// foreign key): a miss, read from disk.
-		start, end := f.geo.Bounds(first + int64(j))
-		ok := found[j] && int64(len(vals[j])) == end-start
-		w.slots[j] = slot{data: vals[j], have: ok, redis: ok}
-		if ok {
+	for j := range w.pieces {
+		if found[j] {
+			w.pieces[j].data, w.pieces[j].have, w.pieces[j].redis = vals[j], true, true
 			f.c.stats.hits.Add(1)
 		}
 	}
-	return w
 }
 
 // startPrefetch fetches the window at next in the background, when it is
 // inside the range being served, the cache is usable, and the in-flight
 // budget has room (read-ahead is skipped, not waited for). f.mu must be held.
 func (f *File) startPrefetch(next int64) {
-	if f.pf != nil || next > f.last || !f.cacheable() || f.ctx.Err() != nil {
+	if f.pf != nil || next >= f.end || !f.cacheable() || f.ctx.Err() != nil {
 		return
 	}
-	last := min(f.last, next+int64(f.c.window)-1)
-	held, ok := f.c.tryAcquire(last - next + 1)
+	w := f.plan(next)
+	held, ok := f.c.tryAcquire(w.end - w.start)
 	if !ok {
 		return
 	}
-	pf := &prefetch{first: next, done: make(chan struct{})}
+	pf := &prefetch{start: next, done: make(chan struct{})}
 	f.pf = pf
 	go func() {
-		pf.w = f.fetch(next, last, true)
-		pf.w.held = held
+		f.fetch(&w, true)
+		w.held = held
+		pf.w = w
 		close(pf.done)
 	}()
 }
@@ -597,9 +658,9 @@ func (f *File) dropPrefetch() {
 // releaseWindow gives the window's bytes back to the budget. f.mu must be
 // held.
 func (f *File) releaseWindow() {
-	f.c.release(f.winHeld)
-	f.winHeld = 0
-	f.win = nil
+	f.c.release(f.win.held)
+	f.win.held = 0
+	f.win.pieces = nil
 }
 
 // slow reports whether a store error means Redis is slow or switched off

@@ -166,6 +166,54 @@ func (s *Store) Get(ctx context.Context, keys []string) (vals []string, found []
 	return vals, found, nil
 }
 
+// RangeRequest asks for N bytes at Start of the value at Key, which must be
+// Len bytes long to count as found.
+type RangeRequest struct {
+	Key           string
+	Start, N, Len int64
+}
+
+// GetRanges fetches parts of values in one pipeline: a STRLEN and a
+// GETRANGE per request, so that only the bytes a reader needs cross the
+// network, and a value that is not a whole chunk (damaged, or written by
+// something else) is a miss. found[i] says whether vals[i] holds the N
+// bytes. Errors are as for Get.
+func (s *Store) GetRanges(ctx context.Context, reqs []RangeRequest) (vals []string, found []bool, err error) {
+	vals = make([]string, len(reqs))
+	found = make([]bool, len(reqs))
+	if len(reqs) == 0 {
+		return vals, found, nil
+	}
+	lens := make([]*redis.IntCmd, len(reqs))
+	gets := make([]*redis.StringCmd, len(reqs))
+	err = s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, r := range reqs {
+				lens[i] = p.StrLen(ctx, r.Key)
+				gets[i] = p.GetRange(ctx, r.Key, r.Start, r.Start+r.N-1)
+			}
+			return nil
+		})
+		return partial(err, 2*len(reqs), func(i int) error {
+			if i%2 == 0 {
+				return lens[i/2].Err()
+			}
+			return gets[i/2].Err()
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get %d chunk ranges: %w", len(reqs), err)
+	}
+	for i, r := range reqs {
+		n, err1 := lens[i].Result()
+		v, err2 := gets[i].Result()
+		if err1 == nil && err2 == nil && n == r.Len && int64(len(v)) == r.N {
+			vals[i], found[i] = v, true
+		}
+	}
+	return vals, found, nil
+}
+
 // partial turns a pipeline's error into the error of the call. go-redis
 // reports the first failed command's error for the pipeline; when some
 // commands failed and others were answered (a Cluster node down), the call

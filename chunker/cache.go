@@ -87,6 +87,12 @@ type Options struct {
 	// Default 64. Its memory is FillQueue*ChunkSize at most.
 	FillQueue int
 
+	// SharedVersions makes file versions from name, size and mtime only
+	// (SharedVersionOf), so that instances on several hosts share chunks;
+	// the default also hashes device, inode and change time (VersionOf),
+	// which is stricter but differs from host to host.
+	SharedVersions bool
+
 	// Logger for background errors. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -100,6 +106,7 @@ type Cache struct {
 	chunkSize int64
 	fill      FillMode
 	window    int
+	shared    bool
 	log       *slog.Logger
 
 	flight singleflight.Group  // coalesces disk reads of one chunk
@@ -169,6 +176,7 @@ func New(opts Options) (*Cache, error) {
 		chunkSize: opts.ChunkSize,
 		fill:      opts.Fill,
 		window:    opts.Window,
+		shared:    opts.SharedVersions,
 		log:       opts.Logger,
 		pending:   make(map[string]string),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
@@ -257,7 +265,7 @@ func (c *Cache) Open(ctx context.Context, name string) (*File, error) {
 		ctx:     ctx,
 		name:    name,
 		info:    fi,
-		version: VersionOf(fi),
+		version: c.versionOf(name, fi),
 		geo:     geo,
 		end:     geo.Size,
 		winSize: minWindow,
@@ -331,11 +339,11 @@ func (f *File) Changed() error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", f.name, err)
 	}
-	if VersionOf(fi) != f.version {
+	if f.c.versionOf(f.name, fi) != f.version {
 		return fmt.Errorf("%s: %w", f.name, ErrChanged)
 	}
 	fi, err = f.c.root.Stat(f.name)
-	if err != nil || VersionOf(fi) != f.version {
+	if err != nil || f.c.versionOf(f.name, fi) != f.version {
 		return fmt.Errorf("%s: replaced or removed: %w", f.name, ErrChanged)
 	}
 	return nil
@@ -761,7 +769,7 @@ func (c *Cache) readChunk(name, version string, i int64) (string, error) {
 		if err != nil {
 			return fmt.Errorf("read chunk %d of %s: %w", i, name, err)
 		}
-		if VersionOf(fi) != version {
+		if c.versionOf(name, fi) != version {
 			return fmt.Errorf("read chunk %d of %s: %w", i, name, ErrChanged)
 		}
 		return nil
@@ -954,7 +962,7 @@ func (f *File) ReadChunk(i int64, buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read chunk %d of %s: %w", i, f.name, err)
 	}
-	if VersionOf(fi) != f.version {
+	if f.c.versionOf(f.name, fi) != f.version {
 		return nil, fmt.Errorf("read chunk %d of %s: %w", i, f.name, ErrChanged)
 	}
 	return buf[:n], nil
@@ -984,6 +992,14 @@ func (c *Cache) ChunkMap(ctx context.Context, name string) (Entry, []bool, error
 		}
 	}
 	return e, found, nil
+}
+
+// versionOf returns the version of name with info fi, per the options.
+func (c *Cache) versionOf(name string, fi fs.FileInfo) string {
+	if c.shared {
+		return SharedVersionOf(name, fi)
+	}
+	return VersionOf(fi)
 }
 
 // CheckRoot reports whether the media root can be read.

@@ -369,3 +369,36 @@ func TestPartialPipelineErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedVersionsAcrossCopies: with SharedVersions, two media roots
+// holding copies of a file (other inodes, same name, size and mtime) use
+// the same keys, so one fills what the other hits; other names never share.
+func TestSharedVersionsAcrossCopies(t *testing.T) {
+	a := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync, SharedVersions: true})
+	want := writeRandom(t, a.dir, "v.mp4", 200_000, 3)
+	writeRandom(t, a.dir, "w.mp4", 200_000, 4)
+	dirB := t.TempDir()
+	fi, _ := os.Stat(filepath.Join(a.dir, "v.mp4"))
+	os.WriteFile(filepath.Join(dirB, "v.mp4"), want, 0o644)
+	os.Chtimes(filepath.Join(dirB, "v.mp4"), fi.ModTime(), fi.ModTime())
+	rootB, _ := os.OpenRoot(dirB)
+	defer rootB.Close()
+	b, err := New(Options{Root: rootB, ChunkSize: 64 << 10, SharedVersions: true,
+		Store: NewStore(StoreOptions{Client: mustClient(t, a.redis.URL()), Timeout: 2 * time.Second})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	readAll(t, a.cache, "v.mp4") // fills
+	got, st := readAll(t, b, "v.mp4")
+	if !bytes.Equal(got, want) || st != Hit {
+		t.Fatalf("copy on another root: status %v, bytes equal %v; want Hit and the file", st, bytes.Equal(got, want))
+	}
+	fa, _ := a.cache.Open(context.Background(), "v.mp4")
+	fw, _ := a.cache.Open(context.Background(), "w.mp4")
+	defer fa.Close()
+	defer fw.Close()
+	if fa.Version() == fw.Version() {
+		t.Error("two files of equal size share a version")
+	}
+}

@@ -54,7 +54,7 @@ func (c *Cache) List(ctx context.Context, keep func(name string) bool) ([]Entry,
 		geo := Geometry{Size: fi.Size(), ChunkSize: c.chunkSize}
 		entries = append(entries, Entry{
 			Name: name, Size: fi.Size(), ModTime: fi.ModTime(),
-			Version: VersionOf(fi), ChunkSize: c.chunkSize, Chunks: geo.Count(), Cached: -1,
+			Version: c.versionOf(name, fi), ChunkSize: c.chunkSize, Chunks: geo.Count(), Cached: -1,
 		})
 		return ctx.Err()
 	})

@@ -73,6 +73,7 @@ type Cache struct {
 	TTL              time.Duration // expiry of written chunks; 0 means none
 	Fill             string        // what a miss does: "async", "sync" or "off"
 	Readahead        int           // chunks fetched per round trip, and ahead of the reader
+	Versions         string        // "local" (device, inode, ctime too) or "shared" (name, size, mtime)
 	MaxInflightBytes int64         // cap on chunk bytes held by all requests at once
 }
 
@@ -124,6 +125,7 @@ var keys = []key{
 	{"redis.tls_key", "", "redis-tls-key", "PEM key of redis.tls_cert"},
 	{"cache.ttl", "24h", "cache-ttl", "expiry of cached chunks; 0 keeps them until evicted"},
 	{"cache.fill", "async", "cache-fill", "what a cache miss does: async, sync or off"},
+	{"cache.versions", "local", "cache-versions", "file versions: local (strictest, one host) or shared (several hosts share chunks)"},
 	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
 	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
@@ -446,6 +448,11 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want async, sync or off")
 		}
 		c.Cache.Fill = raw
+	case "cache.versions":
+		if raw != "local" && raw != "shared" {
+			return errors.New("want local or shared")
+		}
+		c.Cache.Versions = raw
 	case "cache.readahead":
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > 64 {

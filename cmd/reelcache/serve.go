@@ -122,6 +122,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		ChunkSize:        cfg.ChunkSize,
 		Fill:             fill,
 		Window:           cfg.Cache.Readahead,
+		SharedVersions:   cfg.Cache.Versions == "shared",
 		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
 		Logger:           log,
 	})

@@ -112,6 +112,8 @@ type Cache struct {
 	flight singleflight.Group  // coalesces disk reads of one chunk
 	mem    *semaphore.Weighted // in-flight chunk bytes
 	memCap int64
+	used   atomic.Int64 // bytes taken from mem
+	open   atomic.Int64 // Files open, to share mem between them
 
 	pendingMu sync.Mutex        // protects pending
 	pending   map[string]string // chunks read from disk and not yet written to Redis, by key
@@ -221,18 +223,24 @@ func (c *Cache) acquire(ctx context.Context, n int64) (int64, error) {
 	if err := c.mem.Acquire(ctx, b); err != nil {
 		return 0, err
 	}
+	c.used.Add(b)
 	return b, nil
 }
 
 // tryAcquire is acquire without waiting.
 func (c *Cache) tryAcquire(n int64) (int64, bool) {
 	b := min(n, c.memCap)
-	return b, c.mem.TryAcquire(b)
+	if !c.mem.TryAcquire(b) {
+		return 0, false
+	}
+	c.used.Add(b)
+	return b, true
 }
 
 // release returns b bytes to the in-flight budget.
 func (c *Cache) release(b int64) {
 	if b > 0 {
+		c.used.Add(-b)
 		c.mem.Release(b)
 	}
 }
@@ -259,6 +267,7 @@ func (c *Cache) Open(ctx context.Context, name string) (*File, error) {
 		return nil, fmt.Errorf("open %s: %w", name, ErrNotRegular)
 	}
 	geo := Geometry{Size: fi.Size(), ChunkSize: c.chunkSize}
+	c.open.Add(1)
 	return &File{
 		c:       c,
 		f:       f,
@@ -309,6 +318,7 @@ type File struct {
 	read      int64      // bytes returned by ReadAt
 	fromRedis int64      // of those, bytes that came from Redis
 	pf        *prefetch  // the next window, being fetched; nil when none
+	closed    bool
 }
 
 // Name returns the name the File was opened with.
@@ -354,7 +364,12 @@ func (f *File) Close() error {
 	f.mu.Lock()
 	f.releaseWindow()
 	f.dropPrefetch()
+	closed := f.closed
+	f.closed = true
 	f.mu.Unlock()
+	if !closed {
+		f.c.open.Add(-1)
+	}
 	return f.f.Close()
 }
 
@@ -550,9 +565,16 @@ func (f *File) load(off int64) error {
 	} else {
 		f.dropPrefetch()
 		w = f.plan(off)
-		held, err := f.c.acquire(f.ctx, w.end-w.start)
-		if err != nil {
-			return err
+		held, ok := f.c.tryAcquire(w.end - w.start)
+		if !ok {
+			// The budget is tight: shrink to the smallest window, and
+			// wait only for that much.
+			f.winSize = minWindow
+			w = f.plan(off)
+			var err error
+			if held, err = f.c.acquire(f.ctx, w.end-w.start); err != nil {
+				return err
+			}
 		}
 		f.fetch(&w, f.cacheable())
 		w.held = held
@@ -580,18 +602,26 @@ func (f *File) adapt(off int64) {
 	if f.winAt.IsZero() || off != f.win.end {
 		return // the first window, or a jump: keep the size
 	}
-	maxWin := max(minWindow, int64(f.c.window)*f.c.chunkSize)
 	switch d := time.Since(f.winAt); {
 	case d < fastDrain:
-		f.winSize = min(2*f.winSize, maxWin)
+		f.winSize = min(2*f.winSize, f.maxWindow())
 	case d > slowDrain:
 		f.winSize = max(f.winSize/2, minWindow)
 	}
 }
 
+// maxWindow is the largest window: Options.Window chunks, but no more than
+// a fair share of the in-flight budget among the Files open (each may hold
+// two windows), so that many readers do not queue for memory.
+func (f *File) maxWindow() int64 {
+	share := f.c.memCap / (2 * max(1, f.c.open.Load()))
+	return max(minWindow, min(int64(f.c.window)*f.c.chunkSize, share))
+}
+
 // plan cuts the window [off, off+winSize), clipped to the range being
 // served, into one piece per chunk. f.mu must be held.
 func (f *File) plan(off int64) window {
+	f.winSize = min(f.winSize, f.maxWindow())
 	end := min(f.end, off+f.winSize)
 	if end <= off {
 		end = min(f.geo.Size, off+f.winSize) // a read past the prepared range
@@ -640,6 +670,11 @@ func (f *File) startPrefetch(next int64) {
 		return
 	}
 	w := f.plan(next)
+	// Read-ahead only while the budget is less than half used, so that
+	// readers who need bytes now never wait behind read-ahead.
+	if f.c.used.Load()+(w.end-w.start) > f.c.memCap/2 {
+		return
+	}
 	held, ok := f.c.tryAcquire(w.end - w.start)
 	if !ok {
 		return

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -191,6 +192,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 // shutdownGrace to finish.
 func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Chunk data is bounded by cache.max_inflight_bytes; a soft limit
+		// a little above it makes the GC return garbage chunks before the
+		// heap doubles. GOMEMLIMIT in the environment overrides it.
+		debug.SetMemoryLimit(cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -379,6 +379,20 @@ func (e *errReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// WriteRange writes straight from the chunks (see responseWriter.ReadFrom),
+// remembering read errors as ReadAt does.
+func (e *errReader) WriteRange(w io.Writer, off, n int64) (int64, error) {
+	rw, ok := e.r.(rangeWriter)
+	if !ok {
+		return io.Copy(w, io.NewSectionReader(e.r, off, n))
+	}
+	written, err := rw.WriteRange(w, off, n)
+	if err != nil && err != io.EOF && !errors.Is(err, chunker.ErrWrite) && e.err == nil {
+		e.err = err
+	}
+	return written, err
+}
+
 // openError maps an Open failure to an HTTP error that says nothing about
 // the file system.
 func (h *Handler) openError(err error) error {

@@ -39,6 +39,15 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		return io.Copy(struct{ io.Writer }{w.Response}, r)
 	}
 	lr, ok := r.(*io.LimitedReader)
+	if ok {
+		if sr, isSection := lr.R.(*io.SectionReader); isSection {
+			if ra, base, _ := sr.Outer(); ra != nil {
+				if rw, ok := ra.(rangeWriter); ok {
+					return writeSection(w.Response, rw, sr, base, lr)
+				}
+			}
+		}
+	}
 	if !ok || w.check == nil {
 		n, err := rf.ReadFrom(r)
 		w.Size += n
@@ -70,4 +79,24 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// rangeWriter writes a byte range of itself to w without an intermediate
+// buffer: chunker.File.WriteRange.
+type rangeWriter interface {
+	WriteRange(w io.Writer, off, n int64) (int64, error)
+}
+
+// writeSection sends what ServeContent's io.CopyN would read from lr (a
+// LimitedReader over a SectionReader over rw) with rw.WriteRange, and
+// advances both readers by what was written.
+func writeSection(w io.Writer, rw rangeWriter, sr *io.SectionReader, base int64, lr *io.LimitedReader) (int64, error) {
+	pos, err := sr.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	n, err := rw.WriteRange(w, base+pos, min(lr.N, sr.Size()-pos))
+	sr.Seek(n, io.SeekCurrent)
+	lr.N -= n
+	return n, err
 }

@@ -131,6 +131,9 @@ func TestHitAfterFill(t *testing.T) {
 			waitFor(t, func() bool { return len(s.redis.Keys(t.Context(), "reelcache:c:*")) == 3 })
 			before := s.cache.Stats()
 			r = get(t, "GET", s.url("v.mp4"), rng)
+			// The handler counts a write after it returns, which can be
+			// after the client has the last byte.
+			waitForOrNot(func() bool { return s.cache.Stats().RedisBytes-before.RedisBytes >= 150001 })
 			after := s.cache.Stats()
 			if r.status != 206 || !bytes.Equal(r.body, data[100000:250001]) {
 				t.Fatalf("second: status %d, %d bytes, want the file's", r.status, len(r.body))
@@ -150,6 +153,14 @@ func TestHitAfterFill(t *testing.T) {
 				t.Errorf("straddling: X-Cache %q, want PARTIAL and the file's bytes", x)
 			}
 		})
+	}
+}
+
+// waitForOrNot polls cond for up to 5 s and returns, met or not: the
+// assertions after it say what was wrong.
+func waitForOrNot(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -349,11 +360,17 @@ func TestChunksAPI(t *testing.T) {
 	s.write(t, "d/v.mp4", 300_000, 12)
 	get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-140000") // chunks 1-2 from disk
 	get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-79999")  // 10000 from Redis
-	r := get(t, "GET", s.srv.URL+"/api/chunks/d/v.mp4")
 	var m chunkMap
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
+	var r response
+	// The handler counts bytes after the response is sent.
+	waitForOrNot(func() bool {
+		r = get(t, "GET", s.srv.URL+"/api/chunks/d/v.mp4")
+		m = chunkMap{}
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatalf("decode %s: %v", r.body, err)
+		}
+		return m.DiskBytes+m.RedisBytes >= 80001
+	})
 	if m.Map != "01100" || m.ChunksCached == nil || *m.ChunksCached != 2 || m.ChunkSize != 64<<10 || m.ChunksTotal != 5 {
 		t.Errorf("chunk map %+v", m)
 	}

@@ -77,6 +77,13 @@ func TestMetricsAndReadiness(t *testing.T) {
 	for range 3 {
 		httpGet(t, media, "Range: bytes=1000-1999") // 1000 bytes from Redis each
 	}
+	// Responses are counted after they are sent: wait for the last one.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if metric(t, base, `reelcache_served_bytes_total{source="redis"}`)-hits0 >= 3000 &&
+			metric(t, base, `reelcache_http_requests_total{code="206",method="GET",route="/media/*"}`) >= 4 {
+			break
+		}
+	}
 	if d := metric(t, base, `reelcache_served_bytes_total{source="disk"}`) - disk0; d != 100000 {
 		t.Errorf("disk bytes moved by %v, want 100000", d)
 	}

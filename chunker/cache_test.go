@@ -18,6 +18,15 @@ import (
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{}) // refused dials while a test has Redis down
+	os.Exit(m.Run())
+}
+
 // writeRandom writes size pseudo-random bytes (from seed) to dir/name.
 func writeRandom(tb testing.TB, dir, name string, size int, seed uint64) []byte {
 	tb.Helper()
@@ -60,9 +69,10 @@ func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
 			Client: mustClient(tb, fx.redis.URL()),
 			Logger: opts.Logger,
 			// Generous: these tests are about bytes and counts, and the
-			// race detector slows everything down.
-			Timeout:      2 * time.Second,
-			WriteTimeout: 5 * time.Second,
+			// race detector and parallel test packages slow everything
+			// down; a timeout would turn into an extra disk read.
+			Timeout:      10 * time.Second,
+			WriteTimeout: 10 * time.Second,
 		})
 	}
 	c, err := New(opts)

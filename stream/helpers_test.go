@@ -44,7 +44,7 @@ type serverOptions struct {
 	chunkSize int64
 	noRedis   bool
 	fill      chunker.FillMode
-	timeout   time.Duration // Redis timeout; default 2s (the race detector is slow)
+	timeout   time.Duration // Redis timeout; default 10s (the race detector and parallel packages are slow)
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -65,7 +65,7 @@ func newServer(tb testing.TB, o serverOptions) *server {
 		}
 		tb.Cleanup(func() { rdb.Close() })
 		if o.timeout == 0 {
-			o.timeout = 2 * time.Second
+			o.timeout = 10 * time.Second
 		}
 		store = chunker.NewStore(chunker.StoreOptions{
 			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,

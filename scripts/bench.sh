@@ -134,6 +134,11 @@ json=bench-results.jsonl
 	bin/reelbench compare -root "$media" -scenario viewers -clients "$VIEWERS" -duration "$VIEWER_DUR" -rounds 1 -json "$json" \
 		"${t_nginx[@]}" "${t_warm[@]}" "${t_off[@]}"
 	echo
+	echo "### Cold start: Redis emptied, 32 clients seeking (2 MiB reads) in the same files, reelcache (async fill)"
+	echo
+	bin/reelcache cache purge --yes --media-root "$media" --log-level error >/dev/null
+	bin/reelbench cold -root "$media" -url "http://127.0.0.1:$wport" -chunk $((1 << 20)) -files 10 -clients 32 -duration "$DUR"
+	echo
 } | tee "$out"
 
 # Replace the generated section of BENCHMARKS.md.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,5 +209,57 @@ func TestFileChangedMidStream(t *testing.T) {
 	os.Remove(filepath.Join(s.dir, "v.mp4"))
 	if r := get(t, "GET", s.url("v.mp4")); r.status != 404 {
 		t.Errorf("deleted: status %d, want 404", r.status)
+	}
+}
+
+// TestRedisFull: with Redis at maxmemory, allkeys-lru evictions are partial
+// hits and noeviction write errors leave disk serving going, with the
+// failures logged at most once a minute; every byte is right either way.
+func TestRedisFull(t *testing.T) {
+	for _, policy := range []string{"allkeys-lru", "noeviction"} {
+		t.Run(policy, func(t *testing.T) {
+			s := newServerWith(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync},
+				"maxmemory", "4mb", "maxmemory-policy", policy)
+			const size = 8 << 20 // four times maxmemory
+			data := s.write(t, "v.mp4", size, 31)
+			seen := map[string]int{}
+			for round := range 2 {
+				for j := range 16 {
+					i := j
+					if round == 1 {
+						i = 15 - j // most recently cached first
+					}
+					a := int64(i) * (size / 16)
+					r := get(t, "GET", s.url("v.mp4"), fmt.Sprintf("Range: bytes=%d-%d", a, a+300_000))
+					if r.status != 206 || !bytes.Equal(r.body, data[a:a+300_001]) {
+						t.Fatalf("round %d, range %d: status %d, wrong bytes", round, i, r.status)
+					}
+					if round == 1 {
+						seen[r.header.Get("X-Cache")]++
+					}
+				}
+			}
+			st := s.cache.Stats()
+			t.Logf("%s: second round X-Cache %v; stats %+v", policy, seen, st)
+			switch policy {
+			case "allkeys-lru":
+				if st.FillErrors != 0 || st.Fills == 0 {
+					t.Errorf("allkeys-lru: %d fill errors, %d fills; want writes to succeed", st.FillErrors, st.Fills)
+				}
+				if seen["HIT"]+seen["PARTIAL"] == 0 || seen["MISS"] == 0 {
+					t.Errorf("allkeys-lru: X-Cache %v; want recent ranges (partly) cached and old ones evicted", seen)
+				}
+			case "noeviction":
+				if st.FillErrors == 0 {
+					t.Error("noeviction: no fill errors with Redis full")
+				}
+				if n := strings.Count(s.logs.String(), "caching chunks failed"); n != 1 {
+					t.Errorf("noeviction: %d log lines about failed fills, want 1 (rate-limited)", n)
+				}
+			}
+			if seen["BYPASS"] != 0 {
+				t.Errorf("%s: X-Cache %v: a full Redis must not open the breaker", policy, seen)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +36,7 @@ func TestMain(m *testing.M) {
 // server is reelcache's handler on a real Echo behind a real listener, over
 // a media directory, with a real redis-server unless the cache is off.
 type server struct {
+	logs  *lockedBuffer // the handler's and cache's log
 	dir   string
 	redis *redistest.Server // nil when the cache is off
 	cache *chunker.Cache
@@ -49,16 +52,22 @@ type serverOptions struct {
 
 func newServer(tb testing.TB, o serverOptions) *server {
 	tb.Helper()
-	s := &server{dir: tb.TempDir()}
+	return newServerWith(tb, o)
+}
+
+// newServerWith is newServer with redis-server directives ("name", "value").
+func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server {
+	tb.Helper()
+	s := &server{dir: tb.TempDir(), logs: &lockedBuffer{}}
 	root, err := os.OpenRoot(s.dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { root.Close() })
-	log := slog.New(slog.DiscardHandler)
+	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	var store *chunker.Store
 	if !o.noRedis {
-		s.redis = redistest.Start(tb)
+		s.redis = redistest.Start(tb, redisArgs...)
 		rdb, err := chunker.NewRedisClient(s.redis.URL())
 		if err != nil {
 			tb.Fatal(err)
@@ -143,4 +152,22 @@ func get(tb testing.TB, method, url string, header ...string) response {
 		tb.Fatalf("%s %s %v: read body: %v", method, url, header, err)
 	}
 	return response{res.StatusCode, res.Header, body}
+}
+
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

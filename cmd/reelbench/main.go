@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	rounds := fs.Int("rounds", 3, "compare: rounds per scenario")
 	listen := fs.String("listen", "127.0.0.1:0", "plain: address")
 	jsonOut := fs.String("json", "", "compare: append the medians as JSON lines to this file")
+	chunk := fs.Int64("chunk", 1<<20, "cold: the server's chunk size")
+	nfiles := fs.Int("files", 10, "cold: how many files the clients share")
 	var tg targets
 	fs.Var(&tg, "target", "compare: NAME=URL (repeat); NAME=URL@PID also reports the server's RSS and CPU")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -87,6 +90,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		cfg.Root = *root
 	}
 	switch args[0] {
+	case "cold":
+		cfg.BaseURL = *base
+		return cold(ctx, cfg, *chunk, *nfiles, out)
 	case "run":
 		cfg.BaseURL = *base
 		res, err := load.Run(ctx, cfg)
@@ -99,6 +105,76 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return compare(ctx, cfg, tg, *rounds, *jsonOut, out)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// cold runs seeks of many clients over a few files against a server whose
+// cache was just emptied, and compares the bytes it read from disk
+// (reelcache_origin_bytes_total on its /metrics) with the distinct chunk
+// bytes the clients touched: stampede protection makes them equal.
+func cold(ctx context.Context, cfg load.Config, chunk int64, nfiles int, out io.Writer) error {
+	slices.SortFunc(cfg.Files, func(a, b load.File) int { return strings.Compare(a.Name, b.Name) })
+	cfg.Files = cfg.Files[:min(nfiles, len(cfg.Files))]
+	sizes := map[string]int64{}
+	for _, f := range cfg.Files {
+		sizes[f.Name] = f.Size
+	}
+	type key struct {
+		name string
+		i    int64
+	}
+	var mu sync.Mutex
+	touched := map[key]bool{}
+	cfg.OnRead = func(name string, off, n int64) {
+		if n <= 0 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := off / chunk; i <= (off+n-1)/chunk; i++ {
+			touched[key{name, i}] = true
+		}
+	}
+	before, err := scrape(cfg.BaseURL, "reelcache_origin_bytes_total")
+	if err != nil {
+		return err
+	}
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	time.Sleep(500 * time.Millisecond) // reads still finishing for clients that left
+	after, err := scrape(cfg.BaseURL, "reelcache_origin_bytes_total")
+	if err != nil {
+		return err
+	}
+	var distinct int64
+	for k := range touched {
+		distinct += min(chunk, sizes[k.name]-k.i*chunk)
+	}
+	origin := after - before
+	fmt.Fprintln(out, "| clients | files | requests | bytes served | distinct chunk bytes touched | origin bytes read | origin / distinct |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+	fmt.Fprintf(out, "| %d | %d | %d | %d | %d | %.0f | %.3f |\n", cfg.Clients, len(cfg.Files), res.Requests, res.Bytes, distinct, origin, origin/float64(max(1, distinct)))
+	return nil
+}
+
+// scrape reads one unlabelled counter from a Prometheus endpoint.
+func scrape(base, name string) (float64, error) {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no %s", base, name)
 }
 
 // plain serves root with http.ServeContent on *os.File: the peer that

@@ -233,3 +233,26 @@ func TestRedisCluster(t *testing.T) {
 		t.Errorf("one master down: X-Cache %v, want most responses still (partly) from Redis", seen)
 	}
 }
+
+// TestWarmMetrics: warm's progress gauges are served while it runs.
+func TestWarmMetrics(t *testing.T) {
+	var logs lockedBuffer
+	observe, stop, err := warmMetrics("127.0.0.1:0", slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	observe(cachewarm.Progress{Chunks: 10, ChunksDone: 4, Bytes: 10 << 20, BytesDone: 4 << 20})
+	i := strings.Index(logs.String(), "url=")
+	if i < 0 {
+		t.Fatalf("no URL logged: %s", logs.String())
+	}
+	u := strings.Fields(logs.String()[i+4:])[0]
+	base := strings.TrimSuffix(u, "/metrics")
+	if v := metric(t, base, "reelcache_warm_chunks_done"); v != 4 {
+		t.Errorf("reelcache_warm_chunks_done %v, want 4", v)
+	}
+	if v := metric(t, base, "reelcache_warm_bytes"); v != 10<<20 {
+		t.Errorf("reelcache_warm_bytes %v, want %d", v, 10<<20)
+	}
+}

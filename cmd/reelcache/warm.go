@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path"
 	"strings"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -104,6 +108,7 @@ configuration error.`,
 	conc := cmd.Flags().Int("concurrency", 4, "files read and written at once")
 	depth := cmd.Flags().Int("depth", 0, "chunks per pipelined write (default: 4 MiB worth)")
 	asJSON := cmd.Flags().Bool("json", false, "print the summary as JSON")
+	metricsAddr := cmd.Flags().String("metrics-listen", "", "serve warm progress at http://ADDR/metrics while warming (Prometheus)")
 
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		cfg, err := loadConfig(cmd.Flags())
@@ -134,6 +139,15 @@ configuration error.`,
 			return err
 		}
 		progress, stop := progressReporter(stderr, log)
+		if *metricsAddr != "" {
+			observe, stopMetrics, err := warmMetrics(*metricsAddr, log)
+			if err != nil {
+				return usageError{err}
+			}
+			defer stopMetrics()
+			show := progress
+			progress = func(p cachewarm.Progress) { observe(p); show(p) }
+		}
 		rep, err := cachewarm.Warm(ctx, names, cachewarm.Options{
 			Cache: cache, Mode: m, Head: int64(headBytes), Force: *force, DryRun: *dry,
 			Concurrency: *conc, Depth: *depth, Progress: progress, Logger: log,
@@ -333,4 +347,35 @@ func cacheCommand() *cobra.Command {
 	}
 	cmd.AddCommand(status, purge)
 	return cmd
+}
+
+// warmMetrics serves warm's progress as Prometheus gauges on addr while it
+// runs, for a scrape or a dashboard during a long prewarm.
+func warmMetrics(addr string, log *slog.Logger) (func(cachewarm.Progress), func(), error) {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		reg.MustRegister(g)
+		return g
+	}
+	chunks := gauge("reelcache_warm_chunks", "Chunks this warm is to write.")
+	chunksDone := gauge("reelcache_warm_chunks_done", "Chunks written or failed so far.")
+	bytes := gauge("reelcache_warm_bytes", "Bytes this warm is to write.")
+	bytesDone := gauge("reelcache_warm_bytes_done", "Bytes written so far.")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("warm progress metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	observe := func(p cachewarm.Progress) {
+		chunks.Set(float64(p.Chunks))
+		chunksDone.Set(float64(p.ChunksDone))
+		bytes.Set(float64(p.Bytes))
+		bytesDone.Set(float64(p.BytesDone))
+	}
+	return observe, func() { srv.Close() }, nil
 }

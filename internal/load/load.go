@@ -56,6 +56,9 @@ type Config struct {
 	Bitrate   int64         // Viewers: bits per second per viewer. Default 8 Mbit/s.
 	Root      string        // when set, every body is checked against Root/Name
 	Seed      uint64        // of the random choices, so servers see the same sequence
+	// OnRead, when set, is called after each request with the bytes it
+	// read (name, offset, length), from the clients' goroutines at once.
+	OnRead func(name string, off, n int64)
 }
 
 // Result is what a run measured.
@@ -226,6 +229,9 @@ func (c *client) one(ctx context.Context) outcome {
 		return outcome{err: fmt.Errorf("unknown scenario %q", c.cfg.Scenario)}
 	}
 	o := outcome{desc: fmt.Sprintf("GET %s %s", f.Name, rng)}
+	if c.cfg.OnRead != nil {
+		defer func() { c.cfg.OnRead(f.Name, off, o.n) }()
+	}
 	req, err := http.NewRequestWithContext(ctx, "GET", c.cfg.BaseURL+(&url.URL{Path: "/media/" + f.Name}).EscapedPath(), nil)
 	if err != nil {
 		o.err = err

@@ -399,6 +399,12 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.end = min(f.geo.Size, off+n)
+	if rest := f.end - off; rest <= f.maxWindow() {
+		// The whole range fits one window: one round trip. (An open-ended
+		// range of a big file starts small, and grows while the client
+		// keeps up.)
+		f.winSize = max(rest, minWindow)
+	}
 	var hits, total int64
 	next := first
 	if body {

@@ -2,7 +2,6 @@ package cachewarm
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -18,19 +17,14 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/stream"
 )
 
-type quiet struct{}
-
-func (quiet) Printf(context.Context, string, ...any) {}
-
 func TestMain(m *testing.M) {
-	redis.SetLogger(quiet{})
+	redistest.QuietRedisLogs()
 	os.Exit(m.Run())
 }
 

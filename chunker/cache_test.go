@@ -18,12 +18,8 @@ import (
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
-type quietLogger struct{}
-
-func (quietLogger) Printf(context.Context, string, ...any) {}
-
 func TestMain(m *testing.M) {
-	redis.SetLogger(quietLogger{}) // refused dials while a test has Redis down
+	redistest.QuietRedisLogs()
 	os.Exit(m.Run())
 }
 

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -16,20 +15,13 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
-// quiet drops go-redis's own log lines (a refused dial per connection while
-// a test has Redis down); the store's breaker logs what matters.
-type quiet struct{}
-
-func (quiet) Printf(context.Context, string, ...any) {}
-
 func TestMain(m *testing.M) {
-	redis.SetLogger(quiet{})
+	redistest.QuietRedisLogs()
 	os.Exit(m.Run())
 }
 

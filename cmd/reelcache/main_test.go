@@ -11,42 +11,21 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
 func TestMain(m *testing.M) {
-	redis.SetLogger(quietRedisLogger{})
+	redistest.QuietRedisLogs()
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // running is `reelcache serve` run in-process.
 type running struct {
 	url    string
-	stderr *syncBuffer
+	stderr *lockedBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -60,7 +39,7 @@ func startServe(t *testing.T, args ...string) *running {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	r := &running{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	r := &running{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), pw, r.stderr)
 		pw.Close()

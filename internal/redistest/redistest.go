@@ -294,3 +294,11 @@ func (s *Server) Keys(ctx context.Context, pattern string) []string {
 	}
 	return keys
 }
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// QuietRedisLogs silences go-redis's own log lines (a refused dial per
+// pooled connection while a test has Redis down). Call it from TestMain.
+func QuietRedisLogs() { redis.SetLogger(quietLogger{}) }

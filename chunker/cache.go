@@ -383,7 +383,7 @@ func (f *File) Served() (total, fromRedis int64) {
 }
 
 // Prepare readies the File to serve the n bytes at off and reports where they
-// will come from. With body set it fetches the first window in one round
+// will come from (for the first 32 chunks of a longer range). With body set it fetches the first window in one round
 // trip and asks Redis, in one more pipeline when the range goes past that
 // window, which of the rest of its chunks exist; without it (a HEAD
 // request) it only asks. The answer is what Redis holds at this moment: a
@@ -424,6 +424,10 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 		}
 		next = seen + 1
 	}
+	// A seek in a long video asks for everything to the end (bytes=N-) and
+	// reads a few MB; the status speaks for the first maxProbe chunks, so
+	// that a seek costs the same in a 4 GB film as in a clip.
+	last = min(last, max(next, first)+maxProbe-1)
 	if next <= last {
 		found, err := f.c.store.Exists(f.ctx, f.keys(next, last))
 		if err != nil {
@@ -482,6 +486,9 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
+
+// maxProbe is the most chunks Prepare asks Redis about.
+const maxProbe = 32
 
 // Window sizes. A File fetches a window of bytes from Redis in one round
 // trip, and the next window while the current one is written out

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	neturl "net/url"
 	"os"
-	"runtime"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -32,9 +31,6 @@ func NewRedisClient(url string, tlsFiles ...string) (redis.UniversalClient, erro
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
 	opts.DisableIdentity = true // no CLIENT SETINFO round trip per connection
-	if opts.PoolSize == 0 {
-		opts.PoolSize = poolSize()
-	}
 	return redis.NewClient(opts), nil
 }
 
@@ -115,9 +111,6 @@ func DialRedis(o RedisOptions) (redis.UniversalClient, error) {
 		opts.ContextTimeoutEnabled = true
 		opts.MaxRetries = -1
 		opts.MaxRedirects = 2 // follow a MOVED after a failover, no more
-		if opts.PoolSize == 0 {
-			opts.PoolSize = poolSize() // per node
-		}
 		opts.DialerRetries = 1
 		opts.DisableIdentity = true
 		return redis.NewClusterClient(opts), nil
@@ -140,9 +133,6 @@ func DialRedis(o RedisOptions) (redis.UniversalClient, error) {
 		opts.MaxRetries = -1
 		opts.DialerRetries = 1
 		opts.DisableIdentity = true
-		if opts.PoolSize == 0 {
-			opts.PoolSize = poolSize()
-		}
 		return redis.NewFailoverClient(opts), nil
 	}
 	return nil, fmt.Errorf("redis mode %q: want single, cluster or sentinel", o.Mode)
@@ -165,9 +155,3 @@ func withAddrs(raw string, addrs []string, master string) (string, error) {
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
-
-// poolSize is the default number of Redis connections: every stream in
-// flight makes its own calls (and read-ahead makes more), so go-redis's
-// default of 10 per CPU makes hundreds of viewers queue for a connection.
-// A ?pool_size= in the URL overrides it.
-func poolSize() int { return max(128, 32*runtime.GOMAXPROCS(0)) }

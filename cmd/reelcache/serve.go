@@ -196,7 +196,7 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		// Chunk data is bounded by cache.max_inflight_bytes; a soft limit
 		// a little above it makes the GC return garbage chunks before the
 		// heap doubles. GOMEMLIMIT in the environment overrides it.
-		debug.SetMemoryLimit(cfg.Cache.MaxInflightBytes + 64<<20)
+		debug.SetMemoryLimit(cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {

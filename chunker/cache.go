@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,11 @@ type Options struct {
 	// 256 MiB.
 	MaxInflightBytes int64
 
+	// LocalBytes bounds an in-process tier of whole chunks in front of
+	// Redis, for the chunks several requests read (see localTier). 0, the
+	// default, turns it off. It needs a Store.
+	LocalBytes int64
+
 	// FillQueue is how many chunks may wait for a background write.
 	// Default 64. Pending chunks take at most (FillQueue+32)*ChunkSize:
 	// the queue and the batches being written.
@@ -126,6 +132,9 @@ type Cache struct {
 	fillq      chan fillItem
 	fillWG     sync.WaitGroup
 	closeOnce  sync.Once
+
+	local  *localTier    // nil when off
+	nextID atomic.Uint64 // numbers Files, for the local tier's admission
 
 	stats counters
 
@@ -185,6 +194,9 @@ func New(opts Options) (*Cache, error) {
 		pending:   make(map[string]string),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
 		memCap:    opts.MaxInflightBytes,
+	}
+	if opts.LocalBytes > 0 && c.store != nil {
+		c.local = newLocalTier(opts.LocalBytes, c.chunkSize)
 	}
 	c.bufs.New = func() any { b := make([]byte, c.chunkSize); return &b }
 	if c.store != nil && c.fill == FillAsync {
@@ -249,8 +261,15 @@ func (c *Cache) release(b int64) {
 	}
 }
 
-// Stats returns counters since the Cache was made.
-func (c *Cache) Stats() Stats { return c.stats.snapshot() }
+// Stats returns counters since the Cache was made, and what the local tier
+// holds now.
+func (c *Cache) Stats() Stats {
+	s := c.stats.snapshot()
+	if c.local != nil {
+		s.LocalHeld, _ = c.local.size()
+	}
+	return s
+}
 
 // Open opens name, a slash-separated path relative to the root, for reading
 // on behalf of ctx. The File must be closed. Names that escape the root,
@@ -274,6 +293,7 @@ func (c *Cache) Open(ctx context.Context, name string) (*File, error) {
 	c.open.Add(1)
 	return &File{
 		c:       c,
+		id:      c.nextID.Add(1),
 		f:       f,
 		ctx:     ctx,
 		name:    name,
@@ -302,6 +322,7 @@ const (
 // requires, but is meant for one reader at a time.
 type File struct {
 	c       *Cache
+	id      uint64
 	f       *os.File
 	name    string
 	info    fs.FileInfo
@@ -321,6 +342,7 @@ type File struct {
 	bypass    bool       // Redis failed during this request: disk only
 	read      int64      // bytes returned by ReadAt
 	fromRedis int64      // of those, bytes that came from Redis
+	fromLocal int64      // and bytes that came from the local tier
 	pf        *prefetch  // the next window, being fetched; nil when none
 	closed    bool
 }
@@ -377,12 +399,13 @@ func (f *File) Close() error {
 	return f.f.Close()
 }
 
-// Served returns the bytes ReadAt has returned so far, and how many of them
-// came from Redis.
-func (f *File) Served() (total, fromRedis int64) {
+// Served returns the bytes ReadAt and WriteRange have returned so far, and
+// how many of them came from Redis and from the local tier; the rest came
+// from disk.
+func (f *File) Served() (total, fromRedis, fromLocal int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.read, f.fromRedis
+	return f.read, f.fromRedis, f.fromLocal
 }
 
 // Prepare readies the File to serve the n bytes at off and reports where they
@@ -420,7 +443,7 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 			if pc.chunk != seen {
 				seen = pc.chunk
 				total++
-				if pc.redis {
+				if pc.src != srcDisk {
 					hits++
 				}
 			}
@@ -432,7 +455,14 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	// that a seek costs the same in a 4 GB film as in a clip.
 	last = min(last, max(next, first)+maxProbe-1)
 	if next <= last {
-		found, err := f.c.store.Exists(f.ctx, f.keys(next, last))
+		keys := f.keys(next, last)
+		if f.c.local != nil {
+			// Chunks held here need no asking.
+			keys = slices.DeleteFunc(keys, f.c.local.has)
+			hits += last - next + 1 - int64(len(keys))
+			total += last - next + 1 - int64(len(keys))
+		}
+		found, err := f.c.store.Exists(f.ctx, keys)
 		if err != nil {
 			if slow(err) {
 				f.bypass = true
@@ -476,11 +506,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 			return n, err
 		}
 		m := copy(p[n:], pc.data[off-pc.off:])
-		f.read += int64(m)
-		if pc.redis {
-			f.fromRedis += int64(m)
-			f.c.stats.redisBytes.Add(int64(m))
-		}
+		f.count(pc, m)
 		n += m
 		off += int64(m)
 	}
@@ -511,7 +537,30 @@ type piece struct {
 	chunk  int64
 	data   string // n bytes once have is set
 	have   bool
-	redis  bool // data came from Redis
+	src    source // where data came from
+}
+
+// source says where a piece's bytes came from.
+type source uint8
+
+const (
+	srcDisk source = iota
+	srcRedis
+	srcLocal
+)
+
+// count adds m bytes returned from pc to the File's and the Cache's
+// tallies. f.mu must be held.
+func (f *File) count(pc *piece, m int) {
+	f.read += int64(m)
+	switch pc.src {
+	case srcRedis:
+		f.fromRedis += int64(m)
+		f.c.stats.redisBytes.Add(int64(m))
+	case srcLocal:
+		f.fromLocal += int64(m)
+		f.c.stats.localBytes.Add(int64(m))
+	}
 }
 
 // window is the file bytes [start, end), as pieces, fetched from Redis in
@@ -654,28 +703,57 @@ func (f *File) plan(off int64) window {
 	return w
 }
 
-// fetch reads w's pieces from Redis in one round trip (GETRANGE, with
-// STRLEN to check that the value is the whole chunk). It touches no mutable
-// field of f, so the read-ahead goroutine may call it.
+// fetch fills w's pieces from the local tier and, for the rest, from Redis
+// in one round trip (GETRANGE, with STRLEN to check that the value is the
+// whole chunk). A chunk the local tier wants is fetched whole and kept
+// there. It touches no mutable field of f, so the read-ahead goroutine may
+// call it.
 func (f *File) fetch(w *window, use bool) {
 	if !use || len(w.pieces) == 0 {
 		return
 	}
-	reqs := make([]RangeRequest, len(w.pieces))
-	for j, pc := range w.pieces {
+	local := f.c.local
+	reqs := make([]RangeRequest, 0, len(w.pieces))
+	which := make([]int, 0, len(w.pieces)) // the piece each request is for
+	var keep []bool                        // whether the local tier keeps the chunk
+	for j := range w.pieces {
+		pc := &w.pieces[j]
 		cs, ce := f.geo.Bounds(pc.chunk)
-		reqs[j] = RangeRequest{Key: f.Key(pc.chunk), Start: pc.off - cs, N: pc.n, Len: ce - cs}
+		r := RangeRequest{Key: f.Key(pc.chunk), Start: pc.off - cs, N: pc.n, Len: ce - cs}
+		if local != nil {
+			if data, ok := local.get(r.Key); ok {
+				pc.data, pc.have, pc.src = data[r.Start:r.Start+r.N], true, srcLocal
+				f.c.stats.localHits.Add(1)
+				continue
+			}
+			k := local.wanted(r.Key, f.id)
+			if k {
+				r.Start, r.N = 0, r.Len
+			}
+			keep = append(keep, k)
+		}
+		reqs, which = append(reqs, r), append(which, j)
+	}
+	if len(reqs) == 0 {
+		return
 	}
 	vals, found, err := f.c.store.GetRanges(f.ctx, reqs)
 	if err != nil {
 		w.err = err
 		return
 	}
-	for j := range w.pieces {
-		if found[j] {
-			w.pieces[j].data, w.pieces[j].have, w.pieces[j].redis = vals[j], true, true
-			f.c.stats.hits.Add(1)
+	for k, j := range which {
+		if !found[k] {
+			continue
 		}
+		pc, v := &w.pieces[j], vals[k]
+		if keep != nil && keep[k] {
+			local.add(reqs[k].Key, v)
+			cs, _ := f.geo.Bounds(pc.chunk)
+			v = v[pc.off-cs : pc.off-cs+pc.n]
+		}
+		pc.data, pc.have, pc.src = v, true, srcRedis
+		f.c.stats.hits.Add(1)
 	}
 }
 
@@ -762,7 +840,7 @@ func (c *Cache) readDisk(ctx context.Context, name, version string, size, i int6
 	var key string // the Redis key, or "" when the cache is off
 	if c.store != nil {
 		key = c.store.Key(version, c.chunkSize, i)
-		if data, ok := c.pendingChunk(key); ok {
+		if data, ok := c.memChunk(key); ok {
 			return data, nil
 		}
 	}
@@ -774,7 +852,7 @@ func (c *Cache) readDisk(ctx context.Context, name, version string, size, i int6
 		// A flight that ended just before this one may have left the
 		// chunk on its way to Redis (groupcache's load re-checks its cache
 		// here for the same reason).
-		if data, ok := c.pendingChunk(key); ok {
+		if data, ok := c.memChunk(key); ok {
 			return data, nil
 		}
 		if fill {
@@ -791,6 +869,9 @@ func (c *Cache) readDisk(ctx context.Context, name, version string, size, i int6
 		}
 		c.stats.misses.Add(1)
 		c.stats.diskBytes.Add(int64(len(data)))
+		if c.local != nil {
+			c.local.add(key, data)
+		}
 		if fill && c.fill != FillOff {
 			c.put(key, data)
 		}
@@ -841,10 +922,16 @@ func (c *Cache) readChunk(name, version string, i int64) (string, error) {
 	return string((*bp)[:n]), nil
 }
 
-// pendingChunk returns a chunk that is on its way to Redis.
-func (c *Cache) pendingChunk(key string) (string, bool) {
+// memChunk returns a chunk held in memory: in the local tier, or on its way
+// to Redis.
+func (c *Cache) memChunk(key string) (string, bool) {
 	if key == "" {
 		return "", false
+	}
+	if c.local != nil {
+		if data, ok := c.local.get(key); ok {
+			return data, true
+		}
 	}
 	c.pendingMu.Lock()
 	defer c.pendingMu.Unlock()
@@ -945,6 +1032,9 @@ func (c *Cache) filler() {
 // Stats are counters of a Cache's work since it was made.
 type Stats struct {
 	Hits        int64 // chunks found in Redis
+	LocalHits   int64 // chunks found in the local tier
+	LocalBytes  int64 // bytes served from the local tier
+	LocalHeld   int64 // bytes the local tier holds now (not a counter)
 	Misses      int64 // chunks read from disk
 	RedisBytes  int64 // bytes served from chunks found in Redis
 	DiskBytes   int64 // bytes read from disk for chunks
@@ -954,12 +1044,14 @@ type Stats struct {
 }
 
 type counters struct {
-	hits, misses, redisBytes, diskBytes, fills, fillErrors, fillDropped atomic.Int64
+	hits, localHits, localBytes, misses, redisBytes, diskBytes, fills, fillErrors, fillDropped atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
 		Hits:        c.hits.Load(),
+		LocalHits:   c.localHits.Load(),
+		LocalBytes:  c.localBytes.Load(),
 		Misses:      c.misses.Load(),
 		RedisBytes:  c.redisBytes.Load(),
 		DiskBytes:   c.diskBytes.Load(),
@@ -1106,11 +1198,7 @@ func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 		// The piece's string is immutable and w only reads the slice.
 		m, err := w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 		written += int64(m)
-		f.read += int64(m)
-		if pc.redis {
-			f.fromRedis += int64(m)
-			f.c.stats.redisBytes.Add(int64(m))
-		}
+		f.count(pc, m)
 		off += int64(m)
 		if err != nil {
 			return written, fmt.Errorf("%w: %w", ErrWrite, err)

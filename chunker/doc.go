@@ -19,6 +19,12 @@
 // Keys carry no hash tag, so in a Redis Cluster the chunks of one file spread
 // over all shards.
 //
+// # Tiers
+//
+// A read looks in the local tier (Options.LocalBytes, off by default: whole
+// chunks in process memory, keyed like Redis), then in Redis, then reads
+// the file. Both tiers are keyed by version, so neither needs invalidating.
+//
 // chunker knows nothing about HTTP; package stream turns a [File] into
 // responses.
 package chunker

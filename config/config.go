@@ -75,6 +75,7 @@ type Cache struct {
 	Readahead        int           // chunks fetched per round trip, and ahead of the reader
 	Versions         string        // "local" (device, inode, ctime too) or "shared" (name, size, mtime)
 	MaxInflightBytes int64         // cap on chunk bytes held by all requests at once
+	LocalBytes       int64         // in-process tier of chunks several requests read; 0: off
 }
 
 // HTTP limits what clients may ask.
@@ -128,6 +129,7 @@ var keys = []key{
 	{"cache.versions", "local", "cache-versions", "file versions: local (strictest, one host) or shared (several hosts share chunks)"},
 	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
 	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
+	{"cache.local_bytes", "0", "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
 	{"auth.signing_key", "", "auth-signing-key", "HMAC keys (comma-separated) for signed media URLs; empty: off"},
@@ -465,6 +467,12 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want a size of at least 1MiB, such as 256MiB")
 		}
 		c.Cache.MaxInflightBytes = int64(n)
+	case "cache.local_bytes":
+		n, err := humanize.ParseBytes(raw)
+		if err != nil || n > 1<<50 {
+			return errors.New("want a size such as 512MiB, or 0 for off")
+		}
+		c.Cache.LocalBytes = int64(n)
 	case "http.max_ranges":
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 {

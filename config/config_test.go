@@ -107,6 +107,12 @@ cache:
 			}
 			return ""
 		}},
+		{"local tier", map[string]string{"REELCACHE_CACHE_LOCAL_BYTES": "512MiB"}, nil, func(c *Config) string {
+			if c.Cache.LocalBytes != 512<<20 {
+				return "cache.local_bytes not applied"
+			}
+			return ""
+		}},
 		{"ttl zero", nil, []string{"--cache-ttl", "0"}, func(c *Config) string {
 			if c.Cache.TTL != 0 {
 				return "cache.ttl 0 not accepted"
@@ -145,6 +151,7 @@ func TestBadInputNamesKeyValueAndSource(t *testing.T) {
 		{"chunk not a size", "", nil, []string{"--chunk-size", "lots"}, []string{"chunk.size", `"lots"`, "flag --chunk-size"}},
 		{"bad fill", "cache:\n  fill: maybe\n", nil, nil, []string{"cache.fill", `"maybe"`, "async, sync or off"}},
 		{"bad ttl", "cache:\n  ttl: 3600\n", nil, nil, []string{"cache.ttl", `"3600"`}},
+		{"bad local tier", "cache:\n  local_bytes: half\n", nil, nil, []string{"cache.local_bytes", `"half"`, "reelcache.yaml", "512MiB"}},
 		{"bad url", "redis:\n  url: http://x\n", nil, nil, []string{"redis.url", `"http://x"`}},
 		{"bad listen", "listen: 8080\n", nil, nil, []string{"listen", `"8080"`, "host:port"}},
 		{"unknown env", "", map[string]string{"REELCACHE_CHUNKSIZE": "1MiB"}, nil, []string{"REELCACHE_CHUNKSIZE", "unknown key"}},

@@ -9,6 +9,7 @@ const info = document.getElementById("info");
 const map = document.getElementById("map");
 const cCached = document.getElementById("c-cached");
 const cRedis = document.getElementById("c-redis");
+const cLocal = document.getElementById("c-local");
 const cDisk = document.getElementById("c-disk");
 let items = [];
 let current = null; // the item playing
@@ -131,6 +132,7 @@ function drawMap() {
   }
   cCached.textContent = known ? `${chunks.chunks_cached} / ${n}` : `? / ${n} (cache off or down)`;
   cRedis.textContent = human(chunks.redis_bytes);
+  cLocal.textContent = human(chunks.local_bytes);
   cDisk.textContent = human(chunks.disk_bytes);
   map.setAttribute("aria-label", known ? `${chunks.chunks_cached} of ${n} chunks cached` : "cache state unknown");
 }

@@ -16,6 +16,8 @@ import (
 // loopback HTTP, one connection per client goroutine, from:
 //
 //   - warm: reelcache with every chunk in Redis;
+//   - local: reelcache with every chunk in its local tier
+//     (cache.local_bytes) as well;
 //   - off: reelcache with the cache off (ServeContent on the *os.File,
 //     sendfile);
 //   - servecontent: plain http.ServeContent on the *os.File, the peer the
@@ -32,12 +34,19 @@ func BenchmarkRandomRanges(b *testing.B) {
 	if n := len(warm.redis.Keys(b.Context(), "reelcache:c:*")); n != size>>20 {
 		b.Fatalf("%d chunks in Redis after warm-up, want %d", n, size>>20)
 	}
+	// The local tier keeps what it reads from disk: one read makes it hot.
+	local := newServer(b, serverOptions{chunkSize: 1 << 20, fill: chunker.FillSync, local: size})
+	local.write(b, "v.mp4", size, 1)
+	if r := get(b, "GET", local.url("v.mp4")); len(r.body) != size {
+		b.Fatal("warm-up failed")
+	}
 	off := newServer(b, serverOptions{noRedis: true})
 	off.write(b, "v.mp4", size, 1)
 	ref := referenceServer(b, off.dir)
 
 	for _, tc := range []struct{ name, url string }{
 		{"warm", warm.url("v.mp4")},
+		{"local", local.url("v.mp4")},
 		{"off", off.url("v.mp4")},
 		{"servecontent", ref.URL + "/media/v.mp4"},
 	} {
@@ -49,6 +58,9 @@ func BenchmarkRandomRanges(b *testing.B) {
 	}
 	if s := warm.cache.Stats(); s.DiskBytes != size {
 		b.Errorf("warm server read %d bytes from disk, want only the %d of the warm-up", s.DiskBytes, size)
+	}
+	if s := local.cache.Stats(); s.DiskBytes != size || s.RedisBytes != 0 {
+		b.Errorf("local-tier server read %d bytes from disk and %d from Redis, want only the %d of the warm-up", s.DiskBytes, s.RedisBytes, size)
 	}
 }
 

@@ -91,18 +91,19 @@ type Handler struct {
 
 // servedBytes counts the body bytes served of one file, by source.
 type servedBytes struct {
-	redis, disk atomic.Int64
+	redis, local, disk atomic.Int64
 }
 
-func (h *Handler) count(name string, redis, disk int64) {
+func (h *Handler) count(name string, redis, local, disk int64) {
 	v, ok := h.served.Load(name)
 	if !ok {
 		v, _ = h.served.LoadOrStore(name, new(servedBytes))
 	}
 	sb := v.(*servedBytes)
 	sb.redis.Add(redis)
+	sb.local.Add(local)
 	sb.disk.Add(disk)
-	h.metrics.served(redis, disk)
+	h.metrics.served(redis, local, disk)
 }
 
 // contentTypes are the media types of the extensions reelcache knows. An
@@ -259,7 +260,7 @@ func (h *Handler) Media(c echo.Context) error {
 		var changed error
 		check := func() error { changed = f.Changed(); return changed }
 		http.ServeContent(responseWriter{res, check}, req, "", f.ModTime(), f.OSFile())
-		h.count(name, 0, res.Size)
+		h.count(name, 0, 0, res.Size)
 		short := req.Method != http.MethodHead && res.Committed && res.Size < expectedBody(res)
 		if changed != nil || short {
 			// Rewritten or truncated while being sent (or the client
@@ -282,8 +283,8 @@ func (h *Handler) Media(c echo.Context) error {
 	})
 	rd := &errReader{r: f}
 	http.ServeContent(responseWriter{Response: res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
-	total, fromRedis := f.Served()
-	h.count(name, fromRedis, total-fromRedis)
+	total, fromRedis, fromLocal := f.Served()
+	h.count(name, fromRedis, fromLocal, total-fromRedis-fromLocal)
 	if err := rd.err; err != nil {
 		if ctx.Err() == nil {
 			h.logLimited("read", "serving from cache failed; response cut short", "path", name, "err", err)
@@ -485,6 +486,7 @@ type chunkMap struct {
 	// unknown.
 	Map        string `json:"map"`
 	RedisBytes int64  `json:"redis_bytes"` // served from Redis by this instance
+	LocalBytes int64  `json:"local_bytes"` // served from this instance's memory (cache.local_bytes)
 	DiskBytes  int64  `json:"disk_bytes"`  // served from disk by this instance
 }
 
@@ -513,7 +515,7 @@ func (h *Handler) Chunks(c echo.Context) error {
 	}
 	if v, ok := h.served.Load(name); ok {
 		sb := v.(*servedBytes)
-		out.RedisBytes, out.DiskBytes = sb.redis.Load(), sb.disk.Load()
+		out.RedisBytes, out.LocalBytes, out.DiskBytes = sb.redis.Load(), sb.local.Load(), sb.disk.Load()
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, out)

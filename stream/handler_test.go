@@ -356,10 +356,26 @@ func TestPage(t *testing.T) {
 // TestChunksAPI: /api/chunks reports the chunk map and the bytes this
 // server sent from each source.
 func TestChunksAPI(t *testing.T) {
-	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync})
+	for _, tt := range []struct {
+		name                 string
+		localBytes           int64 // cache.local_bytes
+		fromRedis, fromLocal int64 // bytes the second request is served from each
+	}{
+		{"redis", 0, 10000, 0},
+		// The local tier kept the chunks read from disk.
+		{"local tier", 1 << 20, 0, 10000},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testChunksAPI(t, tt.localBytes, tt.fromRedis, tt.fromLocal) })
+	}
+}
+
+func testChunksAPI(t *testing.T, localBytes, fromRedis, fromLocal int64) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, local: localBytes})
 	s.write(t, "d/v.mp4", 300_000, 12)
 	get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-140000") // chunks 1-2 from disk
-	get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-79999")  // 10000 from Redis
+	if r := get(t, "GET", s.url("d/v.mp4"), "Range: bytes=70000-79999"); r.header.Get("X-Cache") != "HIT" {
+		t.Errorf("second request: X-Cache %q, want HIT", r.header.Get("X-Cache"))
+	}
 	var m chunkMap
 	var r response
 	// The handler counts bytes after the response is sent.
@@ -369,13 +385,13 @@ func TestChunksAPI(t *testing.T) {
 		if err := json.Unmarshal(r.body, &m); err != nil {
 			t.Fatalf("decode %s: %v", r.body, err)
 		}
-		return m.DiskBytes+m.RedisBytes >= 80001
+		return m.DiskBytes+m.RedisBytes+m.LocalBytes >= 80001
 	})
 	if m.Map != "01100" || m.ChunksCached == nil || *m.ChunksCached != 2 || m.ChunkSize != 64<<10 || m.ChunksTotal != 5 {
 		t.Errorf("chunk map %+v", m)
 	}
-	if m.DiskBytes != 70001 || m.RedisBytes != 10000 {
-		t.Errorf("served bytes: disk %d redis %d, want 70001 and 10000", m.DiskBytes, m.RedisBytes)
+	if m.DiskBytes != 70001 || m.RedisBytes != fromRedis || m.LocalBytes != fromLocal {
+		t.Errorf("served bytes: disk %d redis %d local %d, want 70001, %d and %d", m.DiskBytes, m.RedisBytes, m.LocalBytes, fromRedis, fromLocal)
 	}
 	for _, p := range []string{"/api/chunks/nope.mp4", "/api/chunks/../x.mp4", "/api/chunks/", "/api/chunks/d/v.txt"} {
 		if r := get(t, "GET", s.srv.URL+p); r.status != 404 {

@@ -40,6 +40,7 @@ type serverOptions struct {
 	noRedis   bool
 	fill      chunker.FillMode
 	timeout   time.Duration // Redis timeout; default 10s (the race detector and parallel packages are slow)
+	local     int64         // chunker.Options.LocalBytes
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -72,7 +73,7 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,
 		})
 	}
-	s.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, Logger: log})
+	s.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

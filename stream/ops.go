@@ -32,6 +32,7 @@ type Metrics struct {
 	inflight     prometheus.Gauge
 	redisLatency *prometheus.HistogramVec
 	servedRedis  atomic.Int64
+	servedLocal  atomic.Int64
 	servedDisk   atomic.Int64
 }
 
@@ -55,6 +56,9 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "redis"},
 		}, func() float64 { return float64(m.servedRedis.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "local"},
+		}, func() float64 { return float64(m.servedLocal.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "disk"},
 		}, func() float64 { return float64(m.servedDisk.Load()) }),
 	)
@@ -65,6 +69,7 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 		}{
 			{"reelcache_chunk_hits_total", "Chunks found in Redis.", func(s chunker.Stats) int64 { return s.Hits }},
 			{"reelcache_chunk_misses_total", "Chunks read from disk.", func(s chunker.Stats) int64 { return s.Misses }},
+			{"reelcache_local_hits_total", "Chunks found in the in-process tier (cache.local_bytes).", func(s chunker.Stats) int64 { return s.LocalHits }},
 			{"reelcache_origin_bytes_total", "Bytes read from disk for chunks.", func(s chunker.Stats) int64 { return s.DiskBytes }},
 			{"reelcache_fills_total", "Chunks written to Redis after a miss.", func(s chunker.Stats) int64 { return s.Fills }},
 			{"reelcache_fill_errors_total", "Chunk writes that failed.", func(s chunker.Stats) int64 { return s.FillErrors }},
@@ -73,6 +78,11 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 				func() float64 { return float64(c.get(stats())) }))
 		}
+	}
+	if stats != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "reelcache_local_bytes", Help: "Bytes of chunks the in-process tier holds (cache.local_bytes).",
+		}, func() float64 { return float64(stats().LocalHeld) }))
 	}
 	if breakerOpen != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -97,9 +107,10 @@ func (m *Metrics) ObserveRedis(op string, d time.Duration, err error) {
 }
 
 // served adds a response's body bytes by source.
-func (m *Metrics) served(redis, disk int64) {
+func (m *Metrics) served(redis, local, disk int64) {
 	if m != nil {
 		m.servedRedis.Add(redis)
+		m.servedLocal.Add(local)
 		m.servedDisk.Add(disk)
 	}
 }

@@ -125,6 +125,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		Window:           cfg.Cache.Readahead,
 		SharedVersions:   cfg.Cache.Versions == "shared",
 		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
+		LocalBytes:       cfg.Cache.LocalBytes,
 		Logger:           log,
 	})
 	if err != nil {
@@ -193,10 +194,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Chunk data is bounded by cache.max_inflight_bytes; a soft limit
-		// a little above it makes the GC return garbage chunks before the
-		// heap doubles. GOMEMLIMIT in the environment overrides it.
-		debug.SetMemoryLimit(cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
+		// Chunk data is bounded by cache.max_inflight_bytes and
+		// cache.local_bytes; a soft limit a little above them makes the GC
+		// return garbage chunks before the heap doubles. GOMEMLIMIT in the
+		// environment overrides it.
+		debug.SetMemoryLimit(cfg.Cache.LocalBytes + cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {

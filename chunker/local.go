@@ -1,0 +1,123 @@
+package chunker
+
+import (
+	"container/list"
+	"sync"
+)
+
+// localTier is the in-process tier in front of Redis (Options.LocalBytes):
+// whole chunks, most recently used first, bounded in bytes. A chunk served
+// from it costs no round trip, no copy out of Redis and no garbage, which is
+// what a video many viewers watch at once wants; groupcache keeps its "hot
+// cache" in front of its peers for the same reason.
+//
+// It is coherent for free: entries are keyed by the chunk's Redis key,
+// which carries the file version, so a rewritten file has new keys and the
+// old entries only wait to be evicted. (A purge of Redis does not reach it;
+// it never needs to, since a key's bytes never change.)
+//
+// Admission keeps one-off reads out. A chunk read from disk always enters
+// (reading it again would cost the disk). A chunk from Redis enters when a
+// second request asks for it while the first is remembered: a viewer
+// reading a film alone, or a crawler, would otherwise push out the chunks
+// everybody is watching. The requests seen are remembered per chunk in a
+// bounded "doorkeeper" set that is cleared when full, like TinyLFU's.
+//
+// A hand-written LRU rather than a library: the ones in wide use bound the
+// number of entries, not bytes (hashicorp/golang-lru), or admit and evict
+// asynchronously and by sampling (ristretto), which would make "read once
+// from disk" and "zero bytes from Redis once hot" untestable. This is the
+// textbook list plus map.
+type localTier struct {
+	mu      sync.Mutex // protects the fields below
+	max     int64
+	used    int64
+	order   list.List // of *localEntry, most recently used at the front
+	entries map[string]*list.Element
+	seen    map[string]uint64 // chunk key -> the request that asked for it last
+	seenMax int
+}
+
+type localEntry struct {
+	key, val string
+}
+
+func newLocalTier(maxBytes, chunkSize int64) *localTier {
+	return &localTier{
+		max:     maxBytes,
+		entries: make(map[string]*list.Element),
+		seen:    make(map[string]uint64),
+		// Remember several times as many chunks as fit, so that a chunk
+		// watched by two viewers a while apart still counts as wanted.
+		seenMax: int(max(1024, 4*maxBytes/chunkSize)),
+	}
+}
+
+// get returns the chunk at key and marks it recently used.
+func (t *localTier) get(key string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.entries[key]
+	if !ok {
+		return "", false
+	}
+	t.order.MoveToFront(e)
+	return e.Value.(*localEntry).val, true
+}
+
+// has reports whether key is held, without marking it used.
+func (t *localTier) has(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.entries[key]
+	return ok
+}
+
+// wanted records that request req asks for the chunk at key, and reports
+// whether another request asked for it before: then it is worth holding.
+func (t *localTier) wanted(key string, req uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prev, ok := t.seen[key]
+	if ok && prev != req {
+		delete(t.seen, key)
+		return true
+	}
+	if !ok && len(t.seen) >= t.seenMax {
+		clear(t.seen)
+	}
+	t.seen[key] = req
+	return false
+}
+
+// add holds val, the whole chunk at key, evicting the least recently used
+// chunks to stay within the bound. A chunk larger than the bound is not
+// held.
+func (t *localTier) add(key, val string) {
+	n := int64(len(val))
+	if n > t.max {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.entries[key]; ok {
+		t.order.MoveToFront(e)
+		return // same key, same bytes
+	}
+	for t.used+n > t.max {
+		old := t.order.Back()
+		oe := old.Value.(*localEntry)
+		t.order.Remove(old)
+		delete(t.entries, oe.key)
+		t.used -= int64(len(oe.val))
+	}
+	t.entries[key] = t.order.PushFront(&localEntry{key: key, val: val})
+	t.used += n
+}
+
+// size returns the bytes and chunks held.
+func (t *localTier) size() (bytes int64, chunks int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.used, len(t.entries)
+}

@@ -82,7 +82,7 @@ func TestLocalTierServesHotChunksWithoutRedis(t *testing.T) {
 	const cs = 64 << 10
 	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillSync})
 	want := writeRandom(t, fx.dir, "hot.mp4", 300_001, 7) // 5 chunks
-	readAll(t, fx.cache, "hot.mp4")                        // fills Redis
+	readAll(t, fx.cache, "hot.mp4")                       // fills Redis
 
 	// A second instance on the same Redis, with a local tier.
 	c, err := New(Options{Root: fx.root, Store: fx.cache.Store(), ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20})

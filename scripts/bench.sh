@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: reelcache against nginx and plain http.ServeContent on the
 # same media, loopback only, bounded (about 5 minutes). Starts its own
-# redis-server (maxmemory 2gb, allkeys-lru, no persistence), two reelcache
-# instances (cache warm; cache off), nginx (sendfile on, one worker) and the
-# ServeContent peer; runs each scenario against every server interleaved,
+# redis-server (maxmemory 2gb, allkeys-lru, no persistence), three reelcache
+# instances on it (Redis only; with a local tier of LOCAL bytes; cache off),
+# nginx (sendfile on, one worker) and the ServeContent peer; runs each scenario against every server interleaved,
 # several rounds, and writes the medians to BENCHMARKS.md (section between
 # the markers) and bench-results.jsonl.
 #
-# Env: ROUNDS (3), DUR (4s), VIEWERS (500), VIEWER_DUR (20s), BIG_FILES (4 x 64 MiB).
+# Env: ROUNDS (3), DUR (4s), VIEWERS (500), VIEWER_DUR (20s), BIG_FILES (4 x 64 MiB),
+# LOCAL (384MiB: the media fits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -15,6 +16,7 @@ DUR=${DUR:-4s}
 VIEWERS=${VIEWERS:-500}
 VIEWER_DUR=${VIEWER_DUR:-20s}
 BIG_FILES=${BIG_FILES:-4}
+LOCAL=${LOCAL:-384MiB}
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -72,6 +74,15 @@ wport=$(free_port)
 bin/reelcache serve --media-root "$media" --listen "127.0.0.1:$wport" --log-level warn >/dev/null 2>"$work/warm.log" &
 wpid=$!; pids+=($wpid)
 wait_port "$wport"
+lport=$(free_port)
+bin/reelcache serve --media-root "$media" --listen "127.0.0.1:$lport" --cache-local-bytes "$LOCAL" --log-level warn >/dev/null 2>"$work/local.log" &
+lpid=$!; pids+=($lpid)
+wait_port "$lport"
+# Untouched until the second cold start, so that its local tier is empty then.
+cport=$(free_port)
+bin/reelcache serve --media-root "$media" --listen "127.0.0.1:$cport" --cache-local-bytes "$LOCAL" --log-level warn >/dev/null 2>"$work/cold-local.log" &
+pids+=($!)
+wait_port "$cport"
 oport=$(free_port)
 REELCACHE_REDIS_URL= bin/reelcache serve --media-root "$media" --listen "127.0.0.1:$oport" --log-level warn >/dev/null 2>"$work/off.log" &
 opid=$!; pids+=($opid)
@@ -101,7 +112,7 @@ wait_port "$nport"
 pport=$(free_port)
 bin/reelbench plain -root "$media" -listen "127.0.0.1:$pport" >/dev/null &
 ppid=$!; pids+=($ppid)
-for p in "$wport" "$oport" "$nport" "$pport"; do wait_port "$p"; done
+for p in "$wport" "$lport" "$oport" "$nport" "$pport"; do wait_port "$p"; done
 sleep 0.5
 nworker=$(pgrep -P "$(cat "$work/nginx.pid")" | head -1)
 
@@ -110,14 +121,17 @@ bin/reelcache warm --media-root "$media" --log-level warn >&2
 t_nginx=(-target "nginx=http://127.0.0.1:$nport@$nworker")
 t_plain=(-target "servecontent=http://127.0.0.1:$pport@$ppid")
 t_warm=(-target "reelcache-warm=http://127.0.0.1:$wport@$wpid")
+t_local=(-target "reelcache-local=http://127.0.0.1:$lport@$lpid")
 t_off=(-target "reelcache-off=http://127.0.0.1:$oport@$opid")
-targets=("${t_nginx[@]}" "${t_plain[@]}" "${t_warm[@]}" "${t_off[@]}")
+targets=("${t_nginx[@]}" "${t_plain[@]}" "${t_warm[@]}" "${t_local[@]}" "${t_off[@]}")
 out=$work/section.md
 json=bench-results.jsonl
 : >"$json"
 {
 	echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(go version | cut -d' ' -f3), $("$NGINX" -v 2>&1 | cut -d' ' -f3), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')."
 	echo "Medians of $ROUNDS interleaved rounds of $DUR each; ratios against the first row. Reproduce: \`make bench\`."
+	echo "reelcache-warm: every chunk in Redis (\`reelcache warm\`); reelcache-local: the same Redis plus \`cache.local_bytes: $LOCAL\`,"
+	echo "which fills as requests come (a chunk enters on its second request); reelcache-off: no Redis (sendfile)."
 	echo
 	for c in 8 64; do
 		echo "### Random 1 MiB ranges, $c clients"
@@ -132,12 +146,17 @@ json=bench-results.jsonl
 	echo "### $VIEWERS viewers at 8 Mbit/s each for $VIEWER_DUR (RSS at the end; stalls: a viewer more than 1 s behind)"
 	echo
 	bin/reelbench compare -root "$media" -scenario viewers -clients "$VIEWERS" -duration "$VIEWER_DUR" -rounds 1 -json "$json" \
-		"${t_nginx[@]}" "${t_warm[@]}" "${t_off[@]}"
+		"${t_nginx[@]}" "${t_warm[@]}" "${t_local[@]}" "${t_off[@]}"
 	echo
 	echo "### Cold start: Redis emptied, 32 clients seeking (2 MiB reads) in the same files, reelcache (async fill)"
 	echo
 	bin/reelcache cache purge --yes --media-root "$media" --log-level error >/dev/null
 	bin/reelbench cold -root "$media" -url "http://127.0.0.1:$wport" -chunk $((1 << 20)) -files 10 -clients 32 -duration "$DUR"
+	echo
+	echo "### Cold start again, reelcache with a fresh local tier of $LOCAL (async fill)"
+	echo
+	bin/reelcache cache purge --yes --media-root "$media" --log-level error >/dev/null
+	bin/reelbench cold -root "$media" -url "http://127.0.0.1:$cport" -chunk $((1 << 20)) -files 10 -clients 32 -duration "$DUR"
 	echo
 } | tee "$out"
 

@@ -57,7 +57,7 @@ func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chu
 }
 
 // resolveArgs turns PATH|GLOB arguments into media names.
-func resolveArgs(cache *chunker.Cache, cfg *config.Config, args []string) ([]string, error) {
+func resolveArgs(cfg *config.Config, args []string) ([]string, error) {
 	root, err := os.OpenRoot(cfg.Media.Root)
 	if err != nil {
 		return nil, fmt.Errorf("media root: %w", err)
@@ -134,7 +134,7 @@ configuration error.`,
 			return err
 		}
 		defer closer()
-		names, err := resolveArgs(cache, cfg, args)
+		names, err := resolveArgs(cfg, args)
 		if err != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func cacheCommand() *cobra.Command {
 			return err
 		}
 		defer closer()
-		names, err := resolveArgs(cache, cfg, args)
+		names, err := resolveArgs(cfg, args)
 		if err != nil {
 			return err
 		}
@@ -337,7 +337,7 @@ func cacheCommand() *cobra.Command {
 			n, err = cachewarm.PurgeAll(ctx, cache.Store())
 		} else {
 			var names []string
-			if names, err = resolveArgs(cache, cfg, args); err != nil {
+			if names, err = resolveArgs(cfg, args); err != nil {
 				return err
 			}
 			n, err = cachewarm.PurgeFiles(ctx, cache, names)

@@ -247,3 +247,19 @@ func TestWarmCommand(t *testing.T) {
 		t.Errorf("keys left after purge: %v", keys)
 	}
 }
+
+func TestGCPercentKeepsHeadroomOfTheWorkingHeap(t *testing.T) {
+	for _, tt := range []struct {
+		local, inflight int64
+		want            int
+	}{
+		{0, 256 << 20, 100},        // no tier: Go's default
+		{384 << 20, 256 << 20, 33}, // headroom 192 MiB over 576
+		{64 << 30, 256 << 20, 10},  // a huge tier: floor
+		{192 << 20, 256 << 20, 50}, // half and half
+	} {
+		if got := gcPercent(tt.local, tt.inflight); got != tt.want {
+			t.Errorf("gcPercent(%d, %d) = %d, want %d", tt.local, tt.inflight, got, tt.want)
+		}
+	}
+}

@@ -110,6 +110,43 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 }
 
+// TestLocalTierMetrics: with cache.local_bytes, chunks read from disk are
+// kept in the process and later ranges of them are served from there, not
+// from Redis; the metrics say so to the byte.
+func TestLocalTierMetrics(t *testing.T) {
+	rs := redistest.Start(t)
+	base, _ := serveWith(t, config.Redis{URL: rs.URL()}, func(c *config.Config) { c.Cache.LocalBytes = 1 << 20 })
+	media := base + "/media/sample.webm"
+	want, _ := os.ReadFile(filepath.Join(samples(t), "sample.webm"))
+	httpGet(t, media, "Range: bytes=0-99999") // chunks 0 and 1 from disk, kept
+	for range 3 {
+		_, h, b := httpGet(t, media, "Range: bytes=1000-1999")
+		if !bytes.Equal(b, want[1000:2000]) || h.Get("X-Cache") != "HIT" {
+			t.Fatalf("range from the local tier: X-Cache %q, bytes equal %v", h.Get("X-Cache"), bytes.Equal(b, want[1000:2000]))
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if metric(t, base, `reelcache_served_bytes_total{source="local"}`) >= 3000 {
+			break
+		}
+	}
+	for _, m := range []struct {
+		sample string
+		want   float64
+	}{
+		{`reelcache_served_bytes_total{source="local"}`, 3000},
+		{`reelcache_served_bytes_total{source="redis"}`, 0},
+		{`reelcache_served_bytes_total{source="disk"}`, 100000},
+		{`reelcache_local_hits_total`, 3},
+		{`reelcache_local_bytes`, 2 << 16}, // two 64 KiB chunks held
+		{`reelcache_chunk_misses_total`, 2},
+	} {
+		if got := metric(t, base, m.sample); got != m.want {
+			t.Errorf("%s = %v, want %v", m.sample, got, m.want)
+		}
+	}
+}
+
 // TestTwoInstancesOneRedis: what one instance warms, the other serves as
 // HIT.
 func TestTwoInstancesOneRedis(t *testing.T) {

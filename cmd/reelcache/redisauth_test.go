@@ -16,7 +16,7 @@ import (
 
 // serveWith builds the app on redis (URL and TLS files) and returns its URL
 // and log.
-func serveWith(t *testing.T, r config.Redis) (string, *lockedBuffer) {
+func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (string, *lockedBuffer) {
 	t.Helper()
 	logs := &lockedBuffer{}
 	r.KeyPrefix, r.Timeout = "reelcache", 500*time.Millisecond
@@ -25,6 +25,9 @@ func serveWith(t *testing.T, r config.Redis) (string, *lockedBuffer) {
 		ChunkSize: 64 << 10, Redis: r,
 		Cache: config.Cache{Fill: "sync", Readahead: 2, MaxInflightBytes: 64 << 20},
 		Log:   config.Log{Level: "info", Format: "text"},
+	}
+	for _, f := range change {
+		f(cfg)
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {

@@ -344,6 +344,7 @@ type File struct {
 	fromRedis int64      // of those, bytes that came from Redis
 	fromLocal int64      // and bytes that came from the local tier
 	pf        *prefetch  // the next window, being fetched; nil when none
+	probeTo   int64      // Prepare: ask which chunks up to this one exist, with the first window
 	closed    bool
 }
 
@@ -434,7 +435,10 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	var hits, total int64
 	next := first
 	if body {
-		if err := f.load(off); err != nil || f.bypass {
+		f.probeTo = last
+		err := f.load(off)
+		f.probeTo = 0
+		if err != nil || f.bypass {
 			return Bypass
 		}
 		// The window's pieces tell which of its chunks are cached.
@@ -449,6 +453,17 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 			}
 		}
 		next = seen + 1
+		if w := &f.win; w.probed {
+			// The chunks past the window were asked about in the same
+			// round trip.
+			for _, ok := range w.exist {
+				if ok {
+					hits++
+				}
+			}
+			total += int64(len(w.exist))
+			next = last + 1
+		}
 	}
 	// A seek in a long video asks for everything to the end (bytes=N-) and
 	// reads a few MB; the status speaks for the first maxProbe chunks, so
@@ -570,6 +585,11 @@ type window struct {
 	pieces     []piece
 	held       int64 // bytes acquired from the cache's in-flight budget
 	err        error // the Redis error, if the fetch failed
+
+	// For Prepare: whether the chunks after the window exist (up to
+	// maxProbe of them), asked with the window's fetch when probed is set.
+	exist  []bool
+	probed bool
 }
 
 func (w *window) contains(off int64) bool { return off >= w.start && off < w.end }
@@ -642,7 +662,7 @@ func (f *File) load(off int64) error {
 				return err
 			}
 		}
-		f.fetch(&w, f.cacheable())
+		f.fetch(&w, f.cacheable(), f.probeKeys(w))
 		w.held = held
 	}
 	if w.err != nil {
@@ -703,16 +723,42 @@ func (f *File) plan(off int64) window {
 	return w
 }
 
+// probeKeys returns the keys of the chunks after w that Prepare wants to
+// know about (see File.probeTo), at most maxProbe of them. f.mu must be
+// held.
+func (f *File) probeKeys(w window) []string {
+	if f.probeTo <= 0 || w.end <= w.start {
+		return nil
+	}
+	next := f.geo.Index(w.end-1) + 1
+	last := min(f.probeTo, next+maxProbe-1)
+	if next > last {
+		return nil
+	}
+	return f.keys(next, last)
+}
+
 // fetch fills w's pieces from the local tier and, for the rest, from Redis
 // in one round trip (GETRANGE, with STRLEN to check that the value is the
 // whole chunk). A chunk the local tier wants is fetched whole and kept
-// there. It touches no mutable field of f, so the read-ahead goroutine may
-// call it.
-func (f *File) fetch(w *window, use bool) {
+// there. The same round trip asks whether the probe keys exist (w.exist;
+// those in the local tier count without asking). It touches no mutable
+// field of f, so the read-ahead goroutine may call it.
+func (f *File) fetch(w *window, use bool, probe []string) {
 	if !use || len(w.pieces) == 0 {
 		return
 	}
 	local := f.c.local
+	w.exist = make([]bool, len(probe))
+	ask := make([]string, 0, len(probe))
+	askIdx := make([]int, 0, len(probe)) // the probe key each ask is for
+	for i, k := range probe {
+		if local != nil && local.has(k) {
+			w.exist[i] = true
+			continue
+		}
+		ask, askIdx = append(ask, k), append(askIdx, i)
+	}
 	reqs := make([]RangeRequest, 0, len(w.pieces))
 	which := make([]int, 0, len(w.pieces)) // the piece each request is for
 	var keep []bool                        // whether the local tier keeps the chunk
@@ -734,19 +780,24 @@ func (f *File) fetch(w *window, use bool) {
 		}
 		reqs, which = append(reqs, r), append(which, j)
 	}
-	if len(reqs) == 0 {
+	if len(reqs) == 0 && len(ask) == 0 {
+		w.probed = len(probe) > 0
 		return
 	}
-	vals, found, err := f.c.store.GetRanges(f.ctx, reqs)
+	reply, err := f.c.store.GetRanges(f.ctx, reqs, ask)
 	if err != nil {
 		w.err = err
 		return
 	}
+	for k, i := range askIdx {
+		w.exist[i] = reply.Exist[k]
+	}
+	w.probed = len(probe) > 0
 	for k, j := range which {
-		if !found[k] {
+		if !reply.Found[k] {
 			continue
 		}
-		pc, v := &w.pieces[j], vals[k]
+		pc, v := &w.pieces[j], reply.Vals[k]
 		if keep != nil && keep[k] {
 			local.add(reqs[k].Key, v)
 			cs, _ := f.geo.Bounds(pc.chunk)
@@ -777,7 +828,7 @@ func (f *File) startPrefetch(next int64) {
 	pf := &prefetch{start: next, done: make(chan struct{})}
 	f.pf = pf
 	go func() {
-		f.fetch(&w, true)
+		f.fetch(&w, true, nil)
 		w.held = held
 		pf.w = w
 		close(pf.done)

@@ -408,3 +408,61 @@ func TestSharedVersionsAcrossCopies(t *testing.T) {
 		t.Error("two files of equal size share a version")
 	}
 }
+
+// TestPrepareAsksRedisOnce: a seek (bytes=N- of a long file) fetches its
+// first window and learns which of the following chunks are cached in one
+// round trip, and X-Cache tells the truth about them.
+func TestPrepareAsksRedisOnce(t *testing.T) {
+	const cs = 64 << 10
+	for _, tt := range []struct {
+		name   string
+		cached []int64 // chunks put in Redis
+		want   Status
+	}{
+		{"all cached", []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, Hit},
+		{"window cached, rest not", []int64{0, 1}, Partial},
+		{"window not, rest cached", []int64{5, 6, 7, 8, 9}, Partial},
+		{"none", nil, Miss},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillOff})
+			data := writeRandom(t, fx.dir, "long.mp4", 10*cs, 11)
+			calls := map[string]int{}
+			var mu sync.Mutex
+			store := NewStore(StoreOptions{
+				Client: mustClient(t, fx.redis.URL()), Timeout: 10 * time.Second,
+				Observe: func(op string, _ time.Duration, _ error) { mu.Lock(); calls[op]++; mu.Unlock() },
+			})
+			c, err := New(Options{Root: fx.root, Store: store, ChunkSize: cs, Fill: FillOff})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			f, err := c.Open(context.Background(), "long.mp4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for _, i := range tt.cached {
+				if err := store.Set(context.Background(), []string{f.Key(i)}, []string{string(data[i*cs : (i+1)*cs])}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mu.Lock()
+			clear(calls)
+			mu.Unlock()
+
+			if got := f.Prepare(0, 10*cs, true); got != tt.want {
+				t.Errorf("Prepare = %v, want %v", got, tt.want)
+			}
+			mu.Lock()
+			gets, exists := calls["get"], calls["exists"]
+			mu.Unlock()
+			// Read-ahead may have started a second fetch by now; the
+			// prepare itself is the first, and there is no EXISTS.
+			if exists != 0 || gets < 1 {
+				t.Errorf("Redis calls: %d get, %d exists; want the window and the probe in one get", gets, exists)
+			}
+		})
+	}
+}

@@ -173,45 +173,62 @@ type RangeRequest struct {
 	Start, N, Len int64
 }
 
+// RangeReply is the answer to GetRanges.
+type RangeReply struct {
+	Vals  []string // Vals[i] holds the N bytes of reqs[i] when Found[i]
+	Found []bool
+	Exist []bool // Exist[i] says whether probe[i] exists
+}
+
 // GetRanges fetches parts of values in one pipeline: a STRLEN and a
 // GETRANGE per request, so that only the bytes a reader needs cross the
 // network, and a value that is not a whole chunk (damaged, or written by
-// something else) is a miss. found[i] says whether vals[i] holds the N
-// bytes. Errors are as for Get.
-func (s *Store) GetRanges(ctx context.Context, reqs []RangeRequest) (vals []string, found []bool, err error) {
-	vals = make([]string, len(reqs))
-	found = make([]bool, len(reqs))
-	if len(reqs) == 0 {
-		return vals, found, nil
+// something else) is a miss. The same round trip asks whether the probe
+// keys exist (what a response's X-Cache says of the chunks past its first
+// window), so that a seek waits for Redis once. Errors are as for Get.
+func (s *Store) GetRanges(ctx context.Context, reqs []RangeRequest, probe []string) (RangeReply, error) {
+	r := RangeReply{Vals: make([]string, len(reqs)), Found: make([]bool, len(reqs)), Exist: make([]bool, len(probe))}
+	if len(reqs) == 0 && len(probe) == 0 {
+		return r, nil
 	}
 	lens := make([]*redis.IntCmd, len(reqs))
 	gets := make([]*redis.StringCmd, len(reqs))
-	err = s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
+	exists := make([]*redis.IntCmd, len(probe))
+	err := s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, r := range reqs {
 				lens[i] = p.StrLen(ctx, r.Key)
 				gets[i] = p.GetRange(ctx, r.Key, r.Start, r.Start+r.N-1)
 			}
+			for i, k := range probe {
+				exists[i] = p.Exists(ctx, k)
+			}
 			return nil
 		})
-		return partial(err, 2*len(reqs), func(i int) error {
-			if i%2 == 0 {
+		return partial(err, 2*len(reqs)+len(probe), func(i int) error {
+			switch {
+			case i >= 2*len(reqs):
+				return exists[i-2*len(reqs)].Err()
+			case i%2 == 0:
 				return lens[i/2].Err()
 			}
 			return gets[i/2].Err()
 		})
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("get %d chunk ranges: %w", len(reqs), err)
+		return RangeReply{}, fmt.Errorf("get %d chunk ranges: %w", len(reqs), err)
 	}
-	for i, r := range reqs {
+	for i, q := range reqs {
 		n, err1 := lens[i].Result()
 		v, err2 := gets[i].Result()
-		if err1 == nil && err2 == nil && n == r.Len && int64(len(v)) == r.N {
-			vals[i], found[i] = v, true
+		if err1 == nil && err2 == nil && n == q.Len && int64(len(v)) == q.N {
+			r.Vals[i], r.Found[i] = v, true
 		}
 	}
-	return vals, found, nil
+	for i, c := range exists {
+		r.Exist[i] = c.Val() > 0
+	}
+	return r, nil
 }
 
 // partial turns a pipeline's error into the error of the call. go-redis

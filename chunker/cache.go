@@ -410,9 +410,9 @@ func (f *File) Served() (total, fromRedis, fromLocal int64) {
 }
 
 // Prepare readies the File to serve the n bytes at off and reports where they
-// will come from (for the first 32 chunks of a longer range). With body set it fetches the first window in one round
-// trip and asks Redis, in one more pipeline when the range goes past that
-// window, which of the rest of its chunks exist; without it (a HEAD
+// will come from (for the first 32 chunks of a longer range). With body set
+// it fetches the first window and, in the same round trip, asks Redis
+// which of the range's chunks past that window exist; without it (a HEAD
 // request) it only asks. The answer is what Redis holds at this moment: a
 // chunk evicted while the rest is streamed is read from disk.
 func (f *File) Prepare(off, n int64, body bool) Status {

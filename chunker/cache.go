@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -344,7 +343,6 @@ type File struct {
 	fromRedis int64      // of those, bytes that came from Redis
 	fromLocal int64      // and bytes that came from the local tier
 	pf        *prefetch  // the next window, being fetched; nil when none
-	probeTo   int64      // Prepare: ask which chunks up to this one exist, with the first window
 	closed    bool
 }
 
@@ -434,11 +432,9 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	}
 	var hits, total int64
 	next := first
+	var exist []bool // whether the chunks past the first window are cached
 	if body {
-		f.probeTo = last
-		err := f.load(off)
-		f.probeTo = 0
-		if err != nil || f.bypass {
+		if err := f.load(off, last); err != nil || f.bypass {
 			return Bypass
 		}
 		// The window's pieces tell which of its chunks are cached.
@@ -453,16 +449,10 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 			}
 		}
 		next = seen + 1
-		if w := &f.win; w.probed {
+		if f.win.probed {
 			// The chunks past the window were asked about in the same
 			// round trip.
-			for _, ok := range w.exist {
-				if ok {
-					hits++
-				}
-			}
-			total += int64(len(w.exist))
-			next = last + 1
+			exist, next = f.win.exist, last+1
 		}
 	}
 	// A seek in a long video asks for everything to the end (bytes=N-) and
@@ -470,27 +460,26 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 	// that a seek costs the same in a 4 GB film as in a clip.
 	last = min(last, max(next, first)+maxProbe-1)
 	if next <= last {
-		keys := f.keys(next, last)
-		if f.c.local != nil {
-			// Chunks held here need no asking.
-			keys = slices.DeleteFunc(keys, f.c.local.has)
-			hits += last - next + 1 - int64(len(keys))
-			total += last - next + 1 - int64(len(keys))
-		}
-		found, err := f.c.store.Exists(f.ctx, keys)
+		var ask []string
+		var at []int
+		exist, ask, at = f.c.held(f.keys(next, last))
+		found, err := f.c.store.Exists(f.ctx, ask)
 		if err != nil {
 			if slow(err) {
 				f.bypass = true
 			}
 			return Bypass
 		}
-		for _, ok := range found {
-			if ok {
-				hits++
-			}
+		for k, i := range at {
+			exist[i] = found[k]
 		}
-		total += int64(len(found))
 	}
+	for _, ok := range exist {
+		if ok {
+			hits++
+		}
+	}
+	total += int64(len(exist))
 	switch hits {
 	case 0:
 		return Miss
@@ -606,7 +595,7 @@ type prefetch struct {
 // it. The piece stays valid until the next call. f.mu must be held.
 func (f *File) piece(off int64) (*piece, error) {
 	if !f.win.contains(off) {
-		if err := f.load(off); err != nil {
+		if err := f.load(off, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -635,7 +624,7 @@ func (f *File) piece(off int64) (*piece, error) {
 // there, else fetched now. Either way it then starts fetching the window
 // after it. A Redis error is not returned: a slow or unavailable Redis
 // switches this File to disk for the rest of the request. f.mu must be held.
-func (f *File) load(off int64) error {
+func (f *File) load(off, probeTo int64) error {
 	f.adapt(off)
 	f.releaseWindow()
 	var w window
@@ -662,7 +651,7 @@ func (f *File) load(off int64) error {
 				return err
 			}
 		}
-		f.fetch(&w, f.cacheable(), f.probeKeys(w))
+		f.fetch(&w, f.cacheable(), f.probeKeys(w, probeTo))
 		w.held = held
 	}
 	if w.err != nil {
@@ -723,15 +712,14 @@ func (f *File) plan(off int64) window {
 	return w
 }
 
-// probeKeys returns the keys of the chunks after w that Prepare wants to
-// know about (see File.probeTo), at most maxProbe of them. f.mu must be
-// held.
-func (f *File) probeKeys(w window) []string {
-	if f.probeTo <= 0 || w.end <= w.start {
+// probeKeys returns the keys of the chunks after w up to chunk probeTo,
+// at most maxProbe of them: those Prepare wants to know about.
+func (f *File) probeKeys(w window, probeTo int64) []string {
+	if probeTo <= 0 || w.end <= w.start {
 		return nil
 	}
 	next := f.geo.Index(w.end-1) + 1
-	last := min(f.probeTo, next+maxProbe-1)
+	last := min(probeTo, next+maxProbe-1)
 	if next > last {
 		return nil
 	}
@@ -749,16 +737,9 @@ func (f *File) fetch(w *window, use bool, probe []string) {
 		return
 	}
 	local := f.c.local
-	w.exist = make([]bool, len(probe))
-	ask := make([]string, 0, len(probe))
-	askIdx := make([]int, 0, len(probe)) // the probe key each ask is for
-	for i, k := range probe {
-		if local != nil && local.has(k) {
-			w.exist[i] = true
-			continue
-		}
-		ask, askIdx = append(ask, k), append(askIdx, i)
-	}
+	var ask []string
+	var askIdx []int
+	w.exist, ask, askIdx = f.c.held(probe)
 	reqs := make([]RangeRequest, 0, len(w.pieces))
 	which := make([]int, 0, len(w.pieces)) // the piece each request is for
 	var keep []bool                        // whether the local tier keeps the chunk
@@ -971,6 +952,20 @@ func (c *Cache) readChunk(name, version string, i int64) (string, error) {
 		return "", err
 	}
 	return string((*bp)[:n]), nil
+}
+
+// held splits keys into those the local tier holds, which need no asking
+// (exist[i] is set), and those to ask Redis about: ask[k] is keys[at[k]].
+func (c *Cache) held(keys []string) (exist []bool, ask []string, at []int) {
+	exist = make([]bool, len(keys))
+	for i, k := range keys {
+		if c.local != nil && c.local.has(k) {
+			exist[i] = true
+			continue
+		}
+		ask, at = append(ask, k), append(at, i)
+	}
+	return exist, ask, at
 }
 
 // memChunk returns a chunk held in memory: in the local tier, or on its way

@@ -51,17 +51,12 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1},
 	}, []string{"op", "result"})
 	m.reg.MustRegister(m.requests, m.inflight, m.redisLatency,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "redis"},
-		}, func() float64 { return float64(m.servedRedis.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "local"},
-		}, func() float64 { return float64(m.servedLocal.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": "disk"},
-		}, func() float64 { return float64(m.servedDisk.Load()) }),
-	)
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for source, n := range map[string]*atomic.Int64{"redis": &m.servedRedis, "local": &m.servedLocal, "disk": &m.servedDisk} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "reelcache_served_bytes_total", Help: "Media body bytes served, by source.", ConstLabels: prometheus.Labels{"source": source},
+		}, func() float64 { return float64(n.Load()) }))
+	}
 	if stats != nil {
 		for _, c := range []struct {
 			name, help string
@@ -78,8 +73,6 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 				func() float64 { return float64(c.get(stats())) }))
 		}
-	}
-	if stats != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "reelcache_local_bytes", Help: "Bytes of chunks the in-process tier holds (cache.local_bytes).",
 		}, func() float64 { return float64(stats().LocalHeld) }))

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -28,7 +27,7 @@ func TestMain(m *testing.M) {
 // server is reelcache's handler on a real Echo behind a real listener, over
 // a media directory, with a real redis-server unless the cache is off.
 type server struct {
-	logs  *lockedBuffer // the handler's and cache's log
+	logs  *testlog.Buffer // the handler's and cache's log
 	dir   string
 	redis *redistest.Server // nil when the cache is off
 	cache *chunker.Cache
@@ -51,7 +50,7 @@ func newServer(tb testing.TB, o serverOptions) *server {
 // newServerWith is newServer with redis-server directives ("name", "value").
 func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server {
 	tb.Helper()
-	s := &server{dir: tb.TempDir(), logs: &lockedBuffer{}}
+	s := &server{dir: tb.TempDir(), logs: &testlog.Buffer{}}
 	root, err := os.OpenRoot(s.dir)
 	if err != nil {
 		tb.Fatal(err)
@@ -145,22 +144,4 @@ func get(tb testing.TB, method, url string, header ...string) response {
 		tb.Fatalf("%s %s %v: read body: %v", method, url, header, err)
 	}
 	return response{res.StatusCode, res.Header, body}
-}
-
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

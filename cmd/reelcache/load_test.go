@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -18,25 +17,8 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/load"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testlog"
 )
-
-// lockedBuffer collects log output from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLoadWithRedisOutage runs browser-like seeks from many clients while
 // Redis is killed and later restarted, checking every byte against the
@@ -61,7 +43,7 @@ func TestLoadWithRedisOutage(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)+".mp4"), b, 0o644)
 	}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	cfg := &config.Config{
 		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
 		ChunkSize: 256 << 10,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 // running is `reelcache serve` run in-process.
 type running struct {
 	url    string
-	stderr *lockedBuffer
+	stderr *testlog.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -39,7 +40,7 @@ func startServe(t *testing.T, args ...string) *running {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	r := &running{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	r := &running{stderr: &testlog.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), pw, r.stderr)
 		pw.Close()

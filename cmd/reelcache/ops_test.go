@@ -22,6 +22,7 @@ import (
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 // metric returns the value of one sample line of /metrics ("name{labels}").
@@ -60,6 +61,15 @@ func httpGet(t *testing.T, url string, header ...string) (int, http.Header, []by
 	return res.StatusCode, res.Header, b
 }
 
+// settle polls cond for up to 5 s and returns, met or not: responses are
+// counted after they are sent, and the assertions after it say what was
+// wrong.
+func settle(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestMetricsAndReadiness: counters move by exactly what a known sequence
 // of requests served; /readyz stays ready (degraded) with Redis down.
 func TestMetricsAndReadiness(t *testing.T) {
@@ -79,12 +89,10 @@ func TestMetricsAndReadiness(t *testing.T) {
 		httpGet(t, media, "Range: bytes=1000-1999") // 1000 bytes from Redis each
 	}
 	// Responses are counted after they are sent: wait for the last one.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if metric(t, base, `reelcache_served_bytes_total{source="redis"}`)-hits0 >= 3000 &&
-			metric(t, base, `reelcache_http_requests_total{code="206",method="GET",route="/media/*"}`) >= 4 {
-			break
-		}
-	}
+	settle(func() bool {
+		return metric(t, base, `reelcache_served_bytes_total{source="redis"}`)-hits0 >= 3000 &&
+			metric(t, base, `reelcache_http_requests_total{code="206",method="GET",route="/media/*"}`) >= 4
+	})
 	if d := metric(t, base, `reelcache_served_bytes_total{source="disk"}`) - disk0; d != 100000 {
 		t.Errorf("disk bytes moved by %v, want 100000", d)
 	}
@@ -125,11 +133,7 @@ func TestLocalTierMetrics(t *testing.T) {
 			t.Fatalf("range from the local tier: X-Cache %q, bytes equal %v", h.Get("X-Cache"), bytes.Equal(b, want[1000:2000]))
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if metric(t, base, `reelcache_served_bytes_total{source="local"}`) >= 3000 {
-			break
-		}
-	}
+	settle(func() bool { return metric(t, base, `reelcache_served_bytes_total{source="local"}`) >= 3000 })
 	for _, m := range []struct {
 		sample string
 		want   float64
@@ -274,7 +278,7 @@ func TestRedisCluster(t *testing.T) {
 
 // TestWarmMetrics: warm's progress gauges are served while it runs.
 func TestWarmMetrics(t *testing.T) {
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	observe, stop, err := warmMetrics("127.0.0.1:0", slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -12,13 +12,14 @@ import (
 
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 // serveWith builds the app on redis (URL and TLS files) and returns its URL
 // and log.
-func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (string, *lockedBuffer) {
+func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (string, *testlog.Buffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	r.KeyPrefix, r.Timeout = "reelcache", 500*time.Millisecond
 	cfg := &config.Config{
 		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},

@@ -80,7 +80,18 @@ func TestLoadWithRedisOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
+		// The outage starts a third of the way in, or once a HIT has been
+		// served if that takes longer (the race detector and the other
+		// test packages share the cores), but by half way at the latest.
 		time.Sleep(dur / 3)
+		for deadline := time.Now().Add(dur/2 - dur/3); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			hit := xcache["HIT"] > 0
+			mu.Unlock()
+			if hit {
+				break
+			}
+		}
 		rs.Kill()
 		time.Sleep(dur / 3)
 		rs.Restart()

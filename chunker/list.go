@@ -2,10 +2,6 @@ package chunker
 
 import (
 	"context"
-	"fmt"
-	"io/fs"
-	"path"
-	"strings"
 	"time"
 )
 
@@ -24,42 +20,20 @@ type Entry struct {
 // library stays one bounded round trip.
 const maxListProbe = 100_000
 
-// List walks the root and returns the regular files for which keep returns
-// true, in lexical order. Hidden files and directories (names starting with
-// ".") are skipped: they are never served either. Symbolic links that stay
-// inside the root are followed; ones that leave it are skipped.
+// List returns the origin's objects for which keep returns true, in lexical
+// order, with the chunks Redis holds of each when it can be asked cheaply.
 func (c *Cache) List(ctx context.Context, keep func(name string) bool) ([]Entry, error) {
-	fsys := c.root.FS()
-	var entries []Entry
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if name == "." {
-				return err
-			}
-			return nil // unreadable subdirectory: list the rest
-		}
-		if name != "." && strings.HasPrefix(path.Base(name), ".") {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !keep(name) {
-			return nil
-		}
-		fi, err := fs.Stat(fsys, name) // follows links, inside the root only
-		if err != nil || !fi.Mode().IsRegular() {
-			return nil
-		}
-		geo := Geometry{Size: fi.Size(), ChunkSize: c.chunkSize}
-		entries = append(entries, Entry{
-			Name: name, Size: fi.Size(), ModTime: fi.ModTime(),
-			Version: c.versionOf(name, fi), ChunkSize: c.chunkSize, Chunks: geo.Count(), Cached: -1,
-		})
-		return ctx.Err()
-	})
+	infos, err := c.origin.List(ctx, keep)
 	if err != nil {
-		return nil, fmt.Errorf("list media: %w", err)
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(infos))
+	for _, in := range infos {
+		geo := Geometry{Size: in.Size, ChunkSize: c.chunkSize}
+		entries = append(entries, Entry{
+			Name: in.Name, Size: in.Size, ModTime: in.ModTime,
+			Version: in.Version, ChunkSize: c.chunkSize, Chunks: geo.Count(), Cached: -1,
+		})
 	}
 	c.countCached(ctx, entries)
 	return entries, nil

@@ -17,8 +17,8 @@ import (
 
 // Health is what the readiness check needs to know.
 type Health interface {
-	// CheckRoot reports whether the media root can be read.
-	CheckRoot() error
+	// CheckOrigin reports whether the media origin can be read.
+	CheckOrigin(ctx context.Context) error
 	// CheckRedis reports "up", "down" or "off".
 	CheckRedis(ctx context.Context) string
 }
@@ -155,7 +155,7 @@ func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 		if redis == "down" {
 			body["status"] = "degraded"
 		}
-		if err := h.CheckRoot(); err != nil {
+		if err := h.CheckOrigin(ctx); err != nil {
 			body["status"], body["media"] = "unready", "unreadable"
 			code = http.StatusServiceUnavailable
 		}

@@ -1,0 +1,78 @@
+package chunker
+
+// fetch fills w's pieces from the local tier and, for the rest, from Redis
+// in one round trip (GETRANGE, with STRLEN to check that the value is the
+// whole chunk). A chunk the local tier wants is fetched whole and kept
+// there. The same round trip asks whether the probe keys exist (w.exist;
+// those in the local tier count without asking). It touches no mutable
+// field of f, so the read-ahead goroutine may call it.
+func (f *File) fetch(w *window, use bool, probe []string) {
+	if !use || len(w.pieces) == 0 {
+		return
+	}
+	local := f.c.local
+	var ask []string
+	var askIdx []int
+	w.exist, ask, askIdx = f.c.held(probe)
+	reqs := make([]RangeRequest, 0, len(w.pieces))
+	which := make([]int, 0, len(w.pieces)) // the piece each request is for
+	var keep []bool                        // whether the local tier keeps the chunk
+	for j := range w.pieces {
+		pc := &w.pieces[j]
+		cs, ce := f.geo.Bounds(pc.chunk)
+		r := RangeRequest{Key: f.Key(pc.chunk), Start: pc.off - cs, N: pc.n, Len: ce - cs}
+		if local != nil {
+			if data, ok := local.get(r.Key); ok {
+				pc.data, pc.have, pc.src = data[r.Start:r.Start+r.N], true, srcLocal
+				f.c.stats.localHits.Add(1)
+				continue
+			}
+			k := local.wanted(r.Key, f.id)
+			if k {
+				r.Start, r.N = 0, r.Len
+			}
+			keep = append(keep, k)
+		}
+		reqs, which = append(reqs, r), append(which, j)
+	}
+	if len(reqs) == 0 && len(ask) == 0 {
+		w.probed = len(probe) > 0
+		return
+	}
+	reply, err := f.c.store.GetRanges(f.ctx, reqs, ask)
+	if err != nil {
+		w.err = err
+		return
+	}
+	for k, i := range askIdx {
+		w.exist[i] = reply.Exist[k]
+	}
+	w.probed = len(probe) > 0
+	for k, j := range which {
+		if !reply.Found[k] {
+			continue
+		}
+		pc, v := &w.pieces[j], reply.Vals[k]
+		if keep != nil && keep[k] {
+			local.add(reqs[k].Key, v)
+			cs, _ := f.geo.Bounds(pc.chunk)
+			v = v[pc.off-cs : pc.off-cs+pc.n]
+		}
+		pc.data, pc.have, pc.src = v, true, srcRedis
+		f.c.stats.hits.Add(1)
+	}
+}
+
+// held splits keys into those the local tier holds, which need no asking
+// (exist[i] is set), and those to ask Redis about: ask[k] is keys[at[k]].
+func (c *Cache) held(keys []string) (exist []bool, ask []string, at []int) {
+	exist = make([]bool, len(keys))
+	for i, k := range keys {
+		if c.local != nil && c.local.has(k) {
+			exist[i] = true
+			continue
+		}
+		ask, at = append(ask, k), append(at, i)
+	}
+	return exist, ask, at
+}

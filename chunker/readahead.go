@@ -1,0 +1,52 @@
+package chunker
+
+// prefetch is a window being fetched in the background.
+type prefetch struct {
+	start int64
+	done  chan struct{} // closed when w is set
+	w     window
+}
+
+// startPrefetch fetches the window at next in the background, when it is
+// inside the range being served, the cache is usable, and the in-flight
+// budget has room (read-ahead is skipped, not waited for). f.mu must be held.
+func (f *File) startPrefetch(next int64) {
+	if f.pf != nil || next >= f.end || !f.cacheable() || f.ctx.Err() != nil {
+		return
+	}
+	w := f.plan(next)
+	// Read-ahead only while the budget is less than half used, so that
+	// readers who need bytes now never wait behind read-ahead.
+	if f.c.used.Load()+(w.end-w.start) > f.c.memCap/2 {
+		return
+	}
+	held, ok := f.c.tryAcquire(w.end - w.start)
+	if !ok {
+		return
+	}
+	pf := &prefetch{start: next, done: make(chan struct{})}
+	f.pf = pf
+	go func() {
+		f.fetch(&w, true, nil)
+		w.held = held
+		pf.w = w
+		close(pf.done)
+	}()
+}
+
+// dropPrefetch abandons a prefetch that will not be used; its memory is
+// released when it ends. f.mu must be held.
+func (f *File) dropPrefetch() {
+	if pf := f.pf; pf != nil {
+		f.pf = nil
+		go func() { <-pf.done; f.c.release(pf.w.held) }()
+	}
+}
+
+// releaseWindow gives the window's bytes back to the budget. f.mu must be
+// held.
+func (f *File) releaseWindow() {
+	f.c.release(f.win.held)
+	f.win.held = 0
+	f.win.pieces = nil
+}

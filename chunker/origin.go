@@ -2,8 +2,22 @@ package chunker
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
+)
+
+// Errors of remote origins, for callers to map to HTTP with errors.Is. A
+// missing object wraps fs.ErrNotExist, whatever the origin.
+var (
+	// ErrOriginDenied: the origin refused reelcache's credentials (HTTP
+	// 401 or 403 from it). An operator's problem, not the viewer's.
+	ErrOriginDenied = errors.New("chunker: origin refused access")
+	// ErrOriginUnavailable: the origin could not be reached or failed
+	// (connection refused or reset, HTTP 5xx), after one retry.
+	ErrOriginUnavailable = errors.New("chunker: origin unavailable")
+	// ErrOriginTimeout: the origin did not answer within its timeout.
+	ErrOriginTimeout = errors.New("chunker: origin timed out")
 )
 
 // Origin is where media lives: the source of truth the chunk cache sits in
@@ -43,6 +57,15 @@ type Info struct {
 	// Version names these bytes: it changes whenever they may have
 	// changed. Cache keys carry it.
 	Version string
+	// ChangedAt is when the bytes last changed as far as the origin can
+	// tell (a local file: the later of its mtime and ctime; a remote
+	// object: Last-Modified), zero when unknown. Bytes read too soon
+	// after it may be those of an in-place rewrite still in progress, so
+	// the cache serves them but does not keep them.
+	ChangedAt time.Time
+	// ContentType is the origin's media type for the object, "" when it
+	// has none to say.
+	ContentType string
 }
 
 // Object is one version of one object, open for one request. Its Info does

@@ -55,7 +55,7 @@ func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
 	store := chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
-	fx.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log})
+	fx.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log, Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestWarmThenServeAllHits(t *testing.T) {
 	rdb, _ := chunker.NewRedisClient(fx.redis.URL())
 	defer rdb.Close()
 	log := slog.New(slog.DiscardHandler)
-	srvCache, _ := chunker.New(chunker.Options{Root: root, ChunkSize: chunkSize, Logger: log,
+	srvCache, _ := chunker.New(chunker.Options{Root: root, ChunkSize: chunkSize, Logger: log, Settle: time.Nanosecond,
 		Store: chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, Logger: log})})
 	defer srvCache.Close()
 	h, _ := stream.New(stream.Options{Files: srvCache, Logger: log})

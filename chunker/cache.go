@@ -8,9 +8,9 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/sync/singleflight"
 )
 
 // Errors a File returns. Callers test with errors.Is.
@@ -61,9 +61,18 @@ type Options struct {
 	LocalBytes int64
 
 	// FillQueue is how many chunks may wait for a background write.
-	// Default 64. Pending chunks take at most (FillQueue+32)*ChunkSize:
-	// the queue and the batches being written.
+	// Default 64. Chunks being read or written to be cached hold their
+	// size of the in-flight budget (MaxInflightBytes) until they are
+	// written and no reader holds them; a chunk that finds no room is
+	// read in the pieces viewers ask for and not cached.
 	FillQueue int
+
+	// Settle is how long after an origin object last changed (its
+	// Info.ChangedAt) its bytes are served but not cached: an in-place
+	// rewrite may still be copying its data (see File.settled). Writes
+	// that take longer than this are not covered; replace files by
+	// rename. Default 2s.
+	Settle time.Duration
 
 	// SharedVersions is DirOptions.SharedVersions for the origin made
 	// from Root.
@@ -74,8 +83,8 @@ type Options struct {
 }
 
 // Cache opens objects of an origin and reads them chunk by chunk from the
-// local tier and Redis, falling back to the origin. It is safe for concurrent use. Close it to wait for
-// background writes.
+// local tier and Redis, falling back to the origin. It is safe for
+// concurrent use. Close it to wait for background writes.
 type Cache struct {
 	origin    Origin
 	store     *Store
@@ -84,19 +93,20 @@ type Cache struct {
 	window    int
 	log       *slog.Logger
 
-	flight singleflight.Group  // coalesces disk reads of one chunk
+	settle time.Duration
+
 	mem    *semaphore.Weighted // in-flight chunk bytes
 	memCap int64
 	used   atomic.Int64 // bytes taken from mem
 	open   atomic.Int64 // Files open, to share mem between them
 
-	pendingMu sync.Mutex        // protects pending
-	pending   map[string]string // chunks read from disk and not yet written to Redis, by key
-	bufs      sync.Pool         // *[]byte of chunkSize, for disk reads
+	flightMu sync.Mutex         // protects flights
+	flights  map[string]*flight // chunks being read to be cached, or waiting for their write, by key
+	scratch  sync.Pool          // *[]byte of scratchSize, for direct reads written out
 
 	fillMu     sync.RWMutex // guards sending on fillq against closing it
 	fillClosed bool         // fillq is closed; protected by fillMu
-	fillq      chan fillItem
+	fillq      chan *flight
 	fillWG     sync.WaitGroup
 	closeOnce  sync.Once
 
@@ -135,6 +145,9 @@ func New(opts Options) (*Cache, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Settle <= 0 {
+		opts.Settle = 2 * time.Second
+	}
 	c := &Cache{
 		origin:    opts.Origin,
 		store:     opts.Store,
@@ -142,16 +155,17 @@ func New(opts Options) (*Cache, error) {
 		fill:      opts.Fill,
 		window:    opts.Window,
 		log:       opts.Logger,
-		pending:   make(map[string]string),
+		settle:    opts.Settle,
+		flights:   make(map[string]*flight),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
 		memCap:    opts.MaxInflightBytes,
 	}
 	if opts.LocalBytes > 0 && c.store != nil {
 		c.local = newLocalTier(opts.LocalBytes, c.chunkSize)
 	}
-	c.bufs.New = func() any { b := make([]byte, c.chunkSize); return &b }
+	c.scratch.New = func() any { b := make([]byte, scratchSize); return &b }
 	if c.store != nil && c.fill == FillAsync {
-		c.fillq = make(chan fillItem, opts.FillQueue)
+		c.fillq = make(chan *flight, opts.FillQueue)
 		for range fillWriters {
 			c.fillWG.Add(1)
 			go c.filler()

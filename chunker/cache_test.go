@@ -59,6 +59,11 @@ func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Settle == 0 {
+		// Files are written just before they are read; most tests are
+		// not about the settle window (TestInPlaceRewrite is).
+		opts.Settle = time.Nanosecond
+	}
 	if withRedis {
 		fx.redis = redistest.Start(tb)
 		opts.Store = NewStore(StoreOptions{
@@ -389,7 +394,7 @@ func TestSharedVersionsAcrossCopies(t *testing.T) {
 	os.Chtimes(filepath.Join(dirB, "v.mp4"), fi.ModTime(), fi.ModTime())
 	rootB, _ := os.OpenRoot(dirB)
 	defer rootB.Close()
-	b, err := New(Options{Root: rootB, ChunkSize: 64 << 10, SharedVersions: true,
+	b, err := New(Options{Root: rootB, ChunkSize: 64 << 10, SharedVersions: true, Settle: time.Nanosecond,
 		Store: NewStore(StoreOptions{Client: mustClient(t, a.redis.URL()), Timeout: 2 * time.Second})})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +438,7 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 				Client: mustClient(t, fx.redis.URL()), Timeout: 10 * time.Second,
 				Observe: func(op string, _ time.Duration, _ error) { mu.Lock(); calls[op]++; mu.Unlock() },
 			})
-			c, err := New(Options{Root: fx.root, Store: store, ChunkSize: cs, Fill: FillOff})
+			c, err := New(Options{Root: fx.root, Store: store, ChunkSize: cs, Fill: FillOff, Settle: time.Nanosecond})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // Dir is the Origin of a local directory (media.root). Every access goes
@@ -43,13 +44,18 @@ func (d *Dir) version(name string, fi fs.FileInfo) string {
 }
 
 func (d *Dir) info(name string, fi fs.FileInfo) Info {
-	return Info{Name: name, Size: fi.Size(), ModTime: fi.ModTime(), Version: d.version(name, fi)}
+	return Info{Name: name, Size: fi.Size(), ModTime: fi.ModTime(), Version: d.version(name, fi), ChangedAt: changedAt(fi)}
 }
 
 // Open opens name under the root. Names that escape it fail with an error
 // that wraps fs.ErrNotExist or the os.Root error.
+//
+// The open does not block: a FIFO (or a device) named like a video would
+// otherwise hold open(2), and the viewer's request with it, until a writer
+// came. O_NONBLOCK changes nothing for the regular files that are served,
+// and anything else is refused as ErrNotRegular right after.
 func (d *Dir) Open(_ context.Context, name string) (Object, error) {
-	f, err := d.root.Open(name)
+	f, err := d.openFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
@@ -98,12 +104,19 @@ func (o *dirObject) Changed(context.Context) error {
 	return nil
 }
 
+// openFile opens name for reading without blocking on a FIFO.
+func (d *Dir) openFile(name string) (*os.File, error) {
+	return d.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
 // ReadRange opens name anew, so that the read does not depend on a
 // descriptor its caller may close, and checks that the file is the version
-// asked for before the first byte and again at the end: bytes of another
-// version are never returned.
+// asked for before the first byte and after every read: a Read returns no
+// byte it read after the file stopped being that version. (An in-place
+// write(2) sets mtime and ctime before it copies its data, so bytes read
+// while it runs fail the check after them.)
 func (d *Dir) ReadRange(_ context.Context, name, version string, off, n int64) (io.ReadCloser, error) {
-	f, err := d.root.Open(name)
+	f, err := d.openFile(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read %s: %w", name, ErrChanged)
@@ -139,9 +152,9 @@ func (r *dirRange) same() error {
 
 func (r *dirRange) Read(p []byte) (int, error) {
 	n, err := r.sr.Read(p)
-	if err == io.EOF {
+	if n > 0 || err == io.EOF {
 		if e := r.same(); e != nil {
-			return n, e
+			return 0, e
 		}
 	}
 	return n, err

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // Open opens name, a slash-separated path relative to the origin, for
@@ -57,16 +56,19 @@ type File struct {
 	// used for nothing but that request's Redis calls and waits.
 	ctx context.Context
 
-	mu        sync.Mutex // protects the fields below
-	win       window     // bytes at hand
-	winSize   int64      // bytes the next window fetches
-	winAt     time.Time  // when win was loaded
-	end       int64      // end (exclusive) of the range being served
-	bypass    bool       // Redis failed during this request: disk only
-	read      int64      // bytes returned by ReadAt
-	fromRedis int64      // of those, bytes that came from Redis
-	fromLocal int64      // and bytes that came from the local tier
-	pf        *prefetch  // the next window, being fetched; nil when none
+	mu        sync.Mutex    // protects the fields below
+	win       window        // bytes at hand
+	winSize   int64         // bytes the next window fetches
+	winAt     time.Time     // when win was loaded
+	end       int64         // end (exclusive) of the range being served
+	bypass    bool          // Redis failed during this request: disk only
+	read      int64         // bytes returned by ReadAt
+	fromRedis int64         // of those, bytes that came from Redis
+	fromLocal int64         // and bytes that came from the local tier
+	pf        *prefetch     // the next window, being fetched; nil when none
+	dr        io.ReadCloser // the direct read from the origin, if any
+	drOff     int64         // where dr reads next
+	scratch   *[]byte       // for direct bytes written out; from Cache.scratch
 	closed    bool
 }
 
@@ -106,6 +108,11 @@ func (f *File) Close() error {
 	f.mu.Lock()
 	f.releaseWindow()
 	f.dropPrefetch()
+	f.closeDirect()
+	if f.scratch != nil {
+		f.c.scratch.Put(f.scratch)
+		f.scratch = nil
+	}
 	closed := f.closed
 	f.closed = true
 	f.mu.Unlock()
@@ -144,10 +151,21 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		m := copy(p[n:], pc.data[off-pc.off:])
+		var m int
+		if pc.direct {
+			// Straight into p: no scratch buffer, one copy.
+			m, err = f.direct(p[n:min(len(p), n+int(pc.off+pc.n-off))], off)
+		} else {
+			var b []byte
+			b, err = f.bytesAt(pc, off, int64(len(p)-n))
+			m = copy(p[n:], b)
+		}
 		f.count(pc, m)
 		n += m
 		off += int64(m)
+		if err != nil {
+			return n, err
+		}
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -208,7 +226,8 @@ var ErrWrite = errors.New("chunker: write failed")
 
 // WriteRange writes the n bytes at off to w, a window's piece at a time,
 // straight from the chunk data: no copy into an intermediate buffer, and one
-// write per piece rather than one per 32 KiB. It returns the bytes written.
+// write per piece rather than one per 32 KiB. Bytes of a chunk being read
+// from the origin are written as they arrive. It returns the bytes written.
 // Read errors are returned as ReadAt returns them; w's errors wrap ErrWrite.
 func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 	if off < 0 || n < 0 {
@@ -223,9 +242,11 @@ func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 		if err != nil {
 			return written, err
 		}
-		s := pc.data[off-pc.off : min(pc.n, end-pc.off)]
-		// The piece's string is immutable and w only reads the slice.
-		m, err := w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+		b, err := f.bytesAt(pc, off, end-off)
+		if err != nil {
+			return written, err
+		}
+		m, err := w.Write(b)
 		written += int64(m)
 		f.count(pc, m)
 		off += int64(m)

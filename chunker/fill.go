@@ -50,56 +50,37 @@ func (c *Cache) logFillError(err error) {
 	c.log.Warn("caching chunks failed; serving from disk goes on", "err", err, "failed_so_far", c.stats.fillErrors.Load())
 }
 
-type fillItem struct{ key, val string }
-
-func (c *Cache) setPending(key, val string) {
-	c.pendingMu.Lock()
-	c.pending[key] = val
-	c.pendingMu.Unlock()
-}
-
-func (c *Cache) unsetPending(keys []string) {
-	c.pendingMu.Lock()
-	for _, k := range keys {
-		delete(c.pending, k)
+// putSync writes a flight's chunk to Redis before returning (FillSync).
+func (c *Cache) putSync(fl *flight) {
+	// Detached from the viewer: a chunk read is worth caching even if the
+	// viewer who asked has gone.
+	if err := c.store.Set(context.Background(), []string{fl.key}, []string{fl.data()}); err != nil {
+		c.stats.fillErrors.Add(1)
+		c.logFillError(err)
+		return
 	}
-	c.pendingMu.Unlock()
+	c.stats.fills.Add(1)
 }
 
-// put caches one chunk read from disk, per the fill mode. Until the write
-// is done the chunk is pending: readers that missed it in Redis take it from
-// memory instead of reading the disk again.
-func (c *Cache) put(key, val string) {
-	switch c.fill {
-	case FillSync:
-		c.setPending(key, val)
-		defer c.unsetPending([]string{key})
-		// Detached from the viewer: a chunk read is worth caching even if
-		// the viewer who asked has gone.
-		if err := c.store.Set(context.Background(), []string{key}, []string{val}); err != nil {
-			c.stats.fillErrors.Add(1)
-			c.logFillError(err)
-			return
-		}
-		c.stats.fills.Add(1)
-	case FillAsync:
-		// The queue bounds pending memory: a chunk is pending only while
-		// it holds a place in the queue or is being written.
-		// A disk read that outlives Close (flights are detached from
-		// viewers) finds the queue closed and drops its chunk.
-		c.fillMu.RLock()
-		defer c.fillMu.RUnlock()
-		if c.fillClosed {
-			c.stats.fillDropped.Add(1)
-			return
-		}
-		c.setPending(key, val)
-		select {
-		case c.fillq <- fillItem{key, val}:
-		default:
-			c.unsetPending([]string{key})
-			c.stats.fillDropped.Add(1)
-		}
+// put queues a flight's finished chunk for a background write (FillAsync).
+// Until the write is done the flight stays findable: readers that missed
+// the chunk in Redis take it from memory instead of reading the origin
+// again. The queue bounds that memory: when it is full the chunk is simply
+// not cached. A read that outlives Close (flights are detached from
+// viewers) finds the queue closed and drops its chunk.
+func (c *Cache) put(fl *flight) {
+	c.fillMu.RLock()
+	defer c.fillMu.RUnlock()
+	if c.fillClosed {
+		c.stats.fillDropped.Add(1)
+		c.endFlight(fl)
+		return
+	}
+	select {
+	case c.fillq <- fl:
+	default:
+		c.stats.fillDropped.Add(1)
+		c.endFlight(fl)
 	}
 }
 
@@ -115,24 +96,32 @@ const fillBatch = 8
 // pipeline, until the queue is closed.
 func (c *Cache) filler() {
 	defer c.fillWG.Done()
+	batch := make([]*flight, 0, fillBatch)
 	keys := make([]string, 0, fillBatch)
 	vals := make([]string, 0, fillBatch)
-	for it := range c.fillq {
-		keys, vals = append(keys[:0], it.key), append(vals[:0], it.val)
+	for fl := range c.fillq {
+		batch = append(batch[:0], fl)
 	drain:
-		for len(keys) < fillBatch {
+		for len(batch) < fillBatch {
 			select {
-			case it, ok := <-c.fillq:
+			case fl, ok := <-c.fillq:
 				if !ok {
 					break drain
 				}
-				keys, vals = append(keys, it.key), append(vals, it.val)
+				batch = append(batch, fl)
 			default:
 				break drain
 			}
 		}
+		keys, vals = keys[:0], vals[:0]
+		for _, fl := range batch {
+			keys, vals = append(keys, fl.key), append(vals, fl.data())
+		}
 		err := c.store.Set(context.Background(), keys, vals)
-		c.unsetPending(keys)
+		for _, fl := range batch {
+			c.endFlight(fl)
+		}
+		clear(batch)
 		if err != nil {
 			c.stats.fillErrors.Add(int64(len(keys)))
 			c.logFillError(err)

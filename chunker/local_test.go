@@ -85,7 +85,7 @@ func TestLocalTierServesHotChunksWithoutRedis(t *testing.T) {
 	readAll(t, fx.cache, "hot.mp4")                       // fills Redis
 
 	// A second instance on the same Redis, with a local tier.
-	c, err := New(Options{Root: fx.root, Store: fx.cache.Store(), ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20})
+	c, err := New(Options{Root: fx.root, Store: fx.cache.Store(), ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20, Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,10 @@ package chunker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"time"
 )
 
 // chunkLen returns the length of chunk i of a file of size bytes.
@@ -13,74 +14,243 @@ func (c *Cache) chunkLen(size, i int64) int64 {
 	return end - start
 }
 
-// readDisk reads chunk i of version of name from disk and, when fill is set,
-// caches it per the fill mode. Concurrent reads of one chunk share one disk
-// read (and one write to Redis); a caller whose ctx ends stops waiting.
+// flightStep is the most a flight reads from the origin before handing
+// what it has to its readers.
+const flightStep = 256 << 10
+
+// scratchSize is the buffer a File writes direct bytes out of.
+const scratchSize = 128 << 10
+
+// resolve decides where the bytes of a piece that neither the local tier
+// nor Redis returned come from:
 //
-// The read opens the file anew rather than using the caller's descriptor, so
-// that it outlives a caller who gives up, and checks that the file is still
-// the same version before and after reading: bytes of another version are
-// never returned or cached under this version's key.
-func (c *Cache) readDisk(ctx context.Context, name, version string, size, i int64, fill bool) (string, error) {
-	var key string // the Redis key, or "" when the cache is off
-	if c.store != nil {
-		key = c.store.Key(version, c.chunkSize, i)
-		if data, ok := c.memChunk(key); ok {
-			return data, nil
-		}
-	}
-	flightKey := key
-	if flightKey == "" {
-		flightKey = name + "\x00" + version + "\x00" + strconv.FormatInt(i, 10)
-	}
-	ch := c.flight.DoChan(flightKey, func() (any, error) {
-		// A flight that ended just before this one may have left the
-		// chunk on its way to Redis (groupcache's load re-checks its cache
-		// here for the same reason).
-		if data, ok := c.memChunk(key); ok {
-			return data, nil
-		}
-		if fill {
-			// ... or already written it. Detached from the viewer, like
-			// the flight itself; the store's timeout bounds it.
-			if vals, found, err := c.store.Get(context.Background(), []string{key}); err == nil && found[0] &&
-				int64(len(vals[0])) == c.chunkLen(size, i) {
-				return vals[0], nil
-			}
-		}
-		data, err := c.readChunk(name, version, size, i)
-		if err != nil {
-			return "", err
-		}
+//   - a chunk another request is reading, or that is on its way to Redis:
+//     share that flight;
+//   - a chunk that will be cached: start a flight that reads it whole from
+//     the origin, streams it to its readers as it arrives, and keeps it in
+//     the local tier and Redis;
+//   - otherwise (fill off, Redis failing for this request, a file changed
+//     too recently to trust, no room in the in-flight budget): read only
+//     the bytes asked for, straight from the origin (direct).
+//
+// f.mu must be held.
+func (f *File) resolve(pc *piece) {
+	c := f.c
+	if c.store == nil {
+		pc.direct = true
 		c.stats.misses.Add(1)
-		c.stats.diskBytes.Add(int64(len(data)))
-		if c.local != nil {
-			c.local.add(key, data)
+		return
+	}
+	key := f.Key(pc.chunk)
+	cs, ce := f.geo.Bounds(pc.chunk)
+	if c.local != nil {
+		if data, ok := c.local.get(key); ok {
+			pc.data, pc.have, pc.src = data[pc.off-cs:pc.off-cs+pc.n], true, srcLocal
+			c.stats.localHits.Add(1)
+			return
 		}
-		if fill && c.fill != FillOff {
-			c.put(key, data)
+	}
+	keep := !f.bypass && (c.fill != FillOff || c.local != nil) && f.settled()
+	c.flightMu.Lock()
+	fl, ok := c.flights[key]
+	switch {
+	case ok:
+		fl.ref()
+	case keep:
+		if held, got := c.tryAcquire(ce - cs); got {
+			fl = newFlight(key, cs, ce-cs, held)
+			fl.ref() // the piece's
+			c.flights[key] = fl
+			go c.run(fl, f.name, f.version)
 		}
-		return data, nil
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
+	}
+	c.flightMu.Unlock()
+	if fl != nil {
+		pc.fl = fl
+		return
+	}
+	pc.direct = true
+	c.stats.misses.Add(1)
+}
+
+// settled reports whether the file last changed long enough ago that its
+// bytes can be trusted to be those of its version, and so be cached.
+//
+// Why: an in-place write(2) updates mtime and ctime (so the version) before
+// it copies its data. A chunk read while such a write runs can hold old
+// bytes under the new version, and every version check agrees, since
+// nothing changes again when the write ends. Reads that start Options.Settle
+// after the last change cannot overlap a write shorter than that (and any
+// later write changes the version, which ReadRange checks after every
+// read). Bytes read sooner are still served, as the file is right now, but
+// never cached, so a rewrite leaves nothing wrong behind it.
+func (f *File) settled() bool {
+	return f.info.ChangedAt.IsZero() || time.Since(f.info.ChangedAt) >= f.c.settle
+}
+
+// run reads fl's chunk from the origin, hands it to fl's readers as it
+// arrives, then keeps it in the local tier and Redis. It is detached from
+// the request that started it: the others sharing it still want it, and a
+// chunk read is worth caching even when its viewer has left.
+func (c *Cache) run(fl *flight, name, version string) {
+	size := len(fl.buf)
+	// Another instance may have cached the chunk since this request's
+	// window missed it (groupcache's load re-checks its cache here for the
+	// same reason).
+	if c.fill != FillOff && c.store.Available() {
+		if vals, found, err := c.store.Get(context.Background(), []string{fl.key}); err == nil && found[0] && len(vals[0]) == size {
+			fl.src = srcRedis
+			copy(fl.buf, vals[0])
+			fl.advance(size)
+			fl.finish(nil)
+			c.endFlight(fl)
+			return
 		}
-		return r.Val.(string), nil
-	case <-ctx.Done():
-		return "", ctx.Err()
+	}
+	err := c.readFlight(fl, name, version)
+	if err != nil {
+		c.dropFlight(fl)
+		fl.finish(err)
+		c.endFlight(fl)
+		return
+	}
+	if c.local != nil {
+		c.local.add(fl.key, fl.data())
+	}
+	switch {
+	case c.fill == FillOff:
+		fl.finish(nil)
+		c.endFlight(fl)
+	case c.fill == FillSync:
+		c.putSync(fl)
+		fl.advance(size) // only now, so that a viewer's response ends after the write
+		fl.finish(nil)
+		c.endFlight(fl)
+	default:
+		fl.finish(nil)
+		c.put(fl)
 	}
 }
 
-func (c *Cache) readChunk(name, version string, size, i int64) (string, error) {
-	bp := c.bufs.Get().(*[]byte)
-	defer c.bufs.Put(bp)
-	buf := (*bp)[:c.chunkLen(size, i)]
-	if err := c.readRange(context.Background(), name, version, i*c.chunkSize, buf); err != nil {
-		return "", fmt.Errorf("read chunk %d: %w", i, err)
+// readFlight reads the chunk into fl.buf, handing each step to fl's readers
+// (except under FillSync, whose caller hands the whole chunk over after the
+// write), then reads on to the range's end, where the origin checks the
+// version again.
+func (c *Cache) readFlight(fl *flight, name, version string) error {
+	size := len(fl.buf)
+	rc, err := c.origin.ReadRange(context.Background(), name, version, fl.off, int64(size))
+	if err != nil {
+		return err
 	}
-	return string(buf), nil
+	defer rc.Close()
+	stream := c.fill != FillSync
+	n := 0
+	for n < size {
+		m, err := rc.Read(fl.buf[n:min(size, n+flightStep)])
+		c.stats.diskBytes.Add(int64(m))
+		if err != nil && err != io.EOF {
+			// Bytes that come with an error are not handed on: the
+			// origin may have found them to be of another version.
+			return fmt.Errorf("read chunk at %d of %s: %w", fl.off, name, err)
+		}
+		n += m
+		if m > 0 && stream {
+			fl.advance(m)
+		}
+		if err == io.EOF && n < size {
+			return fmt.Errorf("read chunk at %d of %s: %d of %d bytes: %w", fl.off, name, n, size, ErrChanged)
+		}
+	}
+	if err := atEOF(rc, name); err != nil {
+		return err
+	}
+	c.stats.misses.Add(1)
+	return nil
+}
+
+// atEOF reads on to the end of an origin range that has given all its
+// bytes, so that the origin checks the version there.
+func atEOF(rc io.Reader, name string) error {
+	var extra [1]byte
+	for range 2 {
+		m, err := rc.Read(extra[:])
+		if m > 0 {
+			return fmt.Errorf("read %s: the origin sent more bytes than asked: %w", name, ErrChanged)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("read %s: no end of range from the origin", name)
+}
+
+// dropFlight forgets fl, so that the next miss of its chunk starts anew.
+func (c *Cache) dropFlight(fl *flight) {
+	c.flightMu.Lock()
+	if c.flights[fl.key] == fl {
+		delete(c.flights, fl.key)
+	}
+	c.flightMu.Unlock()
+}
+
+// endFlight forgets fl and drops the flight's own reference to its buffer:
+// the buffer's budget returns once the last piece reading it lets go.
+func (c *Cache) endFlight(fl *flight) {
+	c.dropFlight(fl)
+	if fl.unref() {
+		c.release(fl.held)
+	}
+}
+
+// unrefFlight drops a piece's reference to fl.
+func (c *Cache) unrefFlight(fl *flight) {
+	if fl.unref() {
+		c.release(fl.held)
+	}
+}
+
+// direct reads into p the bytes at off of a piece nobody will cache,
+// straight from the origin: only what is asked for, in one ranged read per
+// run of consecutive bytes to the end of the range being served (a jump
+// opens a new one). f.mu must be held.
+func (f *File) direct(p []byte, off int64) (int, error) {
+	if f.dr == nil || f.drOff != off {
+		f.closeDirect()
+		end := f.end
+		if end <= off {
+			end = f.geo.Size // a read past the prepared range
+		}
+		rc, err := f.c.origin.ReadRange(f.ctx, f.name, f.version, off, end-off)
+		if err != nil {
+			return 0, err
+		}
+		f.dr, f.drOff = rc, off
+	}
+	n, err := f.dr.Read(p)
+	f.drOff += int64(n)
+	f.c.stats.diskBytes.Add(int64(n))
+	if err == io.EOF {
+		f.closeDirect()
+		if n == 0 {
+			return 0, fmt.Errorf("read %s at %d: origin range ended early: %w", f.name, off, ErrChanged)
+		}
+		err = nil
+	}
+	if err != nil {
+		f.closeDirect()
+	}
+	return n, err
+}
+
+// closeDirect closes the direct read, if any. f.mu must be held.
+func (f *File) closeDirect() {
+	if f.dr != nil {
+		f.dr.Close()
+		f.dr = nil
+	}
 }
 
 // readRange fills p with the bytes at off of version of name, from the
@@ -95,42 +265,15 @@ func (c *Cache) readRange(ctx context.Context, name, version string, off int64, 
 	}
 	defer rc.Close()
 	n := 0
-	for {
-		var m int
-		if n < len(p) {
-			m, err = rc.Read(p[n:])
-		} else {
-			var extra [1]byte
-			m, err = rc.Read(extra[:])
-			if m > 0 {
-				return fmt.Errorf("read %s: origin sent more than %d bytes", name, len(p))
-			}
-		}
+	for n < len(p) {
+		m, err := rc.Read(p[n:])
 		n += m
-		switch {
-		case err == io.EOF && n == len(p):
-			return nil
-		case err == io.EOF:
+		if err == io.EOF && n < len(p) {
 			return fmt.Errorf("read %s: %d of %d bytes: %w", name, n, len(p), ErrChanged)
-		case err != nil:
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
 	}
-}
-
-// memChunk returns a chunk held in memory: in the local tier, or on its way
-// to Redis.
-func (c *Cache) memChunk(key string) (string, bool) {
-	if key == "" {
-		return "", false
-	}
-	if c.local != nil {
-		if data, ok := c.local.get(key); ok {
-			return data, true
-		}
-	}
-	c.pendingMu.Lock()
-	defer c.pendingMu.Unlock()
-	data, ok := c.pending[key]
-	return data, ok
+	return atEOF(rc, name)
 }

@@ -46,6 +46,11 @@ func (f *File) dropPrefetch() {
 // releaseWindow gives the window's bytes back to the budget. f.mu must be
 // held.
 func (f *File) releaseWindow() {
+	for _, pc := range f.win.pieces {
+		if pc.fl != nil {
+			f.c.unrefFlight(pc.fl)
+		}
+	}
 	f.c.release(f.win.held)
 	f.win.held = 0
 	f.win.pieces = nil

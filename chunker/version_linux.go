@@ -5,6 +5,7 @@ package chunker
 import (
 	"io/fs"
 	"syscall"
+	"time"
 )
 
 // fileIdentity returns device, inode and change time (ns), which tell a
@@ -16,4 +17,16 @@ func fileIdentity(fi fs.FileInfo) []uint64 {
 	}
 	ctime := uint64(st.Ctim.Sec)*1e9 + uint64(st.Ctim.Nsec)
 	return []uint64{uint64(st.Dev), uint64(st.Ino), ctime}
+}
+
+// changedAt returns the later of the file's modification and change times:
+// when its bytes (or its identity) last changed.
+func changedAt(fi fs.FileInfo) time.Time {
+	t := fi.ModTime()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if c := time.Unix(st.Ctim.Sec, st.Ctim.Nsec); c.After(t) {
+			t = c
+		}
+	}
+	return t
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"time"
+	"unsafe"
 )
 
 // Window sizes. A File fetches a window of bytes from Redis in one round
@@ -20,13 +21,18 @@ const (
 	slowDrain = 50 * time.Millisecond // slower than this: halve
 )
 
-// piece is the bytes [off, off+n) of the file, all in one chunk.
+// piece is the bytes [off, off+n) of the file, all in one chunk. Its bytes
+// are at hand (have: from the local tier or Redis), or come from a flight
+// (fl: the chunk being read to be cached), or are read from the origin as
+// they are asked for (direct); see File.resolve.
 type piece struct {
 	off, n int64
 	chunk  int64
 	data   string // n bytes once have is set
 	have   bool
-	src    source // where data came from
+	src    source  // where data came from
+	fl     *flight // holds a reference, dropped by releaseWindow
+	direct bool
 }
 
 // source says where a piece's bytes came from.
@@ -55,8 +61,9 @@ type window struct {
 func (w *window) contains(off int64) bool { return off >= w.start && off < w.end }
 
 // piece returns the piece holding off, loading a window when off is not in
-// the current one, and reading its chunk from disk when Redis did not have
-// it. The piece stays valid until the next call. f.mu must be held.
+// the current one, and deciding where its bytes come from when the local
+// tier and Redis did not have them. The piece stays valid until the next
+// call. f.mu must be held.
 func (f *File) piece(off int64) (*piece, error) {
 	if !f.win.contains(off) {
 		if err := f.load(off, 0); err != nil {
@@ -68,20 +75,43 @@ func (f *File) piece(off int64) (*piece, error) {
 		if off < pc.off || off >= pc.off+pc.n {
 			continue
 		}
-		if !pc.have {
-			data, err := f.c.readDisk(f.ctx, f.name, f.version, f.geo.Size, pc.chunk, f.cacheable())
-			if err != nil {
-				return nil, err
-			}
-			cs, _ := f.geo.Bounds(pc.chunk)
-			// The chunk is read whole (so that it can be cached whole);
-			// the piece keeps its part, so that the small reads io.Copy
-			// makes do not each go to disk.
-			pc.data, pc.have = data[pc.off-cs:pc.off-cs+pc.n], true
+		if !pc.have && pc.fl == nil && !pc.direct {
+			f.resolve(pc)
 		}
 		return pc, nil
 	}
 	return nil, fmt.Errorf("read %s at %d: no piece in window [%d, %d)", f.name, off, f.win.start, f.win.end)
+}
+
+// bytesAt returns the bytes of pc from off on, at most max of them: those
+// at hand, those its flight has read so far (waiting until there is at
+// least one), or, for a direct piece, bytes read now into the File's
+// scratch buffer. They stay valid until the next call; the caller only
+// reads them. f.mu must be held.
+func (f *File) bytesAt(pc *piece, off int64, max int64) ([]byte, error) {
+	end := min(pc.off+pc.n, off+max)
+	switch {
+	case pc.have:
+		s := pc.data[off-pc.off : end-pc.off]
+		return unsafe.Slice(unsafe.StringData(s), len(s)), nil
+	case pc.fl != nil:
+		fl := pc.fl
+		buf, err := fl.wait(f.ctx, int(off-fl.off))
+		if int64(len(buf)) > off-fl.off {
+			pc.src = fl.src
+			return buf[off-fl.off : min(int64(len(buf)), end-fl.off)], nil
+		}
+		if err == nil {
+			err = fmt.Errorf("read %s at %d: chunk ended early: %w", f.name, off, ErrChanged)
+		}
+		return nil, err
+	}
+	if f.scratch == nil {
+		f.scratch = f.c.scratch.Get().(*[]byte)
+	}
+	buf := *f.scratch
+	n, err := f.direct(buf[:min(int64(len(buf)), end-off)], off)
+	return buf[:n], err
 }
 
 // load makes the window start at off: from the prefetch when it starts

@@ -76,6 +76,7 @@ type Cache struct {
 	Versions         string        // "local" (device, inode, ctime too) or "shared" (name, size, mtime)
 	MaxInflightBytes int64         // cap on chunk bytes held by all requests at once
 	LocalBytes       int64         // in-process tier of chunks several requests read; 0: off
+	Settle           time.Duration // after a file changes, how long its bytes are served but not cached
 }
 
 // HTTP limits what clients may ask.
@@ -130,6 +131,7 @@ var keys = []key{
 	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
 	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
 	{"cache.local_bytes", "0", "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
+	{"cache.settle", "2s", "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
 	{"auth.signing_key", "", "auth-signing-key", "HMAC keys (comma-separated) for signed media URLs; empty: off"},
@@ -473,6 +475,12 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want a size such as 512MiB, or 0 for off")
 		}
 		c.Cache.LocalBytes = int64(n)
+	case "cache.settle":
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 || d > time.Hour {
+			return errors.New("want a duration such as 2s (0 caches at once; at most 1h)")
+		}
+		c.Cache.Settle = d
 	case "http.max_ranges":
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 {

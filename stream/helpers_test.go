@@ -72,7 +72,8 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,
 		})
 	}
-	s.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log})
+	s.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
+		Settle: time.Nanosecond}) // files are written just before they are read
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func newE2EServer(t *testing.T) *e2eServer {
 		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10, // many chunks per sample, so seeks cross chunk boundaries
 		Redis:     config.Redis{URL: s.redis.URL(), KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
-		Cache:     config.Cache{Fill: "async"},
+		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))

@@ -48,7 +48,7 @@ func TestLoadWithRedisOutage(t *testing.T) {
 		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
 		ChunkSize: 256 << 10,
 		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
-		Cache:     config.Cache{Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20},
+		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20},
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))

@@ -42,7 +42,9 @@ func startServe(t *testing.T, args ...string) *running {
 	pr, pw := io.Pipe()
 	r := &running{stderr: &testlog.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), pw, r.stderr)
+		// Media files are copied in just before they are served: no settle
+		// window (cache.settle), or their first reads would not be cached.
+		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--cache-settle", "0"}, args...), pw, r.stderr)
 		pw.Close()
 		r.done <- err
 	}()

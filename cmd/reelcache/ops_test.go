@@ -159,7 +159,7 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10,
 		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second, Mode: "single"},
-		Cache:     config.Cache{Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
+		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
 	}
 	a, err := newApp(t.Context(), cfgA, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -230,7 +230,7 @@ func TestRedisCluster(t *testing.T) {
 		ChunkSize: 64 << 10,
 		Redis: config.Redis{URL: "redis://" + addrs[0], Mode: "cluster", Addrs: addrs[1:],
 			KeyPrefix: "reelcache", Timeout: 500 * time.Millisecond},
-		Cache: config.Cache{Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
+		Cache: config.Cache{Settle: time.Nanosecond, Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

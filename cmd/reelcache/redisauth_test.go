@@ -24,7 +24,7 @@ func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (st
 	cfg := &config.Config{
 		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10, Redis: r,
-		Cache: config.Cache{Fill: "sync", Readahead: 2, MaxInflightBytes: 64 << 20},
+		Cache: config.Cache{Settle: time.Nanosecond, Fill: "sync", Readahead: 2, MaxInflightBytes: 64 << 20},
 		Log:   config.Log{Level: "info", Format: "text"},
 	}
 	for _, f := range change {

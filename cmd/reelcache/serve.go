@@ -126,12 +126,22 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		SharedVersions:   cfg.Cache.Versions == "shared",
 		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
 		LocalBytes:       cfg.Cache.LocalBytes,
+		Settle:           settleWindow(cfg.Cache.Settle),
 		Logger:           log,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return cache, rdb, nil
+}
+
+// settleWindow turns cache.settle into chunker.Options.Settle, whose zero means
+// its default: 0 in the configuration means no window at all.
+func settleWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return time.Nanosecond
+	}
+	return d
 }
 
 // newApp opens the cache and builds the HTTP handler.

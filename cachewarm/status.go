@@ -2,6 +2,7 @@ package cachewarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -81,15 +82,30 @@ func ChunkMap(found []bool, width int) string {
 	return b.String()
 }
 
-// PurgeFiles deletes every chunk of the current version of each named file
-// and returns how many keys existed.
+// PurgeFiles deletes every chunk of the current version of each named file,
+// tells every serving instance to drop those chunks from its local tier
+// (see chunker.Store.AnnouncePurge), and returns how many keys existed. The
+// announcement is made even when a deletion failed part way: what left
+// Redis must not live on in a tier.
 func PurgeFiles(ctx context.Context, c *chunker.Cache, names []string) (int64, error) {
+	var versions []string
+	total, err := purgeFiles(ctx, c, names, &versions)
+	if len(versions) > 0 {
+		if aerr := c.Store().AnnouncePurge(context.WithoutCancel(ctx), versions); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("chunks deleted, but instances' local tiers were not told: %w", aerr))
+		}
+	}
+	return total, err
+}
+
+func purgeFiles(ctx context.Context, c *chunker.Cache, names []string, versions *[]string) (int64, error) {
 	var total int64
 	for _, name := range names {
 		f, err := c.Open(ctx, name)
 		if err != nil {
 			return total, fmt.Errorf("purge %s: %w", name, err)
 		}
+		*versions = append(*versions, f.Version())
 		n := f.Geometry().Count()
 		keys := make([]string, 0, min(n, 1000))
 		for i := range n {
@@ -110,7 +126,8 @@ func PurgeFiles(ctx context.Context, c *chunker.Cache, names []string) (int64, e
 }
 
 // PurgeAll deletes every chunk key under the store's prefix, found with SCAN
-// on every master, and returns how many it deleted.
+// on every master, tells every serving instance to empty its local tier, and
+// returns how many keys it deleted.
 func PurgeAll(ctx context.Context, s *chunker.Store) (int64, error) {
 	var total int64
 	err := s.Scan(ctx, func(keys []string) error {
@@ -118,5 +135,8 @@ func PurgeAll(ctx context.Context, s *chunker.Store) (int64, error) {
 		total += n
 		return err
 	})
+	if aerr := s.AnnouncePurge(context.WithoutCancel(ctx), nil); aerr != nil {
+		err = errors.Join(err, fmt.Errorf("chunks deleted, but instances' local tiers were not told: %w", aerr))
+	}
 	return total, err
 }

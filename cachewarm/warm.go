@@ -312,7 +312,7 @@ func execute(ctx context.Context, batches []batch, opts Options, rep *Report) {
 // writeBatch reads b's chunks from disk into bufs and stores them in one
 // pipeline. It returns the chunks and bytes stored.
 func writeBatch(ctx context.Context, c *chunker.Cache, b batch, bufs [][]byte, failed func(string, int64, error)) (int64, int64) {
-	f, err := c.Open(ctx, b.name)
+	f, err := openSettled(ctx, c, b.name)
 	if err != nil {
 		for _, i := range b.chunks {
 			failed(b.name, i, err)
@@ -354,6 +354,28 @@ func writeBatch(ctx context.Context, c *chunker.Cache, b batch, bufs [][]byte, f
 		nb += int64(len(vals[j]))
 	}
 	return n, nb
+}
+
+// openSettled opens name once its bytes may be cached: a file changed a
+// moment ago (copied in just before the warm, say) is waited for, as the
+// server would not cache it either (chunker.File.Unsettled).
+func openSettled(ctx context.Context, c *chunker.Cache, name string) (*chunker.File, error) {
+	for {
+		f, err := c.Open(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		d := f.Unsettled()
+		if d == 0 {
+			return f, nil
+		}
+		f.Close()
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // checkMemory warns when Redis cannot hold what is asked for.

@@ -429,3 +429,30 @@ func TestChunkMap(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmWaitsForAFreshFile: a file copied in a moment ago is warmed once
+// the settle window has passed, as the server would cache it, not before
+// (its bytes may still be those of an in-place rewrite).
+func TestWarmWaitsForAFreshFile(t *testing.T) {
+	fx := newFixture(t)
+	root, err := os.OpenRoot(fx.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	const settle = 700 * time.Millisecond
+	c, err := chunker.New(chunker.Options{Root: root, Store: fx.cache.Store(), ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fx.write(t, "fresh.mp4", bytes.Repeat([]byte("0123456789abcdef"), 20_000))
+	written := time.Now()
+	rep, err := Warm(t.Context(), []string{"fresh.mp4"}, Options{Cache: c, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || rep.Failed != 0 || rep.Written != 5 {
+		t.Fatalf("warm: %v, %+v", err, rep)
+	}
+	if waited := time.Since(written); waited < settle-50*time.Millisecond {
+		t.Errorf("warm wrote a file changed %v before: want it to wait out the %v settle window", waited, settle)
+	}
+}

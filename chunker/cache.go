@@ -110,8 +110,11 @@ type Cache struct {
 	fillWG     sync.WaitGroup
 	closeOnce  sync.Once
 
-	local  *localTier    // nil when off
-	nextID atomic.Uint64 // numbers Files, for the local tier's admission
+	local    *localTier         // nil when off
+	stopWait context.CancelFunc // stops watchPurges; nil when it does not run
+	watchWG  sync.WaitGroup
+	watching chan struct{} // closed once watchPurges has subscribed (tests)
+	nextID   atomic.Uint64 // numbers Files, for the local tier's admission
 
 	stats counters
 
@@ -162,6 +165,10 @@ func New(opts Options) (*Cache, error) {
 	}
 	if opts.LocalBytes > 0 && c.store != nil {
 		c.local = newLocalTier(opts.LocalBytes, c.chunkSize)
+		ctx, cancel := context.WithCancel(context.Background())
+		c.stopWait, c.watching = cancel, make(chan struct{})
+		c.watchWG.Add(1)
+		go func() { defer c.watchWG.Done(); c.watchPurges(ctx, c.watching) }()
 	}
 	c.scratch.New = func() any { b := make([]byte, scratchSize); return &b }
 	if c.store != nil && c.fill == FillAsync {
@@ -178,6 +185,10 @@ func New(opts Options) (*Cache, error) {
 // Reads after Close are served but not cached.
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() {
+		if c.stopWait != nil {
+			c.stopWait()
+			c.watchWG.Wait()
+		}
 		if c.fillq != nil {
 			c.fillMu.Lock()
 			c.fillClosed = true

@@ -2,6 +2,7 @@ package chunker
 
 import (
 	"container/list"
+	"strings"
 	"sync"
 )
 
@@ -13,8 +14,8 @@ import (
 //
 // It is coherent for free: entries are keyed by the chunk's Redis key,
 // which carries the file version, so a rewritten file has new keys and the
-// old entries only wait to be evicted. (A purge of Redis does not reach it;
-// it never needs to, since a key's bytes never change.)
+// old entries only wait to be evicted. A purge of Redis reaches it too
+// (see purge.go): what came from Redis may have been wrong there.
 //
 // Admission keeps one-off reads out. A chunk read from disk always enters
 // (reading it again would cost the disk). A chunk from Redis enters when a
@@ -113,6 +114,41 @@ func (t *localTier) add(key, val string) {
 	}
 	t.entries[key] = t.order.PushFront(&localEntry{key: key, val: val})
 	t.used += n
+}
+
+// clear drops every chunk.
+func (t *localTier) clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.entries)
+	t.order.Init()
+	t.used = 0
+}
+
+// dropVersions drops the chunks of the given file versions, whose keys
+// start with prefix:c:version: (see Store.Key).
+func (t *localTier) dropVersions(prefix string, versions []string) {
+	starts := make([]string, 0, len(versions))
+	for _, v := range versions {
+		if v != "" {
+			starts = append(starts, prefix+":c:"+v+":")
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for e := t.order.Front(); e != nil; {
+		next := e.Next()
+		le := e.Value.(*localEntry)
+		for _, s := range starts {
+			if strings.HasPrefix(le.key, s) {
+				t.order.Remove(e)
+				delete(t.entries, le.key)
+				t.used -= int64(len(le.val))
+				break
+			}
+		}
+		e = next
+	}
 }
 
 // size returns the bytes and chunks held.

@@ -84,8 +84,16 @@ func (f *File) resolve(pc *piece) {
 // later write changes the version, which ReadRange checks after every
 // read). Bytes read sooner are still served, as the file is right now, but
 // never cached, so a rewrite leaves nothing wrong behind it.
-func (f *File) settled() bool {
-	return f.info.ChangedAt.IsZero() || time.Since(f.info.ChangedAt) >= f.c.settle
+func (f *File) settled() bool { return f.Unsettled() == 0 }
+
+// Unsettled returns how long until the file's bytes may be cached: zero
+// once Options.Settle has passed since it last changed. A prewarm waits
+// this long before it reads.
+func (f *File) Unsettled() time.Duration {
+	if f.info.ChangedAt.IsZero() {
+		return 0
+	}
+	return max(0, f.c.settle-time.Since(f.info.ChangedAt))
 }
 
 // run reads fl's chunk from the origin, hands it to fl's readers as it

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,5 +57,44 @@ func TestPurgeAllSparesOtherApplications(t *testing.T) {
 	slices.Sort(others)
 	if !slices.Equal(left, others) {
 		t.Errorf("keys after purge: %q, want exactly the other application's %q", left, others)
+	}
+}
+
+// TestCacheStatusEscapesNames: `cache status` of a real file whose name
+// holds an escape sequence and a newline prints one line per file and no
+// control character (issue 13).
+func TestCacheStatusEscapesNames(t *testing.T) {
+	rs := redistest.Start(t)
+	media := t.TempDir()
+	const evil = "x\x1b]0;owned\x07\x1b[2Jfake\nline.mp4"
+	for _, name := range []string{evil, "plain.mp4"} {
+		if err := os.WriteFile(filepath.Join(media, name), bytes.Repeat([]byte("v"), 100_000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cli := cacheCLI(t, "--media-root", media, "--redis-url", rs.URL())
+	if out, err := cli("warm"); err != nil {
+		t.Fatalf("warm: %v\n%s", err, out)
+	}
+	out, err := cli("cache", "status")
+	if err != nil {
+		t.Fatalf("cache status: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("cache status printed %d lines for 2 files:\n%s", n, out)
+	}
+	if i := strings.IndexFunc(out, func(r rune) bool { return r < 0x20 && r != '\n' }); i >= 0 {
+		t.Errorf("cache status printed control character %q: %q", out[i], out)
+	}
+	if want := `"x\x1b]0;owned\a\x1b[2Jfake\nline.mp4"`; !strings.Contains(out, want) {
+		t.Errorf("cache status does not show the name as %s:\n%q", want, out)
+	}
+}
+
+func TestErrorTextEscapesControlCharacters(t *testing.T) {
+	err := errors.Join(fmt.Errorf("status of %s: %w", "a\x1b[2J.mp4", os.ErrNotExist), errors.New("second"))
+	want := "status of a\\x1b[2J.mp4: file does not exist\nsecond"
+	if got := errorText(err); got != want {
+		t.Errorf("errorText = %q, want %q", got, want)
 	}
 }

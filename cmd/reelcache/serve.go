@@ -214,7 +214,11 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 		debug.SetMemoryLimit(cfg.Cache.LocalBytes + cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
 	}
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent(cfg.Cache.LocalBytes, cfg.Cache.MaxInflightBytes))
+		// GOGC for the tier, raised while the live heap is small so
+		// that the goal is at least a quarter of the in-flight budget.
+		// GOGC in the environment overrides both.
+		stop := startHeapFloor(cfg.Cache.MaxInflightBytes/heapFloorFraction, gcPercent(cfg.Cache.LocalBytes, cfg.Cache.MaxInflightBytes))
+		defer stop()
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {

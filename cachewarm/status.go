@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 
@@ -38,20 +40,69 @@ func Status(ctx context.Context, c *chunker.Cache, names []string) ([]FileStatus
 
 // WriteStatus prints one line per file: cached/total chunks, bytes, and a
 // chunk map of at most width cells, each '#' (all its chunks cached), '+'
-// (some) or '.' (none).
+// (some) or '.' (none). Names are printed as DisplayName shows them.
 func WriteStatus(w io.Writer, files []FileStatus, width int) error {
+	names := make([]string, len(files))
 	nameW := 0
-	for _, f := range files {
-		nameW = max(nameW, len(f.Name))
+	for i, f := range files {
+		names[i] = DisplayName(f.Name)
+		nameW = max(nameW, utf8.RuneCountInString(names[i]))
 	}
-	for _, f := range files {
-		_, err := fmt.Fprintf(w, "%-*s  %5d/%-5d  %9s  [%s]\n", nameW, f.Name, f.Cached, f.Chunks,
+	for i, f := range files {
+		pad := nameW - utf8.RuneCountInString(names[i])
+		_, err := fmt.Fprintf(w, "%s%*s  %5d/%-5d  %9s  [%s]\n", names[i], pad, "", f.Cached, f.Chunks,
 			humanize.IBytes(uint64(f.Size)), ChunkMap(f.Map, width))
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// DisplayName returns a file name as a terminal may show it: unchanged when
+// every rune is printable, otherwise quoted as a Go string ("a\x1b[2J.mp4",
+// "two\nlines.mp4"), so that a name cannot move the cursor, clear the
+// screen, reorder text (bidi overrides) or forge lines of output (issue 13).
+// A name starting with a double quote is quoted too, so a quoted name in
+// the output is never a literal one.
+func DisplayName(name string) string {
+	if strings.HasPrefix(name, `"`) || !isPrintable(name) {
+		return strconv.Quote(name)
+	}
+	return name
+}
+
+// EscapeControl returns s with each rune that is not printable (control
+// and format characters, invalid UTF-8) written as a Go escape (\x1b, \n,
+// \u202e) and the rest unchanged: for messages that may quote a file name.
+func EscapeControl(s string) string {
+	if isPrintable(s) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, `\x%02x`, s[i]) // an invalid byte
+		case strconv.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
+}
+
+// isPrintable reports whether s is valid UTF-8 of printable runes (letters,
+// marks, numbers, punctuation, symbols and the ASCII space).
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if !strconv.IsPrint(r) { // invalid UTF-8 decodes as U+FFFD, printable
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 // ChunkMap draws found in at most width cells.

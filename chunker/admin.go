@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,8 +73,15 @@ func (s *Store) Delete(ctx context.Context, keys []string) (int64, error) {
 
 // Scan calls fn with batches of the store's chunk keys, found with SCAN
 // (never KEYS, which blocks Redis), on every master of a Cluster.
+//
+// Only keys of the exact shape <prefix>:c:<version>:<chunksize>:<index>
+// (version without a colon, size and index decimal) reach fn: SCAN MATCH is
+// a glob, so the prefix is escaped (issue 13: the prefix "rc[1]" matched
+// another application's "rc1:c:..." and not its own keys), and the keys of
+// an instance whose prefix extends this one ("rc:c:x" under "rc") are left
+// alone. A caller that deletes what fn gets deletes only this store's chunks.
 func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
-	match := s.prefix + ":c:*"
+	match := escapeGlob(s.prefix) + ":c:*"
 	var mu sync.Mutex // ForEachMaster scans masters concurrently; fn is called one at a time
 	scan := func(ctx context.Context, c *redis.Client) error {
 		var cursor uint64
@@ -82,6 +90,7 @@ func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", match, err)
 			}
+			keys = slices.DeleteFunc(keys, func(k string) bool { return !s.isChunkKey(k) })
 			if len(keys) > 0 {
 				mu.Lock()
 				err := fn(keys)
@@ -102,6 +111,39 @@ func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
 		return scan(ctx, c)
 	}
 	return fmt.Errorf("scan: unsupported client %T", s.uc)
+}
+
+// escapeGlob escapes the characters Redis's glob matching (SCAN MATCH,
+// KEYS) gives a meaning to, so that p matches only itself.
+func escapeGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isChunkKey reports whether k is <prefix>:c:<version>:<chunksize>:<index>
+// for this store's prefix: a non-empty version without a colon (a hex hash,
+// see VersionOf) and two decimal numbers.
+func (s *Store) isChunkKey(k string) bool {
+	rest, ok := strings.CutPrefix(k, s.prefix+":c:")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 || parts[0] == "" {
+		return false
+	}
+	for _, n := range parts[1:] {
+		if n == "" || strings.Trim(n, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Memory is what Redis says of its memory (INFO memory), summed over the

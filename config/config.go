@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
@@ -392,8 +394,11 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Redis.URL = raw
 	case "redis.key_prefix":
-		if raw == "" || strings.ContainsAny(raw, " \t\r\n") {
-			return errors.New("must be non-empty, without spaces")
+		// Glob characters (*?[]\) are fine: purge escapes them in SCAN
+		// MATCH. Spaces and control characters are refused: they would
+		// garble logs and redis-cli input, and no one means them.
+		if raw == "" || !utf8.ValidString(raw) || strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+			return errors.New("must be non-empty, printable UTF-8, without spaces")
 		}
 		c.Redis.KeyPrefix = raw
 	case "redis.timeout":

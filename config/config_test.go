@@ -153,6 +153,9 @@ func TestBadInputNamesKeyValueAndSource(t *testing.T) {
 		{"bad ttl", "cache:\n  ttl: 3600\n", nil, nil, []string{"cache.ttl", `"3600"`}},
 		{"bad local tier", "cache:\n  local_bytes: half\n", nil, nil, []string{"cache.local_bytes", `"half"`, "reelcache.yaml", "512MiB"}},
 		{"bad url", "redis:\n  url: http://x\n", nil, nil, []string{"redis.url", `"http://x"`}},
+		{"prefix with a space", "redis:\n  key_prefix: a b\n", nil, nil, []string{"redis.key_prefix", `"a b"`, "reelcache.yaml", "without spaces"}},
+		{"prefix with a control character", "", map[string]string{"REELCACHE_REDIS_KEY_PREFIX": "rc\x1b[2J"}, nil, []string{"redis.key_prefix", `"rc\x1b[2J"`, "REELCACHE_REDIS_KEY_PREFIX", "printable"}},
+		{"empty prefix", "", nil, []string{"--redis-key-prefix", ""}, []string{"redis.key_prefix", "flag --redis-key-prefix", "non-empty"}},
 		{"bad listen", "listen: 8080\n", nil, nil, []string{"listen", `"8080"`, "host:port"}},
 		{"unknown env", "", map[string]string{"REELCACHE_CHUNKSIZE": "1MiB"}, nil, []string{"REELCACHE_CHUNKSIZE", "unknown key"}},
 		{"bad yaml", "chunk: [\n", nil, nil, []string{"reelcache.yaml"}},
@@ -223,4 +226,19 @@ func redisEqual(a, b Redis) bool {
 	aa, ba := strings.Join(a.Addrs, ","), strings.Join(b.Addrs, ",")
 	a.Addrs, b.Addrs = nil, nil
 	return aa == ba && fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// TestKeyPrefixMayHoldGlobCharacters: glob characters in redis.key_prefix
+// are accepted (purge escapes them in SCAN MATCH), and kept as given.
+func TestKeyPrefixMayHoldGlobCharacters(t *testing.T) {
+	for _, p := range []string{"rc[1]", "rc*", "rc?", `a\b`, "app:reelcache"} {
+		c, err := load(t, "", "--redis-key-prefix", p)
+		if err != nil {
+			t.Errorf("prefix %q: %v", p, err)
+			continue
+		}
+		if c.Redis.KeyPrefix != p {
+			t.Errorf("prefix %q loaded as %q", p, c.Redis.KeyPrefix)
+		}
+	}
 }

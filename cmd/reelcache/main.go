@@ -15,7 +15,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/reelcache/reelcache/cachewarm"
 )
 
 func main() {
@@ -23,9 +26,20 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "reelcache:", err)
+		fmt.Fprintln(os.Stderr, "reelcache:", errorText(err))
 		os.Exit(exitCode(err))
 	}
+}
+
+// errorText is err's message for a terminal: an error may quote a file
+// name, so control characters in each line are escaped (a name cannot
+// clear the screen); the line breaks between joined errors stay.
+func errorText(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = cachewarm.EscapeControl(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // usageError is a mistake in the command line or the configuration: exit

@@ -24,9 +24,6 @@ import (
 	"github.com/reelcache/reelcache/stream"
 )
 
-// shutdownGrace is how long in-flight streams may run after SIGINT/SIGTERM.
-const shutdownGrace = 10 * time.Second
-
 func serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -34,12 +31,16 @@ func serveCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	config.AddFlags(cmd.Flags())
+	// Hidden: for tests that stop the real binary mid-stream without
+	// waiting the full grace period. Not a config key.
+	grace := cmd.Flags().Duration("shutdown-grace", defaultShutdownGrace, "how long in-flight streams may run after SIGINT/SIGTERM")
+	cmd.Flags().MarkHidden("shutdown-grace")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(cmd.Flags())
 		if err != nil {
 			return err
 		}
-		return serve(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		return serve(cmd.Context(), cfg, *grace, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
 	return cmd
 }
@@ -212,8 +213,8 @@ func gcPercent(local, inflight int64) int {
 }
 
 // serve runs the HTTP server until ctx ends, then gives in-flight requests
-// shutdownGrace to finish.
-func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
+// grace to finish (see shutdown).
+func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Chunk data is bounded by cache.max_inflight_bytes and
@@ -223,7 +224,11 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		debug.SetMemoryLimit(cfg.Cache.LocalBytes + cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
 	}
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent(cfg.Cache.LocalBytes, cfg.Cache.MaxInflightBytes))
+		// GOGC for the tier, raised while the live heap is small so
+		// that the goal is at least a quarter of the in-flight budget.
+		// GOGC in the environment overrides both.
+		stop := startHeapFloor(cfg.Cache.MaxInflightBytes/heapFloorFraction, gcPercent(cfg.Cache.LocalBytes, cfg.Cache.MaxInflightBytes))
+		defer stop()
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
@@ -235,8 +240,10 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageError{fmt.Errorf("listen: %w", err)}
 	}
+	var conns activeConns
 	srv := &http.Server{
-		Handler: a.echo,
+		Handler:   a.echo,
+		ConnState: conns.track,
 		// Slow-header clients are cut off; streams are not: no
 		// ReadTimeout or WriteTimeout, which would end a long video.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -265,11 +272,7 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
+	if err := shutdown(srv, &conns, grace, log); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -263,10 +263,11 @@ func writeSummary(w io.Writer, r *cachewarm.Report) {
 			humanize.IBytes(uint64(r.BytesDone)), r.Duration.Round(time.Millisecond), humanize.IBytes(uint64(r.Throughput)))
 	}
 	for _, f := range r.Failures {
+		name, msg := cachewarm.DisplayName(f.File), cachewarm.EscapeControl(f.Err)
 		if f.Chunk < 0 {
-			fmt.Fprintf(w, "failed: %s: %s\n", f.File, f.Err)
+			fmt.Fprintf(w, "failed: %s: %s\n", name, msg)
 		} else {
-			fmt.Fprintf(w, "failed: %s chunk %d: %s\n", f.File, f.Chunk, f.Err)
+			fmt.Fprintf(w, "failed: %s chunk %d: %s\n", name, f.Chunk, msg)
 		}
 	}
 }

@@ -49,7 +49,7 @@ func NewHTTP(opts HTTPOptions) (*Remote, error) {
 		base.User = nil
 	}
 	for k, v := range opts.Headers {
-		if err := checkHeader(k, v); err != nil {
+		if err := CheckHeader(k, v); err != nil {
 			return nil, err
 		}
 		h.header.Set(k, v)
@@ -100,9 +100,9 @@ func ParseHTTP(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// checkHeader refuses a header that net/http would refuse or that would
+// CheckHeader refuses a header that net/http would refuse or that would
 // break the requests reelcache makes. The value is never quoted.
-func checkHeader(name, value string) error {
+func CheckHeader(name, value string) error {
 	if name == "" || strings.ContainsFunc(name, func(r rune) bool {
 		return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
 	}) {

@@ -205,7 +205,12 @@ func (r *Remote) List(ctx context.Context, keep func(name string) bool) ([]chunk
 // not.
 func (r *Remote) Check(ctx context.Context) error {
 	rep, err := r.attempts(ctx, "CHECK", "", r.b.check)
-	if err != nil {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, chunker.ErrOriginTimeout):
+		return fmt.Errorf("origin %s: no answer in time: %w", r.desc, chunker.ErrOriginTimeout)
+	case err != nil && !transient(err) && !errors.Is(err, chunker.ErrOriginDenied):
+		return fmt.Errorf("origin %s: %w (%w)", r.desc, err, chunker.ErrOriginUnavailable)
+	case err != nil:
 		return err
 	}
 	rep.close()

@@ -246,7 +246,8 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	fmt.Fprintf(stdout, "reelcache %s serving %s at http://%s/\n", buildVersion(), mediaSource(cfg), ln.Addr())
+	// The listener's URL first: an http(s) origin's URL follows it.
+	fmt.Fprintf(stdout, "reelcache %s at http://%s/ serving %s\n", buildVersion(), ln.Addr(), mediaSource(cfg))
 	log.Info("serving", "addr", ln.Addr().String(), "media", mediaSource(cfg), "chunk_size", cfg.ChunkSize, "config", cfg.File)
 
 	errc := make(chan error, 2)

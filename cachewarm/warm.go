@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -233,7 +234,13 @@ func selectChunks(f *chunker.File, name string, geo chunker.Geometry, opts Optio
 		add(max(0, geo.Size-opts.Head), opts.Head)
 	}
 	if opts.Mode != Full && isMP4(name) {
-		if off, length, ok := lateMoov(f.OSFile(), geo.Size); ok {
+		// A remote object has no *os.File: read its box headers through
+		// the File, from Redis or the origin.
+		var r io.ReaderAt = f
+		if osf := f.OSFile(); osf != nil {
+			r = osf
+		}
+		if off, length, ok := lateMoov(r, geo.Size); ok {
 			add(off, length)
 		}
 	}

@@ -46,8 +46,9 @@ type Config struct {
 
 // Media says what is served.
 type Media struct {
-	Root       string   // directory served under /media/
+	Root       string   // directory served under /media/ when Origin.URL is empty
 	Extensions []string // lower-case extensions without the dot, e.g. "mp4"
+	Origin     Origin   // a remote origin instead of Root
 }
 
 // Redis says where the chunk cache lives.
@@ -113,7 +114,7 @@ type key struct {
 }
 
 // keys lists every setting; reelcache.example.yaml documents each.
-var keys = []key{
+var keys = append([]key{
 	{"listen", "127.0.0.1:8080", "listen", "address to serve HTTP on (host:port)"},
 	{"media.root", "./media", "media-root", "directory of the videos served under /media/"},
 	{"media.extensions", "mp4,m4v,mov,webm,mkv,ogv", "media-extensions", "file extensions served (comma-separated)"},
@@ -140,7 +141,7 @@ var keys = []key{
 	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
-}
+}, originKeys...)
 
 // Limits of chunk.size.
 const (
@@ -275,7 +276,7 @@ func (l *loader) readFile() error {
 		known[k.name] = true
 	}
 	for _, k := range l.fv.AllKeys() {
-		if !known[k] {
+		if !known[k] && !isMapSubKey(k) {
 			return &Error{Source: src, Key: k, Value: fmt.Sprint(l.fv.Get(k)), Err: ErrUnknownKey}
 		}
 	}
@@ -323,8 +324,11 @@ func (l *loader) config() (*Config, error) {
 	for _, k := range keys {
 		raw := l.raw(k.name)
 		if err := parse(c, k.name, raw); err != nil {
-			errs = append(errs, &Error{Key: k.name, Value: raw, Source: l.source(k), Err: err})
+			errs = append(errs, &Error{Key: k.name, Value: display(k.name, raw), Source: l.source(k), Err: err})
 		}
+	}
+	if len(errs) == 0 {
+		errs = l.checkOrigin(c)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -343,6 +347,8 @@ func (l *loader) raw(name string) string {
 		return strings.Join(s, ",")
 	case []string:
 		return strings.Join(v, ",")
+	case map[string]any:
+		return mapRaw(v)
 	case nil:
 		return ""
 	default:
@@ -520,6 +526,9 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Log.Format = raw
 	default:
+		if ok, err := parseOrigin(c, name, raw); ok {
+			return err
+		}
 		return ErrUnknownKey
 	}
 	return nil

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what reelcache's tests and `make run` need, when it is missing:
 # redis-server (the cache the tests start), curl and ffmpeg (real clients),
-# chromium (the browser tests). As root it uses apt-get; otherwise it says
-# what to install. Under CI=true a missing tool is an error; elsewhere the
-# tests that need it skip with a message.
+# chromium (the browser tests), nginx (an HTTP origin) and versitygw (an S3
+# origin; `go install` into $(go env GOPATH)/bin, where the tests look).
+# As root it uses apt-get; otherwise it says what to install. Under CI=true
+# a missing tool is an error; elsewhere the tests that need it skip with a
+# message.
 #
 # Usage: scripts/deps.sh [program ...]   (default: all of them)
 set -euo pipefail
@@ -15,15 +17,40 @@ declare -A pkg=(
 	[ffmpeg]=ffmpeg
 	[ffprobe]=ffmpeg
 	[chromium]=chromium
+	[nginx]=nginx-light
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx versitygw)
+
+# versitygw, the S3 server of the tests, is a Go program: go install it.
+VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
+status=0
+for i in "${!want[@]}"; do
+	[ "${want[$i]}" = versitygw ] || continue
+	unset 'want[i]'
+	gobin=$(go env GOBIN)
+	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
+	if command -v versitygw >/dev/null 2>&1 || [ -x "$gobin/versitygw" ]; then
+		continue
+	fi
+	echo "deps: installing versitygw into $gobin (go install $VERSITYGW, a few minutes)" >&2
+	if ! go install "$VERSITYGW"; then
+		msg="deps: could not install versitygw: run go install $VERSITYGW"
+		if [ "${CI:-}" = true ]; then
+			echo "$msg" >&2
+			status=1
+		else
+			echo "$msg (the S3 tests will skip)" >&2
+		fi
+	fi
+done
+want=("${want[@]}")
 
 missing=()
 for p in "${want[@]}"; do
-	command -v "$p" >/dev/null 2>&1 || missing+=("$p")
+	command -v "$p" >/dev/null 2>&1 || { [ "$p" = nginx ] && [ -x /usr/sbin/nginx ]; } || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && exit $status
 
 pkgs=$(for p in "${missing[@]}"; do echo "${pkg[$p]:-$p}"; done | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -32,7 +59,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
-	exit 0
+	exit $status
 fi
 
 msg="deps: missing ${missing[*]}; install them with: sudo apt-get install -y $pkgs"
@@ -41,3 +68,4 @@ if [ "${CI:-}" = true ]; then
 	exit 1
 fi
 echo "$msg (tests that need them will skip)" >&2
+exit $status

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -140,8 +141,10 @@ func (m *Metrics) Handler() http.Handler {
 // RegisterOps adds /healthz, /readyz and, when m is set, /metrics to e.
 //
 // /healthz says the process is alive. /readyz says whether it can serve:
-// 503 only when the media root cannot be read. Redis being down leaves it
-// ready (degraded, serving from disk); the body says which.
+// 503 only when the media root cannot be read. Redis being down, or a
+// remote origin failing, leaves it degraded (serving from the origin, or
+// what is cached); the body says which ("media": "denied", "timeout" or
+// "unavailable" for a remote origin).
 func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.String(http.StatusOK, "ok\n")
@@ -156,8 +159,18 @@ func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 			body["status"] = "degraded"
 		}
 		if err := h.CheckOrigin(ctx); err != nil {
-			body["status"], body["media"] = "unready", "unreadable"
-			code = http.StatusServiceUnavailable
+			switch {
+			// A remote origin that fails leaves what is cached servable.
+			case errors.Is(err, chunker.ErrOriginDenied):
+				body["status"], body["media"] = "degraded", "denied"
+			case errors.Is(err, chunker.ErrOriginTimeout):
+				body["status"], body["media"] = "degraded", "timeout"
+			case errors.Is(err, chunker.ErrOriginUnavailable):
+				body["status"], body["media"] = "degraded", "unavailable"
+			default: // the media root cannot be read
+				body["status"], body["media"] = "unready", "unreadable"
+				code = http.StatusServiceUnavailable
+			}
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.JSON(code, body)

@@ -37,7 +37,9 @@ type e2eServer struct {
 	log []served
 }
 
-func newE2EServer(t *testing.T) *e2eServer {
+// newE2EServer serves the samples; each of opts may change the
+// configuration first (e.g. a remote origin).
+func newE2EServer(t *testing.T, opts ...func(*config.Config)) *e2eServer {
 	t.Helper()
 	s := &e2eServer{redis: redistest.Start(t)}
 	cfg := &config.Config{
@@ -46,6 +48,9 @@ func newE2EServer(t *testing.T) *e2eServer {
 		Redis:     config.Redis{URL: s.redis.URL(), KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
 		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
 		Log:       config.Log{Level: "info", Format: "text"},
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

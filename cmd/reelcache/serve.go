@@ -72,8 +72,17 @@ func (a *app) Close() error {
 // overrides redis.timeout when larger (operator commands can wait longer
 // than viewers).
 func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration, observe func(string, time.Duration, error)) (*chunker.Cache, redis.UniversalClient, error) {
-	root, err := os.OpenRoot(cfg.Media.Root)
+	remote, err := openOrigin(ctx, cfg, log)
 	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		root *os.Root
+		org  chunker.Origin
+	)
+	if remote != nil {
+		org = remote
+	} else if root, err = os.OpenRoot(cfg.Media.Root); err != nil {
 		return nil, nil, fmt.Errorf("media root: %w", err)
 	}
 	var (
@@ -89,7 +98,9 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 			TLSCA: cfg.Redis.TLSCA, TLSCert: cfg.Redis.TLSCert, TLSKey: cfg.Redis.TLSKey,
 		})
 		if err != nil {
-			root.Close()
+			if root != nil {
+				root.Close()
+			}
 			return nil, nil, usageError{fmt.Errorf("redis.url: %w", err)}
 		}
 		threshold := 0 // the default, 3 failures in a row
@@ -119,6 +130,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		}
 	}
 	cache, err := chunker.New(chunker.Options{
+		Origin:           org,
 		Root:             root,
 		Store:            store,
 		ChunkSize:        cfg.ChunkSize,
@@ -251,8 +263,9 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	fmt.Fprintf(stdout, "reelcache %s serving %s at http://%s/\n", buildVersion(), cfg.Media.Root, ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "media", cfg.Media.Root, "chunk_size", cfg.ChunkSize, "config", cfg.File)
+	// The listener's URL first: an http(s) origin's URL follows it.
+	fmt.Fprintf(stdout, "reelcache %s at http://%s/ serving %s\n", buildVersion(), ln.Addr(), mediaSource(cfg))
+	log.Info("serving", "addr", ln.Addr().String(), "media", mediaSource(cfg), "chunk_size", cfg.ChunkSize, "config", cfg.File)
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()

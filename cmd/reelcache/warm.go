@@ -56,8 +56,12 @@ func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chu
 	return cache, closer, nil
 }
 
-// resolveArgs turns PATH|GLOB arguments into media names.
-func resolveArgs(cfg *config.Config, args []string) ([]string, error) {
+// resolveArgs turns PATH|GLOB arguments into media names: under media.root,
+// or from a remote origin's listing.
+func resolveArgs(ctx context.Context, cfg *config.Config, cache *chunker.Cache, args []string) ([]string, error) {
+	if cfg.Media.Origin.URL != "" {
+		return resolveRemote(ctx, cfg, cache, args)
+	}
 	root, err := os.OpenRoot(cfg.Media.Root)
 	if err != nil {
 		return nil, fmt.Errorf("media root: %w", err)
@@ -134,7 +138,7 @@ configuration error.`,
 			return err
 		}
 		defer closer()
-		names, err := resolveArgs(cfg, args)
+		names, err := resolveArgs(ctx, cfg, cache, args)
 		if err != nil {
 			return err
 		}
@@ -294,7 +298,7 @@ func cacheCommand() *cobra.Command {
 			return err
 		}
 		defer closer()
-		names, err := resolveArgs(cfg, args)
+		names, err := resolveArgs(ctx, cfg, cache, args)
 		if err != nil {
 			return err
 		}
@@ -338,7 +342,7 @@ func cacheCommand() *cobra.Command {
 			n, err = cachewarm.PurgeAll(ctx, cache.Store())
 		} else {
 			var names []string
-			if names, err = resolveArgs(cfg, args); err != nil {
+			if names, err = resolveArgs(ctx, cfg, cache, args); err != nil {
 				return err
 			}
 			n, err = cachewarm.PurgeFiles(ctx, cache, names)

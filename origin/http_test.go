@@ -165,6 +165,10 @@ func TestHTTPOriginReadsRangesOfOneVersion(t *testing.T) {
 	if _, err := o.Open(ctx, "missing.mp4"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Open of a missing object: %v, want fs.ErrNotExist", err)
 	}
+	os.Mkdir(filepath.Join(dir, "v", "d.mp4"), 0o755)
+	if _, err := o.Open(ctx, "d.mp4"); !errors.Is(err, chunker.ErrNotRegular) {
+		t.Errorf("Open of a directory: %v, want chunker.ErrNotRegular", err)
+	}
 	if err := o.Check(ctx); err != nil {
 		t.Errorf("Check: %v", err)
 	}

@@ -27,6 +27,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +149,11 @@ func (r *Remote) head(name string) (validators, error) {
 		return validators{}, err
 	}
 	rep.close()
+	if rep.status >= 300 && rep.status < 400 && strings.HasSuffix(rep.location, "/"+path.Base(name)+"/") {
+		// A server's redirect from a directory's name to the name with a
+		// slash (nginx does so): not an object a viewer may read.
+		return validators{}, fmt.Errorf("origin %s: HEAD %s: a directory: %w", r.desc, name, chunker.ErrNotRegular)
+	}
 	if rep.status != http.StatusOK {
 		return validators{}, r.statusError("HEAD", name, rep)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reelcache/reelcache/origin"
+	"github.com/reelcache/reelcache/chunker/origin"
 )
 
 // Origin says where the media lives when it is not media.root.

@@ -17,7 +17,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/origin"
+	"github.com/reelcache/reelcache/chunker/origin"
 )
 
 // TestDifferentialRangesHTTPOrigin is TestDifferentialRanges with the media

@@ -10,7 +10,7 @@ import (
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/config"
-	"github.com/reelcache/reelcache/origin"
+	"github.com/reelcache/reelcache/chunker/origin"
 )
 
 // openOrigin returns the remote origin media.origin names, or nil for the

@@ -15,9 +15,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/origin"
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/chunker/origin"
 )
 
 // TestDifferentialRangesHTTPOrigin is TestDifferentialRanges with the media

@@ -9,8 +9,8 @@ import (
 
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/chunker"
-	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/chunker/origin"
+	"github.com/reelcache/reelcache/config"
 )
 
 // openOrigin returns the remote origin media.origin names, or nil for the

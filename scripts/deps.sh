@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what reelcache's tests and `make run` need, when it is missing:
 # redis-server (the cache the tests start), curl and ffmpeg (real clients),
-# chromium (the browser tests). As root it uses apt-get; otherwise it says
+# chromium (the browser tests), prlimit (the out-of-descriptors test). As root it uses apt-get; otherwise it says
 # what to install. Under CI=true a missing tool is an error; elsewhere the
 # tests that need it skip with a message.
 #
@@ -15,9 +15,10 @@ declare -A pkg=(
 	[ffmpeg]=ffmpeg
 	[ffprobe]=ffmpeg
 	[chromium]=chromium
+	[prlimit]=util-linux
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium prlimit)
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,28 +1,58 @@
 package chunker
 
+import "slices"
+
 // Status says where the bytes of a read came, or will come, from.
 type Status int
 
 const (
 	Miss    Status = iota // all from disk
-	Hit                   // all from Redis
+	Hit                   // all from a cache tier: Redis or the local tier
 	Partial               // some from each
 	Bypass                // cache off or unavailable: disk only
 )
 
-// Prepare readies the File to serve the n bytes at off and reports where they
-// will come from (for the first 32 chunks of a longer range). With body set
-// it fetches the first window and, in the same round trip, asks Redis
-// which of the range's chunks past that window exist; without it (a HEAD
-// request) it only asks. The answer is what Redis holds at this moment: a
-// chunk evicted while the rest is streamed is read from disk.
-func (f *File) Prepare(off, n int64, body bool) Status {
-	if f.c.store == nil {
+// Sources counts, of the chunks Prepare looked at, those held by each tier:
+// this instance's local tier, Redis, or neither (read from the origin).
+// Bypass is set when the cache is off or unavailable for the request.
+type Sources struct {
+	Local, Redis, Disk int64
+	Bypass             bool
+}
+
+// Status returns where the bytes come from as one word: Hit when every
+// chunk is in a cache tier (the local tier or Redis), Miss when none is.
+func (s Sources) Status() Status {
+	switch {
+	case s.Bypass:
 		return Bypass
+	case s.Local+s.Redis == 0:
+		return Miss
+	case s.Disk == 0:
+		return Hit
+	}
+	return Partial
+}
+
+// Prepare is PrepareSources, summed up as a Status.
+func (f *File) Prepare(off, n int64, body bool) Status {
+	return f.PrepareSources(off, n, body).Status()
+}
+
+// PrepareSources readies the File to serve the n bytes at off and reports
+// where they will come from (for the first 32 chunks of a longer range),
+// tier by tier. With body set it fetches the first window and, in the same
+// round trip, asks Redis which of the range's chunks past that window exist;
+// without it (a HEAD request) it only asks. The answer is what the tiers
+// hold at this moment: a chunk evicted while the rest is streamed is read
+// from disk.
+func (f *File) PrepareSources(off, n int64, body bool) Sources {
+	if f.c.store == nil {
+		return Sources{Bypass: true}
 	}
 	first, last, ok := f.geo.Span(off, n)
 	if !ok {
-		return Miss
+		return Sources{}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -33,29 +63,40 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 		// keeps up.)
 		f.winSize = max(rest, minWindow)
 	}
-	var hits, total int64
+	var src Sources
 	next := first
-	var exist []bool // whether the chunks past the first window are cached
+	var exist []bool // whether the chunks from next on are cached
+	var local []bool // and whether the local tier holds them
 	if body {
 		if err := f.load(off, last); err != nil || f.bypass {
-			return Bypass
+			return Sources{Bypass: true}
 		}
-		// The window's pieces tell which of its chunks are cached.
+		// The window's pieces tell which of its chunks are cached, and
+		// where.
 		seen := int64(-1)
 		for _, pc := range f.win.pieces {
 			if pc.chunk != seen {
 				seen = pc.chunk
-				total++
-				if pc.src != srcDisk {
-					hits++
+				switch pc.src {
+				case srcLocal:
+					src.Local++
+				case srcRedis:
+					src.Redis++
+				default:
+					src.Disk++
 				}
 			}
 		}
 		next = seen + 1
 		if f.win.probed {
 			// The chunks past the window were asked about in the same
-			// round trip.
-			exist, next = f.win.exist, last+1
+			// round trip (the local tier's count as present).
+			exist = f.win.exist
+			local = make([]bool, len(exist))
+			for j := range exist {
+				local[j] = exist[j] && f.c.local != nil && f.c.local.has(f.Key(next+int64(j)))
+			}
+			next = last + 1
 		}
 	}
 	// A seek in a long video asks for everything to the end (bytes=N-) and
@@ -66,36 +107,36 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 		var ask []string
 		var at []int
 		exist, ask, at = f.c.held(f.keys(next, last))
+		local = slices.Clone(exist) // before Redis's answers are added
 		found, err := f.c.store.Exists(f.ctx, ask)
 		if err != nil {
 			if slow(err) {
 				f.bypass = true
 			}
-			return Bypass
+			return Sources{Bypass: true}
 		}
 		for k, i := range at {
 			exist[i] = found[k]
 		}
 	}
-	for _, ok := range exist {
-		if ok {
-			hits++
+	for j, ok := range exist {
+		switch {
+		case local[j]:
+			src.Local++
+		case ok:
+			src.Redis++
+		default:
+			src.Disk++
 		}
 	}
-	total += int64(len(exist))
-	switch hits {
-	case 0:
-		return Miss
-	case total:
-		return Hit
-	}
-	return Partial
+	return src
 }
 
 // maxProbe is the most chunks Prepare asks Redis about.
 const maxProbe = 32
 
 // String returns the X-Cache value for s: MISS, HIT, PARTIAL or BYPASS.
+// HIT covers both tiers; Sources says which.
 func (s Status) String() string {
 	switch s {
 	case Hit:

@@ -82,17 +82,35 @@ type Cache struct {
 	Settle           time.Duration // after a file changes, how long its bytes are served but not cached
 }
 
-// HTTP limits what clients may ask.
+// HTTP says what the HTTP edge allows and sends.
 type HTTP struct {
 	MaxRanges           int // ranges honoured in one request; more get the whole file (200)
 	MaxStreamsPerClient int // concurrent media requests per client IP; 0 means no limit
+
+	// CORSAllowedOrigins are the origins (scheme://host[:port], lower
+	// case) whose pages may read media and the API, or just "*"; empty
+	// turns CORS off.
+	CORSAllowedOrigins []string
+	// CacheControl is sent with media responses (200, 206, 304); "" sends
+	// none.
+	CacheControl string
+	// LimitRate caps each media response at this many bytes per second
+	// once LimitRateAfter bytes have been sent (nginx's limit_rate and
+	// limit_rate_after); 0 means no limit.
+	LimitRate      int64
+	LimitRateAfter int64
 }
 
-// Auth turns on signed media URLs.
+// Auth turns on signed media URLs and page grants.
 type Auth struct {
-	// SigningKeys verify ?exp=&sig= on /media/ URLs; the first signs new
-	// ones. Empty means media URLs need no signature.
+	// SigningKeys verify ?exp=&sig= on /media/ URLs and page grants; the
+	// first signs new ones. Empty means nothing needs a signature. A YAML
+	// list gives several keys; a string (file, environment or flag) is
+	// exactly one key, commas included.
 	SigningKeys []string
+	// URLTTL is the longest life of a media URL the API hands out (never
+	// past the grant it was asked with).
+	URLTTL time.Duration
 }
 
 // Log says how the server logs.
@@ -137,11 +155,22 @@ var keys = append([]key{
 	{"cache.settle", "2s", "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
-	{"auth.signing_key", "", "auth-signing-key", "HMAC keys (comma-separated) for signed media URLs; empty: off"},
+	{"http.cors.allowed_origins", "", "http-cors-allowed-origins", "origins whose pages may fetch media and the API (CORS), e.g. https://www.example.com, or *; empty: off"},
+	{"http.cache_control", DefaultCacheControl, "http-cache-control", `Cache-Control of media responses; "" sends none`},
+	{"http.limit_rate", "0", "http-limit-rate", "bytes per second per media response, e.g. 2MiB (0: no limit)"},
+	{"http.limit_rate_after", "0", "http-limit-rate-after", "bytes of each media response sent at full speed before http.limit_rate applies"},
+	{"auth.signing_key", "", "auth-signing-key", "HMAC key for signed media URLs and page grants (one key; a YAML list gives several); empty: off"},
+	{"auth.url_ttl", "10m", "auth-url-ttl", "longest life of the media URLs the API hands out"},
 	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
 }, originKeys...)
+
+// DefaultCacheControl is http.cache_control's default: browsers and CDNs
+// may reuse media bytes for a minute, then must ask again (a 304 when the
+// file is unchanged), so a file replaced under its name reaches viewers
+// within a minute.
+const DefaultCacheControl = "max-age=60, must-revalidate"
 
 // Limits of chunk.size.
 const (
@@ -322,6 +351,14 @@ func (l *loader) config() (*Config, error) {
 	c := &Config{File: l.file}
 	var errs []error
 	for _, k := range keys {
+		if k.name == "auth.signing_key" {
+			sk, err := signingKeys(l.v.Get(k.name))
+			if err != nil {
+				errs = append(errs, &Error{Key: k.name, Value: "(secret, not shown)", Source: l.source(k), Err: err})
+			}
+			c.Auth.SigningKeys = sk
+			continue
+		}
 		raw := l.raw(k.name)
 		if err := parse(c, k.name, raw); err != nil {
 			errs = append(errs, &Error{Key: k.name, Value: display(k.name, raw), Source: l.source(k), Err: err})
@@ -504,17 +541,33 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want a number, 0 for no limit")
 		}
 		c.HTTP.MaxStreamsPerClient = n
-	case "auth.signing_key":
-		var keys []string
-		for k := range strings.SplitSeq(raw, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				if len(k) < 16 {
-					return errors.New("each key must be at least 16 characters")
-				}
-				keys = append(keys, k)
-			}
+	case "http.cors.allowed_origins":
+		origins, err := corsOrigins(raw)
+		if err != nil {
+			return err
 		}
-		c.Auth.SigningKeys = keys
+		c.HTTP.CORSAllowedOrigins = origins
+	case "http.cache_control":
+		if strings.ContainsFunc(raw, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return errors.New("must be one header line, e.g. max-age=60, must-revalidate")
+		}
+		c.HTTP.CacheControl = strings.TrimSpace(raw)
+	case "http.limit_rate", "http.limit_rate_after":
+		n, err := humanize.ParseBytes(raw)
+		if err != nil || n > 1<<40 {
+			return errors.New("want a size such as 2MiB, or 0 for none")
+		}
+		if name == "http.limit_rate" {
+			c.HTTP.LimitRate = int64(n)
+		} else {
+			c.HTTP.LimitRateAfter = int64(n)
+		}
+	case "auth.url_ttl":
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < time.Second {
+			return errors.New("want a duration of at least 1s, such as 10m")
+		}
+		c.Auth.URLTTL = d
 	case "log.level":
 		if !slices.Contains([]string{"debug", "info", "warn", "error"}, raw) {
 			return errors.New("want debug, info, warn or error")

@@ -41,7 +41,8 @@ func TestDefaults(t *testing.T) {
 		ChunkSize: 1 << 20,
 		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond, Mode: "single"},
 		Cache:     Cache{TTL: 24 * time.Hour, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20, Versions: "local", Settle: 2 * time.Second},
-		HTTP:      HTTP{MaxRanges: 16},
+		HTTP:      HTTP{MaxRanges: 16, CacheControl: "max-age=60, must-revalidate"},
+		Auth:      Auth{URLTTL: 10 * time.Minute},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 	if got := *c; !equal(got, want) {
@@ -53,7 +54,7 @@ func equal(a, b Config) bool {
 	return a.Listen == b.Listen && a.Media.Root == b.Media.Root &&
 		strings.Join(a.Media.Extensions, ",") == strings.Join(b.Media.Extensions, ",") &&
 		a.ChunkSize == b.ChunkSize && redisEqual(a.Redis, b.Redis) && a.Admin == b.Admin && a.Cache == b.Cache && a.Log == b.Log &&
-		a.HTTP == b.HTTP && strings.Join(a.Auth.SigningKeys, ",") == strings.Join(b.Auth.SigningKeys, ",")
+		fmt.Sprint(a.HTTP) == fmt.Sprint(b.HTTP) && fmt.Sprintf("%q", a.Auth) == fmt.Sprintf("%q", b.Auth)
 }
 
 func TestPrecedence(t *testing.T) {

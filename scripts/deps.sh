@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what reelcache's tests and `make run` need, when it is missing:
 # redis-server (the cache the tests start), curl and ffmpeg (real clients),
-# chromium (the browser tests), nginx (an HTTP origin) and versitygw (an S3
-# origin; `go install` into $(go env GOPATH)/bin, where the tests look).
-# As root it uses apt-get; otherwise it says what to install. Under CI=true
-# a missing tool is an error; elsewhere the tests that need it skip with a
-# message.
+# chromium (the browser tests), nginx (an HTTP origin), versitygw (an S3
+# origin; `go install` into $(go env GOPATH)/bin, where the tests look) and
+# prlimit (the out-of-descriptors test). As root it uses apt-get; otherwise
+# it says what to install. Under CI=true a missing tool is an error;
+# elsewhere the tests that need it skip with a message.
 #
 # Usage: scripts/deps.sh [program ...]   (default: all of them)
 set -euo pipefail
@@ -18,9 +18,10 @@ declare -A pkg=(
 	[ffprobe]=ffmpeg
 	[chromium]=chromium
 	[nginx]=nginx-light
+	[prlimit]=util-linux
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx versitygw)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0

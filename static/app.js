@@ -1,6 +1,10 @@
 "use strict";
 // The player page: lists /api/media and plays the chosen video. Deep links:
 // /#path/to/video.mp4 or ?v=path, and ?t=SECONDS for the start position.
+// With signed URLs on, the page's link carries ?grant=... (reelcache sign
+// --page), which it passes to the API; when a media URL expires mid-film
+// (a 403 on a range: the video's error event) it asks for a fresh one and
+// resumes where it was, playing or paused.
 
 const list = document.getElementById("list");
 const video = document.getElementById("video");
@@ -16,6 +20,18 @@ let current = null; // the item playing
 let chunks = null;  // the last /api/chunks answer
 let polling = false;
 const smalls = new Map(); // path -> the <small> under its link
+const grant = new URLSearchParams(location.search).get("grant");
+let wantPlay = false;  // whether the viewer has the video playing
+let refreshing = false;
+let refreshes = 0;     // fresh URLs fetched since the video last loaded data
+
+// api returns an API URL with the page's grant, if any, and params.
+function api(path, params = {}) {
+  const q = new URLSearchParams(params);
+  if (grant) q.set("grant", grant);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
 
 function human(n) {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -33,7 +49,8 @@ function wanted() {
 function describe(it) {
   const small = smalls.get(it.path);
   if (!small) return;
-  const cached = it.chunks_cached == null ? "cache off" : `${it.chunks_cached}/${it.chunks_total} chunks cached`;
+  const approx = it.sampled ? "~" : "";
+  const cached = it.chunks_cached == null ? "cache off" : `${approx}${it.chunks_cached}/${it.chunks_total} chunks cached`;
   small.textContent = `${human(it.size)} · ${cached}`;
 }
 
@@ -85,7 +102,8 @@ function play(start) {
 
 async function load() {
   try {
-    const r = await fetch("/api/media");
+    const r = await fetch(api("/api/media"));
+    if (r.status === 403) throw new Error(grant ? "this link has expired or is not valid" : "this server needs a signed link");
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     items = await r.json();
   } catch (e) {
@@ -111,26 +129,32 @@ function nowChunk() {
 
 function drawMap() {
   if (!chunks) return;
-  const n = chunks.chunks_total;
-  if (map.children.length !== n) {
-    map.replaceChildren(...Array.from({ length: n }, () => {
+  const known = chunks.chunks_cached != null;
+  const cells = known ? chunks.map.length : 0;
+  const per = known ? chunks.cell_chunks || 1 : 1;
+  if (map.children.length !== cells) {
+    map.replaceChildren(...Array.from({ length: cells }, () => {
       const s = document.createElement("span");
       s.className = "cell";
       return s;
     }));
   }
-  const now = nowChunk();
-  for (let i = 0; i < n; i++) {
+  const n = chunks.chunks_total;
+  const now = Math.floor(nowChunk() / per);
+  for (let i = 0; i < cells; i++) {
     const c = map.children[i];
     c.classList.toggle("cached", chunks.map[i] === "1");
+    c.classList.toggle("some", chunks.map[i] === "p");
     c.classList.toggle("now", i === now);
   }
-  const known = chunks.chunks_cached != null;
   if (current) {
     current.chunks_cached = chunks.chunks_cached;
+    current.sampled = chunks.sampled;
     describe(current);
   }
-  cCached.textContent = known ? `${chunks.chunks_cached} / ${n}` : `? / ${n} (cache off or down)`;
+  const approx = chunks.sampled ? `~` : "";
+  cCached.textContent = known ? `${approx}${chunks.chunks_cached} / ${n}` : `? / ${n} (cache off or down)`;
+  map.title = chunks.sampled ? `one cell per ${per} chunks, judged by a sample of them` : "one cell per chunk";
   cRedis.textContent = human(chunks.redis_bytes);
   cLocal.textContent = human(chunks.local_bytes);
   cDisk.textContent = human(chunks.disk_bytes);
@@ -142,7 +166,7 @@ async function refreshMap() {
   polling = true;
   const path = current.path;
   try {
-    const r = await fetch("/api/chunks/" + encodeURIComponent(path).replace(/%2F/g, "/"));
+    const r = await fetch(api("/api/chunks/" + encodeURIComponent(path).replace(/%2F/g, "/")));
     if (r.ok && current && current.path === path) {
       chunks = await r.json();
       drawMap();
@@ -164,7 +188,49 @@ for (const ev of ["seeked", "loadeddata", "pause", "ended"]) video.addEventListe
 video.addEventListener("timeupdate", drawMap);
 
 window.addEventListener("hashchange", () => play(false));
+// What the viewer wants, told apart from what an error or a reload does.
+video.addEventListener("play", () => { if (!refreshing) wantPlay = true; });
+video.addEventListener("pause", () => { if (!refreshing && !video.error) wantPlay = false; });
+video.addEventListener("loadeddata", () => { if (!refreshing) refreshes = 0; });
+
+// A media URL that expired (403) fails the next range the video asks for:
+// fetch a fresh URL for the same file and resume at the same time, playing
+// or paused. Two fresh URLs that fail without loading any data in between
+// mean something else is wrong: then the error is shown.
+async function refreshURL() {
+  const it = current;
+  const t = video.currentTime;
+  const play = wantPlay;
+  refreshing = true;
+  refreshes++;
+  try {
+    const r = await fetch(api("/api/media", { path: it.path }));
+    if (r.status === 403) throw new Error("this link has expired");
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const [fresh] = await r.json();
+    if (!fresh || current !== it) return;
+    it.url = fresh.url;
+    const loaded = new Promise((res, rej) => {
+      video.addEventListener("loadedmetadata", res, { once: true });
+      video.addEventListener("error", () => rej(new Error("the fresh URL failed too")), { once: true });
+    });
+    video.src = fresh.url;
+    await loaded;
+    video.currentTime = t;
+    if (play) await video.play();
+  } catch (e) {
+    info.textContent = `Playback error: ${e.message}`;
+  } finally {
+    refreshing = false;
+  }
+}
+
 video.addEventListener("error", () => {
+  if (grant && current && !refreshing && refreshes < 2) {
+    refreshURL();
+    return;
+  }
+  if (refreshing) return; // refreshURL reports it
   info.textContent = `Playback error: ${video.error ? video.error.message || video.error.code : "unknown"}`;
 });
 load();

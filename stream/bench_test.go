@@ -21,7 +21,11 @@ import (
 //   - off: reelcache with the cache off (ServeContent on the *os.File,
 //     sendfile);
 //   - servecontent: plain http.ServeContent on the *os.File, the peer the
-//     other two are compared with in the same run.
+//     other two are compared with in the same run;
+//   - warm-shaped, off-shaped: warm and off with rate shaping on
+//     (http.limit_rate) but every response within limit_rate_after, so
+//     that they show what Shape costs a response it does not slow down
+//     (and that sendfile survives it).
 //
 // Compare MB/s between sub-benchmarks of one run; `make bench` prints them.
 func BenchmarkRandomRanges(b *testing.B) {
@@ -43,12 +47,22 @@ func BenchmarkRandomRanges(b *testing.B) {
 	off := newServer(b, serverOptions{noRedis: true})
 	off.write(b, "v.mp4", size, 1)
 	ref := referenceServer(b, off.dir)
+	shaped := func(o *Options) { o.LimitRate, o.LimitRateAfter = 1<<20, 1<<40 }
+	warmShaped := newServer(b, serverOptions{chunkSize: 1 << 20, fill: chunker.FillSync, opts: shaped})
+	warmShaped.write(b, "v.mp4", size, 1)
+	if r := get(b, "GET", warmShaped.url("v.mp4")); len(r.body) != size {
+		b.Fatal("warm-up failed")
+	}
+	offShaped := newServer(b, serverOptions{noRedis: true, opts: shaped})
+	offShaped.write(b, "v.mp4", size, 1)
 
 	for _, tc := range []struct{ name, url string }{
 		{"warm", warm.url("v.mp4")},
 		{"local", local.url("v.mp4")},
 		{"off", off.url("v.mp4")},
 		{"servecontent", ref.URL + "/media/v.mp4"},
+		{"warm-shaped", warmShaped.url("v.mp4")},
+		{"off-shaped", offShaped.url("v.mp4")},
 	} {
 		for _, conc := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/c=%d", tc.name, conc), func(b *testing.B) {

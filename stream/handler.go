@@ -1,7 +1,10 @@
 // Package stream serves video files over HTTP with Echo: GET and HEAD with
 // RFC 9110 Range semantics, answered by http.ServeContent over a
-// chunk-backed reader from package chunker, plus a JSON listing and the
-// embedded player page.
+// chunk-backed reader from package chunker, plus a JSON API and the
+// embedded player page. The concerns that cut across routes (CORS,
+// Cache-Control, signatures and grants, the per-client limit, rate
+// shaping) are Echo middleware, each in its own file, put on the routes by
+// Register.
 package stream
 
 import (
@@ -11,7 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -28,10 +31,11 @@ import (
 type Files interface {
 	// Open opens a slash-separated name relative to the media root.
 	Open(ctx context.Context, name string) (*chunker.File, error)
-	// List walks the media root.
+	// List walks the media root, with bounded cached-chunk counts.
 	List(ctx context.Context, keep func(name string) bool) ([]chunker.Entry, error)
-	// ChunkMap reports which chunks of name's current version are cached.
-	ChunkMap(ctx context.Context, name string) (chunker.Entry, []bool, error)
+	// Summary reports, with bounded work that never counts toward the
+	// media path's breaker, what the cache holds of name.
+	Summary(ctx context.Context, name string) (chunker.Summary, error)
 	// Enabled reports whether Redis may be used now.
 	Enabled() bool
 }
@@ -59,9 +63,25 @@ type Options struct {
 	// in flight; past it the answer is 429. 0 means no limit.
 	MaxStreamsPerClient int
 
-	// Signer, when set, requires signed /media/ URLs and signs the URLs
-	// /api/media hands out.
+	// CORSOrigins are the origins allowed to read media and the API from
+	// another site (see CORS); empty turns CORS off.
+	CORSOrigins []string
+
+	// CacheControl is sent with successful media responses (see
+	// CacheControl); "" sends none. The API always says no-store.
+	CacheControl string
+
+	// LimitRate paces each media response at this many bytes per second
+	// once LimitRateAfter bytes have gone (see Shape). 0 means no limit.
+	LimitRate, LimitRateAfter int64
+
+	// Signer, when set, requires signed /media/ URLs and page grants on
+	// the API, which hands out media URLs signed for at most URLTTL.
 	Signer *Signer
+
+	// URLTTL is the longest life of a media URL /api/media signs, never
+	// past the grant's. Default 10 minutes.
+	URLTTL time.Duration
 
 	// Metrics, when set, count the bytes served by source.
 	Metrics *Metrics
@@ -77,17 +97,21 @@ type Handler struct {
 	exts   map[string]string // extension (lower case, with dot) -> Content-Type
 	static fs.FS
 	log    *slog.Logger
+	opts   Options // the rest, for the middleware Register puts on the routes
 
-	maxRanges  int
-	maxStreams int
-	signer     *Signer
-	metrics    *Metrics
-	streamsMu  sync.Mutex
-	streams    map[string]int // client IP -> media requests in flight
+	maxRanges int
+	signer    *Signer
+	urlTTL    time.Duration
+	metrics   *Metrics
+	probes    chan struct{} // one slot per API request asking the cache, to bound Redis work
 
 	errOnce sync.Map // error class -> time last logged, to keep logs quiet during an outage
 	served  sync.Map // name -> *servedBytes, for files that exist (so bounded by the library)
 }
+
+// maxProbes is how many API requests may ask the cache about chunks at
+// once; the others wait for a slot (or their client to leave).
+const maxProbes = 4
 
 // servedBytes counts the body bytes served of one file, by source.
 type servedBytes struct {
@@ -126,6 +150,9 @@ var contentTypes = map[string]string{
 // DefaultExtensions are served when Options.Extensions is empty.
 var DefaultExtensions = []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}
 
+// DefaultURLTTL is Options.URLTTL's default.
+const DefaultURLTTL = 10 * time.Minute
+
 // New returns a Handler.
 func New(opts Options) (*Handler, error) {
 	if opts.Files == nil {
@@ -140,16 +167,20 @@ func New(opts Options) (*Handler, error) {
 	if opts.MaxRanges <= 0 {
 		opts.MaxRanges = 16
 	}
+	if opts.URLTTL <= 0 {
+		opts.URLTTL = DefaultURLTTL
+	}
 	h := &Handler{
-		files:      opts.Files,
-		exts:       make(map[string]string),
-		static:     opts.Static,
-		log:        opts.Logger,
-		maxRanges:  opts.MaxRanges,
-		maxStreams: opts.MaxStreamsPerClient,
-		signer:     opts.Signer,
-		metrics:    opts.Metrics,
-		streams:    make(map[string]int),
+		files:     opts.Files,
+		exts:      make(map[string]string),
+		static:    opts.Static,
+		log:       opts.Logger,
+		opts:      opts,
+		maxRanges: opts.MaxRanges,
+		signer:    opts.Signer,
+		urlTTL:    opts.URLTTL,
+		metrics:   opts.Metrics,
+		probes:    make(chan struct{}, maxProbes),
 	}
 	for _, e := range opts.Extensions {
 		e = "." + strings.ToLower(strings.TrimPrefix(e, "."))
@@ -162,31 +193,49 @@ func New(opts Options) (*Handler, error) {
 	return h, nil
 }
 
-// Register adds the handler's routes to e.
+// Register adds the handler's routes to e, each with its middleware, in
+// this order (outermost first):
+//
+//	/media/*       CORS, CacheControl, RequireSignature, LimitStreams, Shape
+//	/api/media     CORS, CacheControl(no-store), RequireGrant
+//	/api/chunks/*  CORS, CacheControl(no-store), RequireGrant
+//	/              the page (no CORS)
+//
+// Each is left out when its option is off. CORS comes first so that even a
+// 403 or 429 reaches a page on an allowed origin as a status it can read;
+// with CORS on, the three routes also answer preflight OPTIONS.
 func (h *Handler) Register(e *echo.Echo) {
-	e.GET("/media/*", h.Media)
-	e.HEAD("/media/*", h.Media)
-	e.GET("/api/media", h.List)
-	e.GET("/api/chunks/*", h.Chunks)
+	o := h.opts
+	var cors []echo.MiddlewareFunc
+	if len(o.CORSOrigins) > 0 {
+		cors = []echo.MiddlewareFunc{CORS(o.CORSOrigins)}
+	}
+	media := append(cors[:len(cors):len(cors)], CacheControl(o.CacheControl))
+	api := append(cors[:len(cors):len(cors)], CacheControl("no-store"))
+	if h.signer != nil {
+		media = append(media, RequireSignature(h.signer))
+		api = append(api, RequireGrant(h.signer))
+	}
+	if o.MaxStreamsPerClient > 0 {
+		media = append(media, LimitStreams(o.MaxStreamsPerClient))
+	}
+	if o.LimitRate > 0 {
+		media = append(media, Shape(o.LimitRate, o.LimitRateAfter))
+	}
+	e.GET("/media/*", h.Media, media...)
+	e.HEAD("/media/*", h.Media, media...)
+	e.GET("/api/media", h.List, api...)
+	e.GET("/api/chunks/*", h.Chunks, api...)
+	if cors != nil {
+		for _, p := range []string{"/media/*", "/api/media", "/api/chunks/*"} {
+			e.OPTIONS(p, preflight, cors...)
+		}
+	}
 	if h.static != nil {
 		page := echo.WrapHandler(pageHandler(h.static))
 		e.GET("/*", page)
 		e.HEAD("/*", page)
 	}
-}
-
-// pageHandler serves the player page with a Content-Security-Policy that
-// allows nothing but the page's own files and media.
-func pageHandler(fsys fs.FS) http.Handler {
-	files := http.FileServerFS(fsys)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
-			"img-src 'self' data:; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		files.ServeHTTP(w, r)
-	})
 }
 
 // mediaName returns the file name a /media/ request path asks for, or false
@@ -216,31 +265,17 @@ func (h *Handler) mediaName(p string) (string, bool) {
 	return name, true
 }
 
-// Media serves GET and HEAD /media/*.
+// Media serves GET and HEAD /media/*: the route's middleware has already
+// checked the signature, the client's limit and set up rate shaping.
 func (h *Handler) Media(c echo.Context) error {
 	req := c.Request()
 	name, ok := h.mediaName(req.URL.Path)
 	if !ok {
 		return echo.ErrNotFound
 	}
-	if h.signer != nil {
-		q := req.URL.Query()
-		if err := h.signer.Verify(req.URL.Path, q.Get("exp"), q.Get("sig"), time.Now()); err != nil {
-			return echo.ErrForbidden.WithInternal(err)
-		}
-	}
-	if h.maxStreams > 0 {
-		ip := c.RealIP()
-		if !h.enter(ip) {
-			c.Response().Header().Set("Retry-After", "1")
-			return echo.ErrTooManyRequests
-		}
-		defer h.leave(ip)
-	}
-	ctx := req.Context()
-	f, err := h.files.Open(ctx, name)
+	f, err := h.files.Open(req.Context(), name)
 	if err != nil {
-		return h.openError(err)
+		return h.openError(c, err)
 	}
 	defer f.Close()
 
@@ -254,80 +289,84 @@ func (h *Handler) Media(c echo.Context) error {
 	ranges := fixRange(req, f.Size(), h.maxRanges)
 
 	if !h.files.Enabled() {
-		// Cache off or down: the *os.File itself, so that the copy is the
-		// kernel's sendfile.
-		hdr.Set("X-Cache", "BYPASS")
-		var changed error
-		check := func() error { changed = f.Changed(); return changed }
-		http.ServeContent(responseWriter{res, check}, req, "", f.ModTime(), f.OSFile())
-		h.count(name, 0, 0, res.Size)
-		short := req.Method != http.MethodHead && res.Committed && res.Size < expectedBody(res)
-		if changed != nil || short {
-			// Rewritten or truncated while being sent (or the client
-			// left): cut the connection, so that a short body is never
-			// taken for a whole one.
-			if changed != nil || f.Changed() != nil {
-				h.logLimited("changed", "file changed while being served; response cut short", "path", name)
-			}
-			panic(http.ErrAbortHandler)
+		setCacheHeaders(hdr, chunker.Sources{Bypass: true}, 0)
+		if osf := f.OSFile(); osf != nil {
+			h.sendFile(c, f, osf, name)
+			return nil
 		}
+		// No local file (a remote origin): the chunk reader, which reads
+		// the origin while Redis is off.
+		h.serveChunks(c, f, name, nil, false)
 		return nil
 	}
+	h.serveChunks(c, f, name, ranges, true)
+	return nil
+}
 
-	// What the response will carry is known only when ServeContent has
-	// evaluated the preconditions and the Range: decide X-Cache then, just
-	// before the header is written, and fetch the first chunks in the same
-	// round trip.
-	res.Before(func() {
-		hdr.Set("X-Cache", prepare(f, req.Method, res.Status, hdr, ranges).String())
-	})
-	rd := &errReader{r: f}
+// sendFile serves the *os.File itself, so that the copy is the kernel's
+// sendfile, cutting the response off if the file changes under it.
+func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name string) {
+	req, res := c.Request(), c.Response()
+	var changed error
+	check := func() error { changed = f.Changed(); return changed }
+	http.ServeContent(responseWriter{res, check}, req, "", f.ModTime(), osf)
+	h.count(name, 0, 0, res.Size)
+	short := req.Method != http.MethodHead && res.Committed && res.Size < expectedBody(res)
+	if changed != nil || short {
+		// Rewritten or truncated while being sent (or the client left):
+		// cut the connection, so that a short body is never taken for a
+		// whole one.
+		if changed != nil || f.Changed() != nil {
+			h.logLimited("changed", "file changed while being served; response cut short", "path", name)
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// serveChunks serves f through its chunk reader. With cached set, what
+// the response carries is known only when ServeContent has evaluated the
+// preconditions and the Range (the satisfiable ranges of which fixRange
+// returned): X-Cache and Cache-Status are decided then, just before the
+// header is written, and the first chunks fetched in the same round trip.
+// Without it the headers are already set (BYPASS).
+func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, ranges [][2]int64, cached bool) {
+	req, res := c.Request(), c.Response()
+	if cached {
+		hdr := res.Header()
+		res.Before(func() {
+			setCacheHeaders(hdr, prepare(f, req.Method, res.Status, hdr, ranges), res.Status)
+		})
+	}
+	rd := &guardedReader{r: f}
 	http.ServeContent(responseWriter{Response: res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
+	// ServeContent's multipart goroutine may still be reading: after
+	// finish, nothing touches f and the error is final (issue 13 item 8).
+	err := rd.finish()
 	total, fromRedis, fromLocal := f.Served()
 	h.count(name, fromRedis, fromLocal, total-fromRedis-fromLocal)
-	if err := rd.err; err != nil {
-		if ctx.Err() == nil {
-			h.logLimited("read", "serving from cache failed; response cut short", "path", name, "err", err)
+	if err != nil {
+		if req.Context().Err() == nil {
+			h.logLimited("read", "serving from the cache or origin failed; response cut short", "path", name, "err", err)
 		}
 		// Cut the connection: a short body with a proper end (a chunked
 		// multipart answer) would look complete to the client.
 		panic(http.ErrAbortHandler)
 	}
-	return nil
-}
-
-// enter counts a media request of ip in, unless ip has maxStreams already.
-func (h *Handler) enter(ip string) bool {
-	h.streamsMu.Lock()
-	defer h.streamsMu.Unlock()
-	if h.streams[ip] >= h.maxStreams {
-		return false
-	}
-	h.streams[ip]++
-	return true
-}
-
-func (h *Handler) leave(ip string) {
-	h.streamsMu.Lock()
-	defer h.streamsMu.Unlock()
-	if h.streams[ip]--; h.streams[ip] <= 0 {
-		delete(h.streams, ip) // the map holds only clients with requests in flight
-	}
 }
 
 // prepare tells f which bytes the response about to be written will read,
 // and returns where they come from.
-func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges [][2]int64) chunker.Status {
+func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges [][2]int64) chunker.Sources {
 	size := f.Size()
 	if method == http.MethodHead && status == http.StatusOK {
-		return f.Prepare(0, size, false) // what a GET would get
+		return f.PrepareSources(0, size, false) // what a GET would get
 	}
 	switch status {
 	case http.StatusOK:
-		return f.Prepare(0, size, true)
+		return f.PrepareSources(0, size, true)
 	case http.StatusPartialContent:
 		if start, end, ok := parseContentRange(hdr.Get("Content-Range")); ok {
-			return f.Prepare(start, end-start+1, true)
+			return f.PrepareSources(start, end-start+1, true)
 		}
 		// multipart/byteranges: the hull of the ranges.
 		lo, hi := size, int64(-1)
@@ -335,10 +374,10 @@ func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges
 			lo, hi = min(lo, r[0]), max(hi, r[1])
 		}
 		if hi >= lo {
-			return f.Prepare(lo, hi-lo+1, true)
+			return f.PrepareSources(lo, hi-lo+1, true)
 		}
 	}
-	return chunker.Miss // no body: nothing comes from Redis
+	return chunker.Sources{} // no body: nothing comes from the cache
 }
 
 // expectedBody returns the Content-Length of a committed response, or 0
@@ -363,160 +402,4 @@ func parseContentRange(s string) (start, end int64, ok bool) {
 		return 0, 0, false
 	}
 	return parsePos(a), parsePos(b), true
-}
-
-// errReader remembers the first error other than io.EOF that its ReaderAt
-// returned, because ServeContent discards copy errors.
-type errReader struct {
-	r   io.ReaderAt
-	err error
-}
-
-func (e *errReader) ReadAt(p []byte, off int64) (int, error) {
-	n, err := e.r.ReadAt(p, off)
-	if err != nil && err != io.EOF && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
-// WriteRange writes straight from the chunks (see responseWriter.ReadFrom),
-// remembering read errors as ReadAt does.
-func (e *errReader) WriteRange(w io.Writer, off, n int64) (int64, error) {
-	rw, ok := e.r.(rangeWriter)
-	if !ok {
-		return io.Copy(w, io.NewSectionReader(e.r, off, n))
-	}
-	written, err := rw.WriteRange(w, off, n)
-	if err != nil && err != io.EOF && !errors.Is(err, chunker.ErrWrite) && e.err == nil {
-		e.err = err
-	}
-	return written, err
-}
-
-// openError maps an Open failure to an HTTP error that says nothing about
-// the file system.
-func (h *Handler) openError(err error) error {
-	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, chunker.ErrNotRegular):
-		return echo.ErrNotFound.WithInternal(err)
-	case errors.Is(err, fs.ErrPermission):
-		return echo.ErrForbidden.WithInternal(err)
-	}
-	// os.Root's "path escapes from parent", ENOTDIR, ELOOP: not there, as
-	// far as a client may know.
-	return echo.ErrNotFound.WithInternal(err)
-}
-
-// logLimited logs at most once a second per kind, so an outage or a broken
-// disk does not write a line per request.
-func (h *Handler) logLimited(kind, msg string, args ...any) {
-	now := time.Now()
-	if last, ok := h.errOnce.Load(kind); ok && now.Sub(last.(time.Time)) < time.Second {
-		return
-	}
-	h.errOnce.Store(kind, now)
-	h.log.Warn(msg, args...)
-}
-
-// mediaItem is one file in the /api/media listing.
-type mediaItem struct {
-	Path         string    `json:"path"`
-	URL          string    `json:"url"`
-	Size         int64     `json:"size"`
-	ContentType  string    `json:"content_type"`
-	Modified     time.Time `json:"modified"`
-	ChunksTotal  int64     `json:"chunks_total"`
-	ChunksCached *int64    `json:"chunks_cached"` // null when unknown
-}
-
-// List serves GET /api/media.
-func (h *Handler) List(c echo.Context) error {
-	entries, err := h.files.List(c.Request().Context(), func(name string) bool {
-		_, ok := h.mediaName("/media/" + name)
-		return ok
-	})
-	if err != nil {
-		return echo.ErrInternalServerError.WithInternal(err)
-	}
-	items := make([]mediaItem, 0, len(entries))
-	for _, e := range entries {
-		it := mediaItem{
-			Path:        e.Name,
-			URL:         h.signedURL(e.Name),
-			Size:        e.Size,
-			ContentType: h.exts[strings.ToLower(path.Ext(e.Name))],
-			Modified:    e.ModTime.UTC(),
-			ChunksTotal: e.Chunks,
-		}
-		if e.Cached >= 0 {
-			it.ChunksCached = &e.Cached
-		}
-		items = append(items, it)
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, items)
-}
-
-// listURLTTL is how long the URLs /api/media hands out stay valid when
-// media URLs are signed: long enough for a viewing session.
-const listURLTTL = 6 * time.Hour
-
-func (h *Handler) signedURL(name string) string {
-	if h.signer == nil {
-		return MediaURL(name)
-	}
-	return h.signer.SignURL(name, time.Now().Add(listURLTTL))
-}
-
-// MediaURL returns the URL path that serves name.
-func MediaURL(name string) string {
-	return (&url.URL{Path: "/media/" + name}).EscapedPath()
-}
-
-// chunkMap is the /api/chunks answer: which chunks of a file are cached, and
-// how many of its bytes this server has sent from each source.
-type chunkMap struct {
-	Path         string `json:"path"`
-	Size         int64  `json:"size"`
-	ChunkSize    int64  `json:"chunk_size"`
-	ChunksTotal  int64  `json:"chunks_total"`
-	ChunksCached *int64 `json:"chunks_cached"` // null when the cache is off or down
-	// Map has one character per chunk: '1' cached, '0' not; empty when
-	// unknown.
-	Map        string `json:"map"`
-	RedisBytes int64  `json:"redis_bytes"` // served from Redis by this instance
-	LocalBytes int64  `json:"local_bytes"` // served from this instance's memory (cache.local_bytes)
-	DiskBytes  int64  `json:"disk_bytes"`  // served from disk by this instance
-}
-
-// Chunks serves GET /api/chunks/*path.
-func (h *Handler) Chunks(c echo.Context) error {
-	p, _ := strings.CutPrefix(c.Request().URL.Path, "/api/chunks")
-	name, ok := h.mediaName("/media" + p)
-	if !ok {
-		return echo.ErrNotFound
-	}
-	e, found, err := h.files.ChunkMap(c.Request().Context(), name)
-	if err != nil && !errors.Is(err, chunker.ErrUnavailable) {
-		return h.openError(err)
-	}
-	out := chunkMap{Path: name, Size: e.Size, ChunkSize: e.ChunkSize, ChunksTotal: e.Chunks}
-	if found != nil {
-		b := make([]byte, len(found))
-		for i, ok := range found {
-			b[i] = '0'
-			if ok {
-				b[i] = '1'
-			}
-		}
-		out.Map = string(b)
-		out.ChunksCached = &e.Cached
-	}
-	if v, ok := h.served.Load(name); ok {
-		sb := v.(*servedBytes)
-		out.RedisBytes, out.LocalBytes, out.DiskBytes = sb.redis.Load(), sb.local.Load(), sb.disk.Load()
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, out)
 }

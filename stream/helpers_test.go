@@ -27,19 +27,24 @@ func TestMain(m *testing.M) {
 // server is reelcache's handler on a real Echo behind a real listener, over
 // a media directory, with a real redis-server unless the cache is off.
 type server struct {
-	logs  *testlog.Buffer // the handler's and cache's log
-	dir   string
-	redis *redistest.Server // nil when the cache is off
-	cache *chunker.Cache
-	srv   *httptest.Server
+	logs    *testlog.Buffer // the handler's and cache's log
+	dir     string
+	redis   *redistest.Server // nil when the cache is off
+	cache   *chunker.Cache
+	store   *chunker.Store // nil when the cache is off
+	metrics *Metrics       // nil unless serverOptions.metrics
+	srv     *httptest.Server
 }
 
 type serverOptions struct {
 	chunkSize int64
 	noRedis   bool
 	fill      chunker.FillMode
-	timeout   time.Duration // Redis timeout; default 10s (the race detector and parallel packages are slow)
-	local     int64         // chunker.Options.LocalBytes
+	timeout   time.Duration                 // Redis timeout; default 10s (the race detector and parallel packages are slow)
+	local     int64                         // chunker.Options.LocalBytes
+	opts      func(*Options)                // adjusts the handler's options
+	origin    func(*os.Root) chunker.Origin // the cache's origin; default the directory
+	metrics   bool                          // count served bytes in s.metrics, scraped at /metrics
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -72,19 +77,35 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,
 		})
 	}
-	s.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
+	s.store = store
+	var origin chunker.Origin
+	if o.origin != nil {
+		origin = o.origin(root)
+	}
+	s.cache, err = chunker.New(chunker.Options{Root: root, Origin: origin, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
 		Settle: time.Nanosecond}) // files are written just before they are read
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.cache.Close() })
-	h, err := New(Options{Files: s.cache, Logger: log, Static: os.DirFS("../static")})
+	hopts := Options{Files: s.cache, Logger: log, Static: os.DirFS("../static")}
+	if o.metrics {
+		s.metrics = NewMetrics(s.cache.Stats, nil)
+		hopts.Metrics = s.metrics
+	}
+	if o.opts != nil {
+		o.opts(&hopts)
+	}
+	h, err := New(hopts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()
 	h.Register(e)
+	if s.metrics != nil {
+		RegisterOps(e, s.cache, s.metrics)
+	}
 	s.srv = httptest.NewServer(e)
 	tb.Cleanup(s.srv.Close)
 	return s

@@ -184,7 +184,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Static:              static.FS(),
 		MaxRanges:           cfg.HTTP.MaxRanges,
 		MaxStreamsPerClient: cfg.HTTP.MaxStreamsPerClient,
+		CORSOrigins:         cfg.HTTP.CORSAllowedOrigins,
+		CacheControl:        cfg.HTTP.CacheControl,
+		LimitRate:           cfg.HTTP.LimitRate,
+		LimitRateAfter:      cfg.HTTP.LimitRateAfter,
 		Signer:              signer,
+		URLTTL:              cfg.Auth.URLTTL,
 		Metrics:             metrics,
 		Logger:              log,
 	})

@@ -1,0 +1,83 @@
+package stream
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/reelcache/reelcache/chunker"
+)
+
+// TestRateShaping: with limit_rate 2 MiB/s after 4 MiB, a 12 MiB download
+// takes 4 s (+-20%) and is byte-exact on every path: from Redis, from the
+// local tier, from disk with sendfile (cache off), and through the chunk
+// reader of an origin without a local file (issue 16). A download within
+// limit_rate_after is not slowed. The paths run in parallel: about 4 s in
+// all.
+func TestRateShaping(t *testing.T) {
+	const (
+		size  = 12 << 20
+		rate  = 2 << 20
+		after = 4 << 20
+		want  = 4 * time.Second
+	)
+	shaped := func(o *Options) { o.LimitRate, o.LimitRateAfter = rate, after }
+	for _, tt := range []struct {
+		name   string
+		o      serverOptions
+		warm   bool // read the file through the cache first (at full speed)
+		xcache string
+		cs     string
+	}{
+		{"redis", serverOptions{chunkSize: 1 << 20, fill: chunker.FillSync, opts: shaped}, true, "HIT", "reelcache; hit"},
+		{"local tier", serverOptions{chunkSize: 1 << 20, fill: chunker.FillOff, local: 16 << 20, opts: shaped}, true, "HIT", "reelcache; hit; detail=local"},
+		{"cache off, sendfile", serverOptions{noRedis: true, opts: shaped}, false, "BYPASS", "reelcache; fwd=bypass"},
+		{"no local file", serverOptions{noRedis: true, origin: remoteOrigin, opts: shaped}, false, "BYPASS", "reelcache; fwd=bypass"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, tt.o)
+			data := s.write(t, "v.mp4", size, 7)
+			if tt.warm {
+				f, err := s.cache.Open(t.Context(), "v.mp4")
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := f.ReadAt(make([]byte, size), 0)
+				f.Close()
+				if n != size || err != nil {
+					t.Fatalf("warm-up read %d bytes: %v", n, err)
+				}
+			}
+			// Within limit_rate_after: full speed.
+			start := time.Now()
+			r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-1048575")
+			if d := time.Since(start); d > time.Second || !bytes.Equal(r.body, data[:1<<20]) {
+				t.Errorf("1 MiB within limit_rate_after took %v (%d bytes)", d, len(r.body))
+			}
+
+			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+			start = time.Now()
+			res, err := client.Get(s.url("v.mp4"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(start)
+			if err != nil || !bytes.Equal(body, data) {
+				t.Fatalf("%d bytes, %v: not the file's", len(body), err)
+			}
+			if res.Header.Get("X-Cache") != tt.xcache || res.Header.Get("Cache-Status") != tt.cs {
+				t.Errorf("X-Cache %q, Cache-Status %q; want %q, %q (not the path under test)",
+					res.Header.Get("X-Cache"), res.Header.Get("Cache-Status"), tt.xcache, tt.cs)
+			}
+			if took < want*8/10 || took > want*12/10 {
+				t.Errorf("12 MiB at 2 MiB/s after 4 MiB took %v, want %v +-20%%", took, want)
+			}
+			t.Logf("%s: 12 MiB in %v", tt.name, took.Round(time.Millisecond))
+		})
+	}
+}

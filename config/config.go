@@ -151,7 +151,7 @@ var keys = append([]key{
 	{"cache.versions", "local", "cache-versions", "file versions: local (strictest, one host) or shared (several hosts share chunks)"},
 	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
 	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
-	{"cache.local_bytes", "0", "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
+	{"cache.local_bytes", "64MiB", "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
 	{"cache.settle", "2s", "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},

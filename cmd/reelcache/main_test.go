@@ -91,41 +91,66 @@ func curl(t *testing.T, args ...string) (body []byte, header string) {
 }
 
 // TestServeQuickStart is the README's promise: a ranged curl returns the
-// file's bytes, and the same request again is served from Redis.
+// file's bytes, and the same request again is a cache hit with no byte
+// from disk: by default from the local tier (cache.local_bytes: 64MiB,
+// which keeps a chunk read from disk), with the tier off from Redis.
 func TestServeQuickStart(t *testing.T) {
-	rs := redistest.Start(t)
 	media := samples(t)
-	srv := startServe(t, "--media-root", media, "--redis-url", rs.URL())
 	want, err := os.ReadFile(filepath.Join(media, "sample-faststart.mp4"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := srv.url + "/media/sample-faststart.mp4"
-	body, hdr := curl(t, "-r", "1000-2000", url)
-	if !bytes.Equal(body, want[1000:2001]) {
-		t.Fatalf("curl -r 1000-2000: %d bytes, not the file's", len(body))
-	}
-	if !strings.Contains(hdr, "X-Cache: MISS") || !strings.Contains(hdr, "206 Partial Content") {
-		t.Errorf("first response headers:\n%s", hdr)
-	}
-	// The fill is asynchronous: wait for the chunk to land.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		body, hdr = curl(t, "-r", "1000-2000", url)
-		if strings.Contains(hdr, "X-Cache: HIT") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(hdr, "X-Cache: HIT") || !bytes.Equal(body, want[1000:2001]) {
-		t.Errorf("repeat: want X-Cache: HIT and the same bytes; headers:\n%s", hdr)
-	}
-	if !strings.Contains(srv.stderr.String(), "redis connected") {
-		t.Errorf("log does not say Redis is connected:\n%s", srv.stderr)
-	}
-	page, _ := curl(t, srv.url+"/")
-	if !bytes.Contains(page, []byte("<video")) {
-		t.Error("page has no <video>")
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		source string // of the repeat's bytes, in reelcache_served_bytes_total
+	}{
+		{"default", nil, "local"},
+		{"local tier off", []string{"--cache-local-bytes", "0"}, "redis"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			srv := startServe(t, append([]string{"--media-root", media, "--redis-url", rs.URL()}, tt.args...)...)
+			url := srv.url + "/media/sample-faststart.mp4"
+			body, hdr := curl(t, "-r", "1000-2000", url)
+			if !bytes.Equal(body, want[1000:2001]) {
+				t.Fatalf("curl -r 1000-2000: %d bytes, not the file's", len(body))
+			}
+			if !strings.Contains(hdr, "X-Cache: MISS") || !strings.Contains(hdr, "206 Partial Content") {
+				t.Errorf("first response headers:\n%s", hdr)
+			}
+			served := func(source string) float64 {
+				return metric(t, srv.url, `reelcache_served_bytes_total{source="`+source+`"}`)
+			}
+			settle(func() bool { return served("disk") >= 1001 })
+			disk0, src0 := served("disk"), served(tt.source)
+			// The fill is asynchronous: wait for the chunk to land.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				body, hdr = curl(t, "-r", "1000-2000", url)
+				if strings.Contains(hdr, "X-Cache: HIT") || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !strings.Contains(hdr, "X-Cache: HIT") || !bytes.Equal(body, want[1000:2001]) {
+				t.Errorf("repeat: want X-Cache: HIT and the same bytes; headers:\n%s", hdr)
+			}
+			settle(func() bool { return served(tt.source)-src0 >= 1001 })
+			if d := served(tt.source) - src0; d != 1001 {
+				t.Errorf("repeat: %v bytes from %s, want 1001", d, tt.source)
+			}
+			if d := served("disk") - disk0; d != 0 {
+				t.Errorf("repeat: %v bytes from disk, want 0", d)
+			}
+			if !strings.Contains(srv.stderr.String(), "redis connected") {
+				t.Errorf("log does not say Redis is connected:\n%s", srv.stderr)
+			}
+			page, _ := curl(t, srv.url+"/")
+			if !bytes.Contains(page, []byte("<video")) {
+				t.Error("page has no <video>")
+			}
+		})
 	}
 }
 

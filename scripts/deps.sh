@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what reelcache's tests and `make run` need, when it is missing:
 # redis-server (the cache the tests start), curl and ffmpeg (real clients),
-# chromium (the browser tests), nginx (an HTTP origin) and versitygw (an S3
-# origin; `go install` into $(go env GOPATH)/bin, where the tests look).
+# chromium (the browser tests), nginx (an HTTP origin), versitygw (an S3
+# origin; `go install` into $(go env GOPATH)/bin, where the tests look) and
+# fusermount3 (the benchmark's slow FUSE storage, cmd/reelbench).
 # As root it uses apt-get; otherwise it says what to install. Under CI=true
 # a missing tool is an error; elsewhere the tests that need it skip with a
 # message.
@@ -18,9 +19,10 @@ declare -A pkg=(
 	[ffprobe]=ffmpeg
 	[chromium]=chromium
 	[nginx]=nginx-light
+	[fusermount3]=fuse3
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx versitygw)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx versitygw fusermount3)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0

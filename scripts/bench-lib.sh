@@ -57,7 +57,7 @@ start_registered() { # NAME: start what launch recorded
 	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nginx ]; then
 		local w
 		for _ in $(seq 50); do
-			w=$(pgrep -P "$pid" -f 'worker process' | head -1)
+			w=$(pgrep -P "$pid" -f 'worker process' | head -1 || true)
 			[ -n "$w" ] && break
 			sleep 0.05
 		done

@@ -29,13 +29,13 @@ remote_scenarios() {
 	tgt b nginx-slice-cold rm-slice-cold -- "origin=$(url_of px-slice-cold)/.reelbench/metrics" "reset=$ctl rm-slice-cold"
 	rows=("${a[@]}" "${b[@]}")
 	local note="reelcache rows: waiting for \`media.origin\` (this reelcache has no --media-origin flag yet; issue 14)."
-	if bin/reelcache serve --help 2>/dev/null | grep -q -- '--media-origin'; then
+	if "$RC" serve --help 2>/dev/null | grep -q -- '--media-origin'; then
 		note="reelcache: \`media.origin: http://127.0.0.1:PORT/\` through its own proxy, default configuration otherwise."
 		MEDIA_ROOT=none serve rm-rc-warm 5 --media-origin "$(url_of px-rc-warm)/"
 		MEDIA_ROOT=none serve rm-rc-cold 6 --media-origin "$(url_of px-rc-cold)/"
 		flushdb 6 >"$work/run/rm-rc-cold.clean"
 		# shellcheck disable=SC2086
-		bin/reelcache warm --media-origin "$(url_of px-rc-warm)/" --redis-url "$R/5" --log-level warn $top >&2 ||
+		"$RC" warm --media-origin "$(url_of px-rc-warm)/" --redis-url "$R/5" --log-level warn $top >&2 ||
 			bin/reelbench run -root "$media" -match '*' -scenario once -clients 4 -duration 120s -url "$(url_of rm-rc-warm)" >&2
 		tgt c reelcache-warm rm-rc-warm -- "origin=$(url_of px-rc-warm)/.reelbench/metrics"
 		tgt d reelcache-cold rm-rc-cold -- "origin=$(url_of px-rc-cold)/.reelbench/metrics" "reset=$ctl rm-rc-cold"

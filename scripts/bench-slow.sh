@@ -65,7 +65,7 @@ slow_scenarios() {
 	# Redis by `reelcache warm`; both read the slow storage.
 	bin/reelbench run -root "$media" -match '*' -scenario once -clients 4 -duration 120s -url "$(url_of ngx-slice-warm)" >&2
 	# shellcheck disable=SC2086
-	bin/reelcache warm --media-root "$slow" --redis-url "$R/2" --log-level warn $top >&2
+	"$RC" warm --media-root "$slow" --redis-url "$R/2" --log-level warn $top >&2
 
 	echo "nginx-aio: nginx on the mount (\`sendfile off; aio threads; output_buffers 2 1m\`); nginx-slice: \`proxy_cache\` + \`slice 1m\` (cache on local disk,"
 	echo "\`proxy_cache_lock on\`) in front of nginx-aio; cold rows start each round with an empty cache (nginx restarted with its cache"

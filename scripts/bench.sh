@@ -20,7 +20,8 @@
 # SLOW_ROUNDS (2), SLOW_DUR ($DUR), SLOW_LATENCY (8ms), SLOW_RATE (80MB/s),
 # REMOTE_LATENCY (10ms), REMOTE_RATE (80MB/s); KEEP=1 keeps the work directory (logs);
 # SCENARIOS (all: "ranges seek viewers hot tail cold slow remote") runs only
-# those (the section written to BENCHMARKS.md then holds only those).
+# those (the section written to BENCHMARKS.md then holds only those);
+# BENCH_BIN measures that reelcache binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -54,7 +55,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-go build -o bin/reelcache ./cmd/reelcache
+# BENCH_BIN: measure that reelcache binary (another branch's build)
+# instead of this checkout's.
+RC=${BENCH_BIN:-bin/reelcache}
+[ -n "${BENCH_BIN:-}" ] || go build -o bin/reelcache ./cmd/reelcache
 go build -o bin/reelbench ./cmd/reelbench
 
 work=$(mktemp -d)
@@ -100,7 +104,7 @@ media=$work/media
 mkdir -p "$media/hot" "$media/tail"
 cp testdata/media/* "$media/"
 for i in $(seq "$BIG_FILES"); do head -c $((64 << 20)) /dev/urandom >"$media/big$i.mp4"; done
-default_local=$(bin/reelcache serve --help | sed -n 's/.*--cache-local-bytes .*(default "\([^"]*\)").*/\1/p')
+default_local=$("$RC" serve --help | sed -n 's/.*--cache-local-bytes .*(default "\([^"]*\)").*/\1/p')
 default_local_bytes=$(to_bytes "${default_local:-0}")
 if [ "$default_local_bytes" -gt 0 ]; then
 	hot_bytes=$((default_local_bytes * 3 / 4 >> 20 << 20))
@@ -130,7 +134,7 @@ serve() {
 	port=$(free_port)
 	local args=(--listen "127.0.0.1:$port" --redis-url "$url" --log-level warn)
 	[ "$root" = none ] || args+=(--media-root "$root")
-	launch "$name" "$port" bin/reelcache serve "${args[@]}" "$@"
+	launch "$name" "$port" "$RC" serve "${args[@]}" "$@"
 }
 serve rc-warm 0 --cache-local-bytes 0
 serve rc-local 0 --cache-local-bytes "$LOCAL"
@@ -147,7 +151,7 @@ gport=$(free_port)
 launch goredis "$gport" bin/reelbench redispeer -root "$media" -redis "$R/0" -listen "127.0.0.1:$gport"
 
 # shellcheck disable=SC2086
-bin/reelcache warm --media-root "$media" --redis-url "$R/0" --log-level warn $top hot/hot.mp4 >&2
+"$RC" warm --media-root "$media" --redis-url "$R/0" --log-level warn $top hot/hot.mp4 >&2
 
 tgt t_nginx nginx nginx
 tgt t_plain servecontent plain
@@ -218,17 +222,17 @@ long_tail() {
 cold_starts() {
 	echo "### Cold start: Redis emptied, 32 clients seeking (2 MiB reads) in the same files, reelcache-warm (async fill)"
 	echo
-	bin/reelcache cache purge --yes --media-root "$media" --redis-url "$R/0" --log-level error >/dev/null
+	"$RC" cache purge --yes --media-root "$media" --redis-url "$R/0" --log-level error >/dev/null
 	bin/reelbench cold -root "$media" -match '*' -url "$(url_of rc-warm)" -chunk $((1 << 20)) -files 10 -clients 32 -duration "$DUR"
 	echo
 	echo "### Cold start again, reelcache with a fresh local tier of $LOCAL (async fill)"
 	echo
-	bin/reelcache cache purge --yes --media-root "$media" --redis-url "$R/0" --log-level error >/dev/null
+	"$RC" cache purge --yes --media-root "$media" --redis-url "$R/0" --log-level error >/dev/null
 	bin/reelbench cold -root "$media" -match '*' -url "$(url_of rc-cold-local)" -chunk $((1 << 20)) -files 10 -clients 32 -duration "$DUR"
 	echo
 }
 {
-	echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(go version | cut -d' ' -f3), $("$NGINX" -v 2>&1 | cut -d' ' -f3), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')."
+	echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, reelcache $(git describe --always --dirty 2>/dev/null)${BENCH_BIN:+ (binary $BENCH_BIN)}, $(go version | cut -d' ' -f3), $("$NGINX" -v 2>&1 | cut -d' ' -f3), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')."
 	echo "Medians of $ROUNDS interleaved rounds of $DUR each (slow storage and remote origin: $SLOW_ROUNDS of $SLOW_DUR); ratios against the first row. Reproduce: \`make bench\`."
 	echo "reelcache-warm: every chunk in Redis (\`reelcache warm\`), no local tier; reelcache-local: the same Redis plus \`cache.local_bytes: $LOCAL\`,"
 	echo "which fills as requests come (a chunk enters on its second request); reelcache-off: no Redis (sendfile); reelcache-default: no settings"

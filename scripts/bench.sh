@@ -71,6 +71,10 @@ export work
 # shellcheck source=scripts/bench-remote.sh
 . scripts/bench-remote.sh
 cleanup() {
+	if [ -z "${finished:-}" ] && [ -s "$work/section.md" ]; then
+		cp "$work/section.md" bench-section.md
+		echo "bench: the run did not finish; what it measured is in bench-section.md" >&2
+	fi
 	stop_all
 	slow_unmount
 	wait 2>/dev/null || true
@@ -264,4 +268,5 @@ else:
     doc += "\n## `make bench`: against nginx and http.ServeContent\n\n" + start + "\n" + sec + end + "\n"
 open("BENCHMARKS.md", "w").write(doc)
 PY
+finished=1
 echo "bench: wrote BENCHMARKS.md and $json" >&2

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
@@ -54,7 +55,8 @@ func startReelcache(t *testing.T, dir string, rs *redistest.Server, fill chunker
 	s := &reelcacheServer{}
 	metrics := stream.NewMetrics(func() chunker.Stats { return s.cache.Stats() }, nil)
 	s.store = chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 5e9, Logger: log, Observe: metrics.ObserveRedis})
-	s.cache, err = chunker.New(chunker.Options{Root: root, Store: s.store, Fill: fill, Logger: log})
+	// The tests read files they have just written: cache them at once.
+	s.cache, err = chunker.New(chunker.Options{Root: root, Store: s.store, Fill: fill, Settle: time.Nanosecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,8 +229,8 @@ func opt(v float64, format string) string {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// median returns, field by field, the median of the rounds (requests,
-// errors and stalls summed).
+// median returns, field by field, the median of the rounds (of an even
+// number, the mean of the middle two; requests, errors and stalls summed).
 func median(rs []row) row {
 	m := rs[0]
 	med := func(get func(row) float64) float64 {
@@ -239,6 +239,9 @@ func median(rs []row) row {
 			v[i] = get(r)
 		}
 		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
 		return v[len(v)/2]
 	}
 	m.MBps = med(func(r row) float64 { return r.MBps })

@@ -40,6 +40,29 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		mbps       []float64
+		want       float64
+		wantErrors int64
+	}{
+		{[]float64{5}, 5, 1},
+		{[]float64{9, 1, 5}, 5, 3},
+		{[]float64{9, 1}, 5, 2},
+		{[]float64{4, 1, 9, 2}, 3, 4},
+	}
+	for _, tt := range tests {
+		var rs []row
+		for _, v := range tt.mbps {
+			rs = append(rs, row{MBps: v, TTFB99: 2 * v, Errors: 1})
+		}
+		m := median(rs)
+		if m.MBps != tt.want || m.TTFB99 != 2*tt.want || m.Errors != tt.wantErrors {
+			t.Errorf("median of %v: MB/s %v, TTFB p99 %v, errors %d; want %v, %v, %d", tt.mbps, m.MBps, m.TTFB99, m.Errors, tt.want, 2*tt.want, tt.wantErrors)
+		}
+	}
+}
+
 // TestCompareSourcesOriginAndResets runs compare against reelcache (in
 // process, on a real Redis) and the ServeContent peer: a row that empties
 // Redis before each round reads every byte from the origin, once per

@@ -36,8 +36,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRangeHandler$$' -fuzztime $(FUZZ_RANGE) ./stream
 	$(GO) test -run '^$$' -fuzz '^FuzzMediaPath$$' -fuzztime $(FUZZ_PATH) ./stream
 
-bench: bench-go
-	scripts/bench.sh
+# The Go benchmarks, then the scenarios against nginx and the other peers
+# (scripts/bench.sh, which writes BENCHMARKS.md). A failed Go benchmark
+# does not stop the scenarios; make still fails at the end.
+bench:
+	@status=0; $(MAKE) bench-go || status=$$?; scripts/bench.sh || status=$$?; exit $$status
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./chunker ./stream ./cachewarm

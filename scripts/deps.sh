@@ -2,10 +2,11 @@
 # Installs what reelcache's tests and `make run` need, when it is missing:
 # redis-server (the cache the tests start), curl and ffmpeg (real clients),
 # chromium (the browser tests), nginx (an HTTP origin), versitygw (an S3
-# origin; `go install` into $(go env GOPATH)/bin, where the tests look) and
-# prlimit (the out-of-descriptors test). As root it uses apt-get; otherwise
-# it says what to install. Under CI=true a missing tool is an error;
-# elsewhere the tests that need it skip with a message.
+# origin; `go install` into $(go env GOPATH)/bin, where the tests look),
+# prlimit (the out-of-descriptors test), fusermount3 (the benchmark's slow
+# FUSE storage, cmd/reelbench). As root it uses apt-get; otherwise it says
+# what to install. Under CI=true a missing tool is an error; elsewhere the
+# tests that need it skip with a message.
 #
 # Usage: scripts/deps.sh [program ...]   (default: all of them)
 set -euo pipefail
@@ -19,9 +20,10 @@ declare -A pkg=(
 	[chromium]=chromium
 	[nginx]=nginx-light
 	[prlimit]=util-linux
+	[fusermount3]=fuse3
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0

@@ -1,7 +1,8 @@
 // Package load generates HTTP load like video players make it, for the
 // load test and the benchmark (cmd/reelbench): random ranges, browser-like
-// seeks, and viewers reading at a fixed bitrate. It can check every byte
-// against the files on disk.
+// seeks, viewers reading at a fixed bitrate, and a long tail of files read
+// once each. It can check every byte against the files on disk, and spread
+// requests over several servers of one library, as a load balancer does.
 package load
 
 import (
@@ -40,12 +41,17 @@ const (
 	// Viewers: GET the file from a random point and read it at Bitrate,
 	// reopening at the start when it ends, until the run ends.
 	Viewers Scenario = "viewers"
+	// Once: GET bytes=0- of each file exactly once, in order, shared out
+	// among the clients; the run ends when every file has been read (a
+	// long tail: nothing is asked for twice).
+	Once Scenario = "once"
 )
 
 // Config describes a run. Duration and Requests bound it; at least one must
 // be set.
 type Config struct {
 	BaseURL   string        // e.g. http://127.0.0.1:8080
+	Mirrors   []string      // more servers of the same files: requests go round-robin over BaseURL and these
 	Files     []File        //
 	Scenario  Scenario      //
 	Clients   int           // concurrent clients, each with its own connection
@@ -91,7 +97,7 @@ func (r *Result) Throughput() float64 {
 
 // Run runs cfg until its Duration or Requests are used up or ctx ends.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if cfg.Clients <= 0 || len(cfg.Files) == 0 || (cfg.Duration <= 0 && cfg.Requests <= 0) {
+	if cfg.Clients <= 0 || len(cfg.Files) == 0 || (cfg.Duration <= 0 && cfg.Requests <= 0 && cfg.Scenario != Once) {
 		return nil, errors.New("load: need clients, files, and a duration or a request count")
 	}
 	if cfg.RangeSize <= 0 {
@@ -123,6 +129,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var (
 		res      Result
 		mu       sync.Mutex
+		nextFile atomic.Int64 // Once: the next file to read
 		left     atomic.Int64
 		requests atomic.Int64
 		errs     atomic.Int64
@@ -145,13 +152,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		wg.Go(func() {
 			tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}
 			defer tr.CloseIdleConnections()
-			cl := &client{cfg: &cfg, tr: tr, files: files, r: rand.New(rand.NewPCG(cfg.Seed, uint64(c)))}
+			cl := &client{cfg: &cfg, tr: tr, files: files, r: rand.New(rand.NewPCG(cfg.Seed, uint64(c))), turn: c}
 			var ttfb, tot []time.Duration
 			for ctx.Err() == nil {
 				if cfg.Requests > 0 && left.Add(-1) < 0 {
 					break
 				}
-				o := cl.one(ctx)
+				f := -1
+				if cfg.Scenario == Once {
+					if f = int(nextFile.Add(1) - 1); f >= len(cfg.Files) {
+						break
+					}
+				}
+				o := cl.one(ctx, f)
 				if o.err != nil && ctx.Err() != nil {
 					break // the run ended under it
 				}
@@ -195,6 +208,19 @@ type client struct {
 	tr    *http.Transport
 	files map[string]*os.File
 	r     *rand.Rand
+	turn  int // requests so far plus the client's number: picks the server
+}
+
+// server returns the base URL of the next request: the client's servers
+// in turn, starting at a different one for each client.
+func (c *client) server() string {
+	n := 1 + len(c.cfg.Mirrors)
+	i := c.turn % n
+	c.turn++
+	if i == 0 {
+		return c.cfg.BaseURL
+	}
+	return c.cfg.Mirrors[i-1]
 }
 
 type outcome struct {
@@ -206,9 +232,13 @@ type outcome struct {
 	err         error
 }
 
-// one makes one request of the scenario.
-func (c *client) one(ctx context.Context) outcome {
-	f := c.cfg.Files[c.r.IntN(len(c.cfg.Files))]
+// one makes one request of the scenario, of file fi or, when fi < 0, of a
+// random file.
+func (c *client) one(ctx context.Context, fi int) outcome {
+	if fi < 0 {
+		fi = c.r.IntN(len(c.cfg.Files))
+	}
+	f := c.cfg.Files[fi]
 	var off, want int64 // want < 0: to the end
 	var rng string
 	switch c.cfg.Scenario {
@@ -225,14 +255,21 @@ func (c *client) one(ctx context.Context) outcome {
 		off = c.r.Int64N(f.Size)
 		want = f.Size - off
 		rng = fmt.Sprintf("bytes=%d-", off)
+	case Once:
+		want = f.Size
+		rng = "bytes=0-"
 	default:
 		return outcome{err: fmt.Errorf("unknown scenario %q", c.cfg.Scenario)}
 	}
+	base := c.server()
 	o := outcome{desc: fmt.Sprintf("GET %s %s", f.Name, rng)}
+	if len(c.cfg.Mirrors) > 0 {
+		o.desc = fmt.Sprintf("GET %s/media/%s %s", base, f.Name, rng)
+	}
 	if c.cfg.OnRead != nil {
 		defer func() { c.cfg.OnRead(f.Name, off, o.n) }()
 	}
-	req, err := http.NewRequestWithContext(ctx, "GET", c.cfg.BaseURL+(&url.URL{Path: "/media/" + f.Name}).EscapedPath(), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+(&url.URL{Path: "/media/" + f.Name}).EscapedPath(), nil)
 	if err != nil {
 		o.err = err
 		return o

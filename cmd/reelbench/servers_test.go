@@ -1,0 +1,75 @@
+package main
+
+import (
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/stream"
+)
+
+// mediaDir writes files of random bytes (name -> size) into a temporary
+// directory.
+func mediaDir(t *testing.T, sizes map[string]int) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, n := range sizes {
+		b := make([]byte, n)
+		rand.Read(b)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// reelcacheServer is reelcache's serving path in process, wired as
+// cmd/reelcache wires it (chunker.Cache, stream.Handler, /metrics), on a
+// real Redis.
+type reelcacheServer struct {
+	*httptest.Server
+	cache *chunker.Cache
+	store *chunker.Store
+}
+
+func startReelcache(t *testing.T, dir string, rs *redistest.Server, fill chunker.FillMode) *reelcacheServer {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := &reelcacheServer{}
+	metrics := stream.NewMetrics(func() chunker.Stats { return s.cache.Stats() }, nil)
+	s.store = chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 5e9, Logger: log, Observe: metrics.ObserveRedis})
+	// The tests read files they have just written: cache them at once.
+	s.cache, err = chunker.New(chunker.Options{Root: root, Store: s.store, Fill: fill, Settle: time.Nanosecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cache.Close() })
+	h, err := stream.New(stream.Options{Files: s.cache, Metrics: metrics, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(metrics.Middleware())
+	stream.RegisterOps(e, s.cache, metrics)
+	h.Register(e)
+	s.Server = httptest.NewServer(e)
+	t.Cleanup(s.Close)
+	return s
+}

@@ -268,7 +268,7 @@ start, end = "<!-- bench:start -->", "<!-- bench:end -->"
 if start in doc:
     doc = re.sub(re.escape(start) + ".*" + re.escape(end), lambda m: start + "\n" + sec + end, doc, flags=re.S)
 else:
-    doc += "\n## `make bench`: against nginx and http.ServeContent\n\n" + start + "\n" + sec + end + "\n"
+    doc += "\n## `make bench`: the last run\n\n" + start + "\n" + sec + end + "\n"
 open("BENCHMARKS.md", "w").write(doc)
 PY
 finished=1

@@ -139,7 +139,7 @@ var keys = append([]key{
 	{"chunk.size", "1MiB", "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
 	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
 	{"redis.key_prefix", "reelcache", "redis-key-prefix", "prefix of every Redis key"},
-	{"redis.timeout", "100ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
+	{"redis.timeout", "500ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
 	{"redis.mode", "single", "redis-mode", "single, cluster or sentinel"},
 	{"redis.addrs", "", "redis-addrs", "more cluster seed nodes or sentinels (host:port, comma-separated)"},
 	{"redis.master_name", "", "redis-master-name", "the Sentinel master's name (redis.mode: sentinel)"},

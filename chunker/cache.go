@@ -2,6 +2,8 @@ package chunker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +96,7 @@ type Cache struct {
 	log       *slog.Logger
 
 	settle time.Duration
+	owner  string // names this Cache in fill leases
 
 	mem    *semaphore.Weighted // in-flight chunk bytes
 	memCap int64
@@ -159,6 +162,7 @@ func New(opts Options) (*Cache, error) {
 		window:    opts.Window,
 		log:       opts.Logger,
 		settle:    opts.Settle,
+		owner:     newOwner(),
 		flights:   make(map[string]*flight),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
 		memCap:    opts.MaxInflightBytes,
@@ -223,4 +227,11 @@ func (c *Cache) CheckRedis(ctx context.Context) string {
 		return "down"
 	}
 	return "up"
+}
+
+// newOwner returns a random name for a Cache's fill leases.
+func newOwner() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

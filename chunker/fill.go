@@ -73,6 +73,7 @@ func (c *Cache) put(fl *flight) {
 	defer c.fillMu.RUnlock()
 	if c.fillClosed {
 		c.stats.fillDropped.Add(1)
+		c.releaseLease(fl)
 		c.endFlight(fl)
 		return
 	}
@@ -80,6 +81,7 @@ func (c *Cache) put(fl *flight) {
 	case c.fillq <- fl:
 	default:
 		c.stats.fillDropped.Add(1)
+		c.releaseLease(fl)
 		c.endFlight(fl)
 	}
 }

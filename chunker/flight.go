@@ -28,6 +28,10 @@ type flight struct {
 	buf  []byte // the chunk
 	held int64  // bytes of the in-flight budget taken for buf
 	src  source // srcDisk, or srcRedis when another writer had cached it
+	// leased: this instance holds the chunk's fill lease (lease.go),
+	// released by the write or, when the chunk will not be written, by
+	// Cache.releaseLease. Set before the read; read after it.
+	leased bool
 
 	mu   sync.Mutex    // protects the fields below
 	n    int           // bytes of buf read so far

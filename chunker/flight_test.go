@@ -199,3 +199,63 @@ func TestFIFOIsNotOpened(t *testing.T) {
 		t.Fatal("open of a FIFO blocked")
 	}
 }
+
+// TestInstancesShareAFill: two instances on one Redis miss the same chunk
+// at the same moment; one reads the origin, the other waits for the chunk
+// to land in Redis (the fill lease, lease.go), and both serve its bytes.
+func TestInstancesShareAFill(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 1 << 20, Fill: FillAsync})
+	want := writeRandom(t, fx.dir, "a.mp4", 1<<20, 11)
+	gate := make(chan struct{})
+	origins := []*gatedOrigin{
+		{Dir: NewDir(fx.root, DirOptions{}), gate: gate},
+		{Dir: NewDir(fx.root, DirOptions{}), gate: gate},
+	}
+	var insts []*Cache
+	for _, g := range origins {
+		c, err := New(Options{Origin: g, Store: fx.cache.Store(), ChunkSize: 1 << 20, Fill: FillAsync, Settle: time.Nanosecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		insts = append(insts, c)
+	}
+	read := func(c *Cache) error {
+		f, err := c.Open(t.Context(), "a.mp4")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		got, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+		if err == nil && !bytes.Equal(got, want) {
+			err = errors.New("wrong bytes")
+		}
+		return err
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- read(insts[0]) }()
+	// The first instance has taken the lease and started reading when its
+	// origin sees a read.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		origins[0].mu.Lock()
+		n := origins[0].reads
+		origins[0].mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first instance never read the origin")
+		}
+	}
+	go func() { errs <- read(insts[1]) }()
+	time.Sleep(100 * time.Millisecond) // the second instance misses and finds the lease taken
+	close(gate)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r0, r1 := origins[0].reads, origins[1].reads; r0+r1 != 1 {
+		t.Errorf("origin reads: %d and %d, want 1 in all (the second instance waits for the first's fill)", r0, r1)
+	}
+}

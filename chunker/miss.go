@@ -104,21 +104,32 @@ func (c *Cache) run(fl *flight, name, version string) {
 	size := len(fl.buf)
 	// Another instance may have cached the chunk since this request's
 	// window missed it (groupcache's load re-checks its cache here for the
-	// same reason).
+	// same reason), or be reading it now: the same round trip asks for the
+	// chunk and for the lease on filling it (lease.go).
 	if c.fill != FillOff && c.store.Available() {
-		if vals, found, err := c.store.Get(context.Background(), []string{fl.key}); err == nil && found[0] && len(vals[0]) == size {
+		ctx := context.Background()
+		val, found, leased, err := c.store.GetOrLease(ctx, fl.key, c.owner)
+		if err == nil && !found && !leased {
+			val, found = c.store.WaitFilled(ctx, fl.key)
+		}
+		if found && len(val) == size {
 			fl.src = srcRedis
-			copy(fl.buf, vals[0])
+			copy(fl.buf, val)
 			fl.advance(size)
 			fl.finish(nil)
+			if leased {
+				c.store.ReleaseLease(ctx, fl.key)
+			}
 			c.endFlight(fl)
 			return
 		}
+		fl.leased = leased
 	}
 	err := c.readFlight(fl, name, version)
 	if err != nil {
 		c.dropFlight(fl)
 		fl.finish(err)
+		c.releaseLease(fl)
 		c.endFlight(fl)
 		return
 	}
@@ -128,6 +139,7 @@ func (c *Cache) run(fl *flight, name, version string) {
 	switch {
 	case c.fill == FillOff:
 		fl.finish(nil)
+		c.releaseLease(fl)
 		c.endFlight(fl)
 	case c.fill == FillSync:
 		c.putSync(fl)
@@ -193,6 +205,14 @@ func atEOF(rc io.Reader, name string) error {
 		}
 	}
 	return fmt.Errorf("read %s: no end of range from the origin", name)
+}
+
+// releaseLease gives up fl's fill lease, if it holds one, in the
+// background: fl's chunk will not be written.
+func (c *Cache) releaseLease(fl *flight) {
+	if fl.leased {
+		go c.store.ReleaseLease(context.Background(), fl.key)
+	}
 }
 
 // dropFlight forgets fl, so that the next miss of its chunk starts anew.

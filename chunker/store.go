@@ -283,8 +283,10 @@ func (s *Store) Exists(ctx context.Context, keys []string) ([]bool, error) {
 	return found, nil
 }
 
-// Set writes keys[i] = vals[i] in one pipeline, each with the store's TTL.
-// Each SET is atomic in Redis, so a chunk is either stored whole or absent.
+// Set writes keys[i] = vals[i] in one pipeline, each with the store's TTL,
+// and releases the chunks' fill leases in the same round trip (see
+// lease.go). Each SET is atomic in Redis, so a chunk is either stored whole
+// or absent.
 func (s *Store) Set(ctx context.Context, keys, vals []string) error {
 	if len(keys) != len(vals) {
 		return fmt.Errorf("set chunks: %d keys for %d values", len(keys), len(vals))
@@ -296,6 +298,7 @@ func (s *Store) Set(ctx context.Context, keys, vals []string) error {
 		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
 				p.Set(ctx, k, vals[i], s.ttl)
+				p.Del(ctx, s.leaseKey(k))
 			}
 			return nil
 		})

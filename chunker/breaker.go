@@ -25,6 +25,7 @@ type breaker struct {
 	open     bool
 	until    time.Time // while open: when the next probe may go
 	probing  bool      // while open: a probe is in flight
+	lastOK   time.Time // when a call last succeeded
 }
 
 func newBreaker(threshold int, cooldown time.Duration, log *slog.Logger) *breaker {
@@ -54,6 +55,14 @@ func (b *breaker) ready() bool {
 	return !b.open || (!b.probing && !b.now().Before(b.until))
 }
 
+// answeredSince reports whether a call succeeded after t: Redis was
+// answering while a call that started at t waited.
+func (b *breaker) answeredSince(t time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastOK.After(t)
+}
+
 // release gives back a call's slot without judging Redis.
 func (b *breaker) release() {
 	b.mu.Lock()
@@ -66,6 +75,7 @@ func (b *breaker) record(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err == nil {
+		b.lastOK = b.now()
 		if b.open {
 			b.log.Info("redis is answering again; serving from the cache")
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -467,6 +468,63 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 			// prepare itself is the first, and there is no EXISTS.
 			if exists != 0 || gets < 1 {
 				t.Errorf("Redis calls: %d get, %d exists; want the window and the probe in one get", gets, exists)
+			}
+		})
+	}
+}
+
+// stallClient is a redisClient whose pipelines wait until their context
+// ends when stall is set, and answer at once otherwise: a Redis that is
+// busy for some callers, or hung for all.
+type stallClient struct{ stall func() bool }
+
+func (c stallClient) Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error) {
+	// Queue the commands on a pipeline that is never sent: each answers
+	// with its zero value.
+	p := redis.NewClient(&redis.Options{}).Pipeline()
+	if err := fn(p); err != nil {
+		return nil, err
+	}
+	if c.stall() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return nil, nil
+}
+
+// TestBusyRedisKeepsTheBreakerClosed: calls that time out while other calls
+// are answered mean a busy Redis (a stampede queued on its connections),
+// and must not open the breaker for everyone; calls that time out while
+// nothing is answered mean a hung one, and must.
+func TestBusyRedisKeepsTheBreakerClosed(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		answered bool // some calls are answered while others time out
+		open     bool
+	}{
+		{"busy", true, false},
+		{"hung", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Four calls wait at once and time out together; while they
+			// wait, a fifth is answered (or, hung, waits too).
+			var n atomic.Int64
+			s := NewStore(StoreOptions{Timeout: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			s.rdb = stallClient{stall: func() bool { return n.Add(1) <= 4 || !tt.answered }}
+			var wg sync.WaitGroup
+			for i := range 5 {
+				if i == 4 {
+					time.Sleep(10 * time.Millisecond)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s.Exists(t.Context(), []string{"k"})
+				}()
+			}
+			wg.Wait()
+			if open := !s.Available(); open != tt.open {
+				t.Errorf("breaker open = %v, want %v", open, tt.open)
 			}
 		})
 	}

@@ -342,6 +342,13 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, op string, fn f
 		s.brk.record(nil)
 		return err
 	}
+	if err != nil && slow(err) && s.brk.answeredSince(start) {
+		// Timed out, but Redis answered another call meanwhile: it is
+		// busy (a stampede of viewers queued on the connections), not
+		// down. This call's viewer falls back; the others keep Redis.
+		s.brk.release()
+		return err
+	}
 	s.brk.record(err)
 	return err
 }

@@ -191,7 +191,8 @@ window.addEventListener("hashchange", () => play(false));
 // What the viewer wants, told apart from what an error or a reload does.
 video.addEventListener("play", () => { if (!refreshing) wantPlay = true; });
 video.addEventListener("pause", () => { if (!refreshing && !video.error) wantPlay = false; });
-video.addEventListener("loadeddata", () => { if (!refreshing) refreshes = 0; });
+// Data loaded: the URL works, so a later expiry may be refreshed again.
+video.addEventListener("loadeddata", () => { refreshes = 0; });
 
 // A media URL that expired (403) fails the next range the video asks for:
 // fetch a fresh URL for the same file and resume at the same time, playing

@@ -66,6 +66,7 @@ type File struct {
 	fromRedis int64         // of those, bytes that came from Redis
 	fromLocal int64         // and bytes that came from the local tier
 	pf        *prefetch     // the next window, being fetched; nil when none
+	slow      bool          // the client drained the last window slowly: no read-ahead
 	dr        io.ReadCloser // the direct read from the origin, if any
 	drOff     int64         // where dr reads next
 	scratch   *[]byte       // for direct bytes written out; from Cache.scratch
@@ -236,13 +237,33 @@ func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	end := min(off+n, f.geo.Size)
+	ww, _ := w.(writableWaiter)
 	var written int64
 	for off < end {
+		if ww != nil && !ww.Writable() {
+			// The client's socket is full: it reads slowly. Hold no chunk
+			// data while it drains (the window and the read-ahead are let
+			// go; what is left of the window is fetched again, smaller),
+			// and write in slices that the socket takes at once.
+			f.slow = true
+			f.dropPrefetch()
+			if f.win.contains(off) {
+				f.releaseWindow()
+				f.winSize = minWindow
+			}
+			if err := ww.WaitWritable(); err != nil {
+				return written, fmt.Errorf("%w: %w", ErrWrite, err)
+			}
+		}
 		pc, err := f.piece(off)
 		if err != nil {
 			return written, err
 		}
-		b, err := f.bytesAt(pc, off, end-off)
+		most := end - off
+		if ww != nil && f.slow {
+			most = min(most, slowSlice)
+		}
+		b, err := f.bytesAt(pc, off, most)
 		if err != nil {
 			return written, err
 		}
@@ -250,6 +271,9 @@ func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 		written += int64(m)
 		f.count(pc, m)
 		off += int64(m)
+		if ww != nil && off == f.win.end {
+			f.releaseWindow() // written out: nothing holds it any more
+		}
 		if err != nil {
 			return written, fmt.Errorf("%w: %w", ErrWrite, err)
 		}
@@ -258,4 +282,18 @@ func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 		return written, io.EOF
 	}
 	return written, nil
+}
+
+// slowSlice is the most WriteRange writes at once to a slow client, so that
+// a write rarely blocks with chunk data held (a socket is writable once a
+// third of its buffer is free, which is more than this once it has grown).
+const slowSlice = 64 << 10
+
+// writableWaiter is a writer that can wait until a write would not block:
+// the stream handler's response over a socket (see WriteRange).
+type writableWaiter interface {
+	// Writable reports whether a write would not block now.
+	Writable() bool
+	// WaitWritable returns once a write would not block (or would fail).
+	WaitWritable() error
 }

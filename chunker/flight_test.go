@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -257,5 +258,43 @@ func TestInstancesShareAFill(t *testing.T) {
 	}
 	if r0, r1 := origins[0].reads, origins[1].reads; r0+r1 != 1 {
 		t.Errorf("origin reads: %d and %d, want 1 in all (the second instance waits for the first's fill)", r0, r1)
+	}
+}
+
+// stallingWriter collects what is written and says, every few calls, that a
+// write would block: a slow client's socket, as WriteRange sees it.
+type stallingWriter struct {
+	bytes.Buffer
+	n, every int
+}
+
+func (w *stallingWriter) Writable() bool      { w.n++; return w.n%w.every != 0 }
+func (w *stallingWriter) WaitWritable() error { return nil }
+
+// TestWriteRangeToASlowClient: a client whose socket fills now and then
+// gets exactly the bytes asked for, whatever was let go and fetched again,
+// and no chunk data stays held once the response is written.
+func TestWriteRangeToASlowClient(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 1 << 20, Fill: FillSync, LocalBytes: 8 << 20})
+	want := writeRandom(t, fx.dir, "a.mp4", 6<<20+12345, 4)
+	readAll(t, fx.cache, "a.mp4") // cached
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range 20 {
+		off := r.Int64N(int64(len(want)))
+		n := r.Int64N(int64(len(want))-off) + 1
+		f, err := fx.cache.Open(t.Context(), "a.mp4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Prepare(off, n, true)
+		w := &stallingWriter{every: 2 + i%5}
+		got, err := f.WriteRange(w, off, n)
+		f.Close()
+		if err != nil || got != n || !bytes.Equal(w.Bytes(), want[off:off+n]) {
+			t.Fatalf("range %d+%d (a stall every %d writes): %d bytes, %v, equal %v", off, n, w.every, got, err, bytes.Equal(w.Bytes(), want[off:off+got]))
+		}
+	}
+	if u := fx.cache.used.Load(); u != 0 {
+		t.Errorf("%d bytes of the budget still taken", u)
 	}
 }

@@ -6,6 +6,7 @@ import "sync/atomic"
 // holds now.
 func (c *Cache) Stats() Stats {
 	s := c.stats.snapshot()
+	s.Inflight = c.used.Load()
 	if c.local != nil {
 		s.LocalHeld, _ = c.local.size()
 	}
@@ -18,6 +19,7 @@ type Stats struct {
 	LocalHits   int64 // chunks found in the local tier
 	LocalBytes  int64 // bytes served from the local tier
 	LocalHeld   int64 // bytes the local tier holds now (not a counter)
+	Inflight    int64 // bytes of the in-flight budget taken now: windows and chunks being filled (not a counter)
 	Misses      int64 // chunks read from disk
 	RedisBytes  int64 // bytes served from chunks found in Redis
 	DiskBytes   int64 // bytes read from disk for chunks

@@ -58,7 +58,11 @@ type window struct {
 	probed bool
 }
 
-func (w *window) contains(off int64) bool { return off >= w.start && off < w.end }
+// contains reports whether off is in the window's bytes, while it holds
+// them (a released window keeps its bounds, for adapt, but no bytes).
+func (w *window) contains(off int64) bool {
+	return len(w.pieces) > 0 && off >= w.start && off < w.end
+}
 
 // piece returns the piece holding off, loading a window when off is not in
 // the current one, and deciding where its bytes come from when the local
@@ -171,10 +175,12 @@ func (f *File) adapt(off int64) {
 	if f.winAt.IsZero() || off != f.win.end {
 		return // the first window, or a jump: keep the size
 	}
-	switch d := time.Since(f.winAt); {
+	d := time.Since(f.winAt)
+	f.slow = d > slowDrain
+	switch {
 	case d < fastDrain:
 		f.winSize = min(2*f.winSize, f.maxWindow())
-	case d > slowDrain:
+	case f.slow:
 		f.winSize = max(f.winSize/2, minWindow)
 	}
 }

@@ -309,7 +309,7 @@ func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name s
 	req, res := c.Request(), c.Response()
 	var changed error
 	check := func() error { changed = f.Changed(); return changed }
-	http.ServeContent(responseWriter{res, check}, req, "", f.ModTime(), osf)
+	http.ServeContent(responseWriter{Response: res, check: check}, req, "", f.ModTime(), osf)
 	h.count(name, 0, 0, res.Size)
 	short := req.Method != http.MethodHead && res.Committed && res.Size < expectedBody(res)
 	if changed != nil || short {
@@ -338,7 +338,7 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, rang
 		})
 	}
 	rd := &guardedReader{r: f}
-	http.ServeContent(responseWriter{Response: res}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
+	http.ServeContent(responseWriter{Response: res, ctx: req.Context()}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
 	// ServeContent's multipart goroutine may still be reading: after
 	// finish, nothing touches f and the error is final (issue 13 item 8).
 	err := rd.finish()

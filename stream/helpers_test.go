@@ -107,7 +107,9 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 	if s.metrics != nil {
 		RegisterOps(e, s.cache, s.metrics)
 	}
-	s.srv = httptest.NewServer(e)
+	s.srv = httptest.NewUnstartedServer(e)
+	s.srv.Config.ConnContext = ConnContext
+	s.srv.Start()
 	tb.Cleanup(s.srv.Close)
 	return s
 }

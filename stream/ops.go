@@ -75,6 +75,9 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 				func() float64 { return float64(c.get(stats())) }))
 		}
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "reelcache_inflight_bytes", Help: "Chunk bytes requests hold now: windows and chunks being filled (bounded by cache.max_inflight_bytes).",
+		}, func() float64 { return float64(stats().Inflight) }))
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "reelcache_local_bytes", Help: "Bytes of chunks the in-process tier holds (cache.local_bytes).",
 		}, func() float64 { return float64(stats().LocalHeld) }))
 	}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -28,6 +29,7 @@ const sendfileSegment = 1 << 20
 type responseWriter struct {
 	*echo.Response
 	check func() error
+	ctx   context.Context // the request's, for the connection (ConnContext); may be nil
 }
 
 func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
@@ -43,7 +45,11 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		if sr, isSection := lr.R.(*io.SectionReader); isSection {
 			if ra, base, _ := sr.Outer(); ra != nil {
 				if rw, ok := ra.(rangeWriter); ok {
-					return writeSection(w.Response, rw, sr, base, lr)
+					var out io.Writer = w.Response
+					if w.ctx != nil {
+						out = newWritableWriter(w.ctx, w.Response)
+					}
+					return writeSection(out, rw, sr, base, lr)
 				}
 			}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/stream"
 )
 
 // sampleNames are the committed sample videos (testdata/make-samples.sh).
@@ -74,7 +75,9 @@ func newE2EServer(t *testing.T, opts ...func(*config.Config)) *e2eServer {
 			return nil
 		}
 	})
-	srv := httptest.NewServer(a.echo)
+	srv := httptest.NewUnstartedServer(a.echo)
+	srv.Config.ConnContext = stream.ConnContext
+	srv.Start()
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s

@@ -264,9 +264,12 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 		// Slow-header clients are cut off; streams are not: no
 		// ReadTimeout or WriteTimeout, which would end a long video.
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// The media handler waits for a slow client's socket to have
+		// room before it fetches the next chunk data (stream/writable.go).
+		ConnContext:    stream.ConnContext,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	// The listener's URL first: an http(s) origin's URL follows it.
 	fmt.Fprintf(stdout, "reelcache %s at http://%s/ serving %s\n", buildVersion(), ln.Addr(), mediaSource(cfg))

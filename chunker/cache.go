@@ -69,6 +69,10 @@ type Options struct {
 	// read in the pieces viewers ask for and not cached.
 	FillQueue int
 
+	// MinUses is how many different requests must miss a chunk before it
+	// is cached (see admission); 0 or 1, the default, caches every miss.
+	MinUses int
+
 	// Settle is how long after an origin object last changed (its
 	// Info.ChangedAt) its bytes are served but not cached: an in-place
 	// rewrite may still be copying its data (see File.settled). Writes
@@ -96,7 +100,8 @@ type Cache struct {
 	log       *slog.Logger
 
 	settle time.Duration
-	owner  string // names this Cache in fill leases
+	owner  string     // names this Cache in fill leases
+	admit  *admission // nil: every miss is cached
 
 	mem    *semaphore.Weighted // in-flight chunk bytes
 	memCap int64
@@ -166,6 +171,10 @@ func New(opts Options) (*Cache, error) {
 		flights:   make(map[string]*flight),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
 		memCap:    opts.MaxInflightBytes,
+	}
+	if opts.MinUses > 1 {
+		// Remember several times the chunks the budget could hold.
+		c.admit = newAdmission(opts.MinUses, int(max(4096, 4*opts.MaxInflightBytes/c.chunkSize)))
 	}
 	if opts.LocalBytes > 0 && c.store != nil {
 		c.local = newLocalTier(opts.LocalBytes, c.chunkSize)

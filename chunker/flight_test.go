@@ -298,3 +298,24 @@ func TestWriteRangeToASlowClient(t *testing.T) {
 		t.Errorf("%d bytes of the budget still taken", u)
 	}
 }
+
+// TestMinUses: with MinUses 2 a chunk is cached only when a second request
+// misses it, however many windows the first read it in; until then its
+// bytes come straight from the origin.
+func TestMinUses(t *testing.T) {
+	fx := newFixture(t, true, Options{ChunkSize: 1 << 20, Fill: FillSync, MinUses: 2})
+	want := writeRandom(t, fx.dir, "a.mp4", 3<<20, 8)
+	keys := func() int { return len(fx.redis.Keys(t.Context(), "reelcache:c:*")) }
+	for i, w := range []struct {
+		keys   int
+		status Status
+	}{{0, Miss}, {3, Miss}, {3, Hit}} {
+		got, st := readAll(t, fx.cache, "a.mp4")
+		if !bytes.Equal(got, want) {
+			t.Fatalf("request %d: wrong bytes", i+1)
+		}
+		if n := keys(); n != w.keys || st != w.status {
+			t.Errorf("after request %d: %d chunks cached and status %v, want %d and %v", i+1, n, st, w.keys, w.status)
+		}
+	}
+}

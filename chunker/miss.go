@@ -52,6 +52,9 @@ func (f *File) resolve(pc *piece) {
 	}
 	keep := !f.bypass && (c.fill != FillOff || c.local != nil) && f.settled()
 	c.flightMu.Lock()
+	if _, ok := c.flights[key]; !ok && keep {
+		keep = c.admit.admit(key, f.id)
+	}
 	fl, ok := c.flights[key]
 	switch {
 	case ok:

@@ -80,6 +80,7 @@ type Cache struct {
 	MaxInflightBytes int64         // cap on chunk bytes held by all requests at once
 	LocalBytes       int64         // in-process tier of chunks several requests read; 0: off
 	Settle           time.Duration // after a file changes, how long its bytes are served but not cached
+	MinUses          int           // requests that must miss a chunk before it is cached
 }
 
 // HTTP says what the HTTP edge allows and sends.
@@ -152,6 +153,7 @@ var keys = append([]key{
 	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
 	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
 	{"cache.local_bytes", "64MiB", "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
+	{"cache.min_uses", "1", "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
 	{"cache.settle", "2s", "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
 	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
@@ -523,6 +525,12 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want a size such as 512MiB, or 0 for off")
 		}
 		c.Cache.LocalBytes = int64(n)
+	case "cache.min_uses":
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 100 {
+			return errors.New("want a number of requests from 1 to 100")
+		}
+		c.Cache.MinUses = n
 	case "cache.settle":
 		d, err := time.ParseDuration(raw)
 		if err != nil || d < 0 || d > time.Hour {

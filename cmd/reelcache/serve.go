@@ -140,6 +140,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
 		LocalBytes:       cfg.Cache.LocalBytes,
 		Settle:           settleWindow(cfg.Cache.Settle),
+		MinUses:          cfg.Cache.MinUses,
 		Logger:           log,
 	})
 	if err != nil {

@@ -147,6 +147,8 @@ serve rc-off off
 serve rc-default 0 # the default configuration
 serve rc-tail 1    # the default configuration, emptied before each round of the long tail
 flushdb 1 >"$work/run/rc-tail.clean"
+serve rc-tail2 2 --cache-min-uses 2 # the same with cache.min_uses 2, for a long tail read once
+flushdb 2 >"$work/run/rc-tail2.clean"
 nport=$(free_port)
 launch nginx "$nport" "$NGINX" -c "$(nginx_conf nginx "$nport" "location /media/ { alias $media/; sendfile on; tcp_nopush on; }")" -e "$work/log/nginx-error.log"
 pport=$(free_port)
@@ -165,6 +167,7 @@ tgt t_local reelcache-local rc-local
 tgt t_off reelcache-off rc-off
 tgt t_default reelcache-default rc-default
 tgt t_tail reelcache-default-cold rc-tail -- "reset=$ctl rc-tail"
+tgt t_tail2 reelcache-min-uses-2-cold rc-tail2 -- "reset=$ctl rc-tail2"
 out=$work/section.md
 json=bench-results.jsonl
 : >"$json"
@@ -220,10 +223,11 @@ hot_video() {
 long_tail() {
 	echo "### Cold long tail: $TAIL_FILES files of 0.5-1.5 MiB, each read whole once, 16 clients"
 	echo
-	echo "reelcache-default-cold starts each round with its Redis database emptied and restarted (empty local tier)."
+	echo "reelcache-default-cold starts each round with its Redis database emptied and restarted (empty local tier);"
+	echo "reelcache-min-uses-2-cold is the same with \`cache.min_uses: 2\` (a chunk is cached on its second miss)."
 	echo
 	compare -root "$media" -match 'tail/*' -scenario once -clients 16 -duration 60s -rounds "$ROUNDS" -label tail -settle 300ms \
-		"${t_nginx[@]}" "${t_tail[@]}" "${t_off[@]}"
+		"${t_nginx[@]}" "${t_tail[@]}" "${t_tail2[@]}" "${t_off[@]}"
 	echo
 }
 cold_starts() {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,51 +278,6 @@ func TestConcurrentMissesShareOneDiskRead(t *testing.T) {
 	}
 }
 
-func TestBreaker(t *testing.T) {
-	now := time.Unix(0, 0)
-	b := newBreaker(3, time.Second, slog.New(slog.DiscardHandler))
-	b.now = func() time.Time { return now }
-	fail := errors.New("down")
-	for i := range 3 {
-		if !b.allow() {
-			t.Fatalf("call %d refused before the threshold", i)
-		}
-		b.record(fail)
-	}
-	if b.allow() || b.ready() {
-		t.Fatal("breaker lets calls through right after 3 failures")
-	}
-	now = now.Add(time.Second)
-	if !b.allow() {
-		t.Fatal("no probe after the cool-down")
-	}
-	if b.allow() {
-		t.Fatal("a second call let through while the probe is in flight")
-	}
-	b.record(fail)
-	if b.allow() {
-		t.Fatal("failed probe did not reopen the breaker")
-	}
-	now = now.Add(time.Second)
-	if !b.allow() {
-		t.Fatal("no probe after the second cool-down")
-	}
-	b.record(nil)
-	for i := range 5 {
-		if !b.allow() {
-			t.Fatalf("call %d refused after a good probe", i)
-		}
-		b.record(nil)
-	}
-}
-
-func TestKeyScheme(t *testing.T) {
-	s := NewStore(StoreOptions{Prefix: "rc"})
-	if got, want := s.Key("0123456789abcdef", 1048576, 42), "rc:c:0123456789abcdef:1048576:42"; got != want {
-		t.Fatalf("Key = %q, want %q", got, want)
-	}
-}
-
 func mustClient(tb testing.TB, url string) redis.UniversalClient {
 	tb.Helper()
 	c, err := NewRedisClient(url)
@@ -358,27 +312,6 @@ func TestWrongLengthValueIsAMiss(t *testing.T) {
 	}
 	if s := fx.cache.Stats(); s.RedisBytes != 0 || s.Misses != 2 {
 		t.Errorf("stats %+v: want both chunks from disk", s)
-	}
-}
-
-func TestPartialPipelineErrors(t *testing.T) {
-	boom := errors.New("boom")
-	for _, tt := range []struct {
-		name    string
-		err     error
-		cmdErrs []error
-		wantErr bool
-	}{
-		{"all fine", nil, []error{nil, nil}, false},
-		{"misses only", redis.Nil, []error{redis.Nil, nil}, false},
-		{"failed before any command ran", boom, []error{nil, nil}, true},
-		{"all failed", boom, []error{boom, boom}, true},
-		{"one node down", boom, []error{boom, nil, redis.Nil}, false},
-	} {
-		err := partial(tt.err, len(tt.cmdErrs), func(i int) error { return tt.cmdErrs[i] })
-		if (err != nil) != tt.wantErr {
-			t.Errorf("%s: partial = %v, want error %v", tt.name, err, tt.wantErr)
-		}
 	}
 }
 
@@ -468,63 +401,6 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 			// prepare itself is the first, and there is no EXISTS.
 			if exists != 0 || gets < 1 {
 				t.Errorf("Redis calls: %d get, %d exists; want the window and the probe in one get", gets, exists)
-			}
-		})
-	}
-}
-
-// stallClient is a redisClient whose pipelines wait until their context
-// ends when stall is set, and answer at once otherwise: a Redis that is
-// busy for some callers, or hung for all.
-type stallClient struct{ stall func() bool }
-
-func (c stallClient) Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error) {
-	// Queue the commands on a pipeline that is never sent: each answers
-	// with its zero value.
-	p := redis.NewClient(&redis.Options{}).Pipeline()
-	if err := fn(p); err != nil {
-		return nil, err
-	}
-	if c.stall() {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	return nil, nil
-}
-
-// TestBusyRedisKeepsTheBreakerClosed: calls that time out while other calls
-// are answered mean a busy Redis (a stampede queued on its connections),
-// and must not open the breaker for everyone; calls that time out while
-// nothing is answered mean a hung one, and must.
-func TestBusyRedisKeepsTheBreakerClosed(t *testing.T) {
-	for _, tt := range []struct {
-		name     string
-		answered bool // some calls are answered while others time out
-		open     bool
-	}{
-		{"busy", true, false},
-		{"hung", false, true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			// Four calls wait at once and time out together; while they
-			// wait, a fifth is answered (or, hung, waits too).
-			var n atomic.Int64
-			s := NewStore(StoreOptions{Timeout: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-			s.rdb = stallClient{stall: func() bool { return n.Add(1) <= 4 || !tt.answered }}
-			var wg sync.WaitGroup
-			for i := range 5 {
-				if i == 4 {
-					time.Sleep(10 * time.Millisecond)
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					s.Exists(t.Context(), []string{"k"})
-				}()
-			}
-			wg.Wait()
-			if open := !s.Available(); open != tt.open {
-				t.Errorf("breaker open = %v, want %v", open, tt.open)
 			}
 		})
 	}

@@ -248,17 +248,8 @@ func (c *Cache) unrefFlight(fl *flight) {
 // run of consecutive bytes to the end of the range being served (a jump
 // opens a new one). f.mu must be held.
 func (f *File) direct(p []byte, off int64) (int, error) {
-	if f.dr == nil || f.drOff != off {
-		f.closeDirect()
-		end := f.end
-		if end <= off {
-			end = f.geo.Size // a read past the prepared range
-		}
-		rc, err := f.c.origin.ReadRange(f.ctx, f.name, f.version, off, end-off)
-		if err != nil {
-			return 0, err
-		}
-		f.dr, f.drOff = rc, off
+	if err := f.openDirect(off); err != nil {
+		return 0, err
 	}
 	n, err := f.dr.Read(p)
 	f.drOff += int64(n)
@@ -274,6 +265,25 @@ func (f *File) direct(p []byte, off int64) (int, error) {
 		f.closeDirect()
 	}
 	return n, err
+}
+
+// openDirect makes f.dr the direct read from off to the end of the range
+// being served, unless it already reads from there. f.mu must be held.
+func (f *File) openDirect(off int64) error {
+	if f.dr != nil && f.drOff == off {
+		return nil
+	}
+	f.closeDirect()
+	end := f.end
+	if end <= off {
+		end = f.geo.Size // a read past the prepared range
+	}
+	rc, err := f.c.origin.ReadRange(f.ctx, f.name, f.version, off, end-off)
+	if err != nil {
+		return err
+	}
+	f.dr, f.drOff = rc, off
+	return nil
 }
 
 // closeDirect closes the direct read, if any. f.mu must be held.

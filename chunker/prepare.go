@@ -48,6 +48,7 @@ func (f *File) Prepare(off, n int64, body bool) Status {
 // from disk.
 func (f *File) PrepareSources(off, n int64, body bool) Sources {
 	if f.c.store == nil {
+		f.Limit(off, n)
 		return Sources{Bypass: true}
 	}
 	first, last, ok := f.geo.Span(off, n)
@@ -147,4 +148,46 @@ func (s Status) String() string {
 		return "BYPASS"
 	}
 	return "MISS"
+}
+
+// Limit tells the File that the response it serves reads only the n bytes
+// at off, so that a read from the origin asks for no more than that.
+// PrepareSources does it too; Limit is for a response served without the
+// cache.
+func (f *File) Limit(off, n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.end = min(f.geo.Size, max(0, off+n))
+}
+
+// Begin makes sure the byte at off, the first a response will carry, can
+// be read, before the caller commits to a status: when no tier holds it,
+// it starts the origin read that will bring it (the chunk's flight, or the
+// direct read) and waits for its first bytes or its failure. An error here
+// comes before any byte of the body is sent, so the caller can still
+// answer it with an error status (an origin that fails or hangs: 502 or
+// 504) instead of cutting a response it has promised. Call it after
+// PrepareSources, for the same range; the bytes it waited for are then
+// read without waiting again.
+func (f *File) Begin(off int64) error {
+	if off < 0 || off >= f.geo.Size {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pc, err := f.piece(off)
+	if err != nil {
+		return err
+	}
+	switch {
+	case pc.have:
+		return nil
+	case pc.fl != nil:
+		buf, err := pc.fl.wait(f.ctx, int(off-pc.fl.off))
+		if int64(len(buf)) > off-pc.fl.off {
+			return nil
+		}
+		return err
+	}
+	return f.openDirect(off)
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"regexp"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -94,4 +95,42 @@ var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"']+`)
 // (a presigned URL), and only the status belongs in the log.
 func scrub(err error) string {
 	return urlPattern.ReplaceAllString(err.Error(), "<url>")
+}
+
+// beginError maps a failure to read a body's first bytes (File.Begin) to
+// the HTTP error the response becomes instead, or returns nil for one that
+// can only cut it: the client leaving, or the file changing under the
+// request (whose next request gets the new version). The origin's failures
+// map as openError maps them.
+func (h *Handler) beginError(c echo.Context, err error) *echo.HTTPError {
+	switch {
+	case errors.Is(err, chunker.ErrOriginDenied), errors.Is(err, chunker.ErrOriginUnavailable),
+		errors.Is(err, chunker.ErrOriginTimeout), errors.Is(err, fs.ErrNotExist):
+		var he *echo.HTTPError
+		if errors.As(h.openError(c, err), &he) {
+			return he
+		}
+	}
+	return nil
+}
+
+// errorHeaders turns the header of a response about to be written into
+// that of he: none of the representation's headers ServeContent set (its
+// validators, Content-Range, the multipart type) stay, and, like every
+// error, it is not to be stored.
+func errorHeaders(res *echo.Response, he *echo.HTTPError) {
+	hdr := res.Header()
+	for _, k := range []string{"Content-Range", "ETag", "Last-Modified", "Accept-Ranges", "Content-Encoding"} {
+		hdr.Del(k)
+	}
+	hdr.Set("Content-Type", echo.MIMEApplicationJSON)
+	hdr.Set("Content-Length", strconv.Itoa(len(errorBody(he))))
+	hdr.Set("Cache-Control", "no-store")
+	res.Status = he.Code
+}
+
+// errorBody is the body of he as Echo's default error handler writes it:
+// {"message":"Bad Gateway"}, the status text and nothing else.
+func errorBody(he *echo.HTTPError) []byte {
+	return []byte(`{"message":"` + http.StatusText(he.Code) + `"}` + "\n")
 }

@@ -328,19 +328,42 @@ func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name s
 // returned): X-Cache and Cache-Status are decided then, just before the
 // header is written, and the first chunks fetched in the same round trip.
 // Without it the headers are already set (BYPASS).
+//
+// Either way the body's first bytes are asked for before the header goes
+// out (File.Begin): an origin that fails or hangs on them gets the viewer a
+// 502 or 504, not a promised 206 cut off after its header. Past the first
+// bytes a failure can only cut the response.
 func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, ranges [][2]int64, cached bool) {
 	req, res := c.Request(), c.Response()
-	if cached {
-		hdr := res.Header()
-		res.Before(func() {
-			setCacheHeaders(hdr, prepare(f, req.Method, res.Status, hdr, ranges), res.Status)
-		})
-	}
+	hdr := res.Header()
 	rd := &guardedReader{r: f}
-	http.ServeContent(responseWriter{Response: res, ctx: req.Context()}, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
+	var failed *echo.HTTPError // the error status the response became
+	res.Before(func() {
+		off, n, body := bodySpan(f.Size(), res.Status, hdr, ranges)
+		if cached {
+			setCacheHeaders(hdr, prepare(f, req.Method, res.Status, hdr, ranges), res.Status)
+		} else if body {
+			f.Limit(off, n)
+		}
+		if !body || req.Method == http.MethodHead {
+			return
+		}
+		if err := f.Begin(off); err != nil {
+			if failed = h.beginError(c, err); failed != nil {
+				rd.refuse(err)
+				errorHeaders(res, failed)
+			}
+		}
+	})
+	w := responseWriter{Response: res, ctx: req.Context(), discard: rd.refused}
+	http.ServeContent(w, req, "", f.ModTime(), io.NewSectionReader(rd, 0, f.Size()))
 	// ServeContent's multipart goroutine may still be reading: after
 	// finish, nothing touches f and the error is final (issue 13 item 8).
 	err := rd.finish()
+	if failed != nil {
+		res.Write(errorBody(failed))
+		return
+	}
 	total, fromRedis, fromLocal := f.Served()
 	h.count(name, fromRedis, fromLocal, total-fromRedis-fromLocal)
 	if err != nil {

@@ -14,19 +14,18 @@ import (
 // status, Content-Range, Content-Length) to tell the chunk reader which
 // bytes the response will carry.
 
-// prepare tells f which bytes the response about to be written will read,
-// and returns where they come from.
-func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges [][2]int64) chunker.Sources {
-	size := f.Size()
-	if method == http.MethodHead && status == http.StatusOK {
-		return f.PrepareSources(0, size, false) // what a GET would get
-	}
+// bodySpan returns the bytes of f the body of a response with this method,
+// status and headers carries: the Content-Range for a single range, the
+// hull of the ranges for multipart/byteranges, the whole file for a 200.
+// ok is false when the response has no body from f (an error, a 304).
+// A HEAD's 200 reports the whole file, what a GET would carry.
+func bodySpan(size int64, status int, hdr http.Header, ranges [][2]int64) (off, n int64, ok bool) {
 	switch status {
 	case http.StatusOK:
-		return f.PrepareSources(0, size, true)
+		return 0, size, true
 	case http.StatusPartialContent:
 		if start, end, ok := parseContentRange(hdr.Get("Content-Range")); ok {
-			return f.PrepareSources(start, end-start+1, true)
+			return start, end - start + 1, true
 		}
 		// multipart/byteranges: the hull of the ranges.
 		lo, hi := size, int64(-1)
@@ -34,10 +33,21 @@ func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges
 			lo, hi = min(lo, r[0]), max(hi, r[1])
 		}
 		if hi >= lo {
-			return f.PrepareSources(lo, hi-lo+1, true)
+			return lo, hi - lo + 1, true
 		}
 	}
-	return chunker.Sources{} // no body: nothing comes from the cache
+	return 0, 0, false
+}
+
+// prepare tells f which bytes the response about to be written will read,
+// and returns where they come from.
+func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges [][2]int64) chunker.Sources {
+	off, n, ok := bodySpan(f.Size(), status, hdr, ranges)
+	if !ok {
+		return chunker.Sources{} // no body: nothing comes from the cache
+	}
+	// A HEAD asks where a GET's bytes would come from, without fetching.
+	return f.PrepareSources(off, n, method != http.MethodHead)
 }
 
 // expectedBody returns the Content-Length of a committed response, or 0

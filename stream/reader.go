@@ -29,22 +29,42 @@ var errFinished = errors.New("stream: response finished")
 type guardedReader struct {
 	r io.ReaderAt
 
-	mu     sync.Mutex // protects err and done, and orders active.Add against active.Wait
-	err    error      // the first read error other than io.EOF
-	done   bool       // finish was called: no more reads
-	active sync.WaitGroup
+	mu       sync.Mutex // protects err, done and refusing, and orders active.Add against active.Wait
+	err      error      // the first read error other than io.EOF
+	done     bool       // finish was called: no more reads
+	refusing bool       // the response became an error: reads fail with err
+	active   sync.WaitGroup
 }
 
-// enter admits a read, unless the response is finished. The caller must
-// call g.active.Done() after an admitted read.
-func (g *guardedReader) enter() bool {
+// enter admits a read, unless the response is finished or refused (then
+// it returns the error to fail with). The caller must call g.active.Done()
+// after an admitted read.
+func (g *guardedReader) enter() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.done {
-		return false
+	switch {
+	case g.refusing:
+		return g.err
+	case g.done:
+		return errFinished
 	}
 	g.active.Add(1)
-	return true
+	return nil
+}
+
+// refuse makes every later read fail with err, without touching the File:
+// the response became an error before its body (see serveChunks).
+func (g *guardedReader) refuse(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.err, g.refusing = err, true
+}
+
+// refused reports whether refuse was called.
+func (g *guardedReader) refused() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refusing
 }
 
 // fail remembers err, when it is the first that matters.
@@ -72,8 +92,8 @@ func (g *guardedReader) finish() error {
 }
 
 func (g *guardedReader) ReadAt(p []byte, off int64) (int, error) {
-	if !g.enter() {
-		return 0, errFinished
+	if err := g.enter(); err != nil {
+		return 0, err
 	}
 	defer g.active.Done()
 	n, err := g.r.ReadAt(p, off)
@@ -85,8 +105,8 @@ func (g *guardedReader) ReadAt(p []byte, off int64) (int, error) {
 // remembering read errors as ReadAt does; w's errors (the client left) wrap
 // chunker.ErrWrite and are not remembered.
 func (g *guardedReader) WriteRange(w io.Writer, off, n int64) (int64, error) {
-	if !g.enter() {
-		return 0, errFinished
+	if err := g.enter(); err != nil {
+		return 0, err
 	}
 	defer g.active.Done()
 	rw, ok := g.r.(rangeWriter)

@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -26,15 +28,38 @@ const sendfileSegment = 1 << 20
 // When check is set, a file is sent in segments of sendfileSegment with
 // check called between them; its error ends the copy, so a file rewritten
 // in place is cut off rather than sent as a mix of two versions.
+//
+// When discard is set and reports true, the body ServeContent writes is
+// dropped: the response became an error before its body (serveChunks),
+// whose own body the handler writes.
 type responseWriter struct {
 	*echo.Response
-	check func() error
-	ctx   context.Context // the request's, for the connection (ConnContext); may be nil
+	check   func() error
+	ctx     context.Context // the request's, for the connection (ConnContext); may be nil
+	discard func() bool     // may be nil
+}
+
+// errDiscarded ends ServeContent's copy into a discarding responseWriter.
+var errDiscarded = errors.New("stream: body discarded: the response is an error")
+
+func (w responseWriter) Write(p []byte) (int, error) {
+	if !w.Committed {
+		// As echo.Response.Write does, but first, so that the discard
+		// decided while the header is written applies to p.
+		w.WriteHeader(cmp.Or(w.Status, http.StatusOK))
+	}
+	if w.discard != nil && w.discard() {
+		return 0, errDiscarded
+	}
+	return w.Response.Write(p)
 }
 
 func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.Committed {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.discard != nil && w.discard() {
+		return 0, errDiscarded
 	}
 	rf, ok := w.Writer.(io.ReaderFrom)
 	if !ok {

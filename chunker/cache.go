@@ -86,6 +86,11 @@ type Options struct {
 
 	// Logger for background errors. Default slog.Default().
 	Logger *slog.Logger
+
+	// purgePing is how long the purge subscription may stay quiet before
+	// it is pinged (see watchPurges). Default purgePingEvery; tests
+	// shorten it.
+	purgePing time.Duration
 }
 
 // Cache opens objects of an origin and reads them chunk by chunk from the
@@ -122,6 +127,7 @@ type Cache struct {
 	stopWait context.CancelFunc // stops watchPurges; nil when it does not run
 	watchWG  sync.WaitGroup
 	watching chan struct{} // closed once watchPurges has subscribed (tests)
+	ping     time.Duration // Options.purgePing
 	nextID   atomic.Uint64 // numbers Files, for the local tier's admission
 
 	stats counters
@@ -159,6 +165,9 @@ func New(opts Options) (*Cache, error) {
 	if opts.Settle <= 0 {
 		opts.Settle = 2 * time.Second
 	}
+	if opts.purgePing <= 0 {
+		opts.purgePing = purgePingEvery
+	}
 	c := &Cache{
 		origin:    opts.Origin,
 		store:     opts.Store,
@@ -171,6 +180,7 @@ func New(opts Options) (*Cache, error) {
 		flights:   make(map[string]*flight),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
 		memCap:    opts.MaxInflightBytes,
+		ping:      opts.purgePing,
 	}
 	if opts.MinUses > 1 {
 		// Remember several times the chunks the budget could hold.

@@ -3,14 +3,21 @@ package chunker
 // fetch fills w's pieces from the local tier and, for the rest, from Redis
 // in one round trip (GETRANGE, with STRLEN to check that the value is the
 // whole chunk). A chunk the local tier wants is fetched whole and kept
-// there. The same round trip asks whether the probe keys exist (w.exist;
-// those in the local tier count without asking). It touches no mutable
-// field of f, so the read-ahead goroutine may call it.
+// there, unless a purge reached the tier during the round trip: the value
+// may be one the purge removed (it is still served, as a read that ended
+// just before the purge would have been). The same round trip asks whether
+// the probe keys exist (w.exist; those in the local tier count without
+// asking). It touches no mutable field of f, so the read-ahead goroutine
+// may call it.
 func (f *File) fetch(w *window, use bool, probe []string) {
 	if !use || len(w.pieces) == 0 {
 		return
 	}
 	local := f.c.local
+	var gen uint64 // the tier's generation before the round trip
+	if local != nil {
+		gen = local.generation()
+	}
 	var ask []string
 	var askIdx []int
 	w.exist, ask, askIdx = f.c.held(probe)
@@ -54,7 +61,7 @@ func (f *File) fetch(w *window, use bool, probe []string) {
 		}
 		pc, v := &w.pieces[j], reply.Vals[k]
 		if keep != nil && keep[k] {
-			local.add(reqs[k].Key, v)
+			local.addAt(gen, reqs[k].Key, v)
 			cs, _ := f.geo.Bounds(pc.chunk)
 			v = v[pc.off-cs : pc.off-cs+pc.n]
 		}

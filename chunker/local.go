@@ -15,7 +15,11 @@ import (
 // It is coherent for free: entries are keyed by the chunk's Redis key,
 // which carries the file version, so a rewritten file has new keys and the
 // old entries only wait to be evicted. A purge of Redis reaches it too
-// (see purge.go): what came from Redis may have been wrong there.
+// (see purge.go): what came from Redis may have been wrong there. Every
+// purge applied (clear, dropVersions) moves the tier's generation, and a
+// value read from Redis enters only if the generation has not moved since
+// before the read (addAt): a value fetched just before a purge cannot land
+// in the tier after the purge emptied it.
 //
 // Admission keeps one-off reads out. A chunk read from disk always enters
 // (reading it again would cost the disk). A chunk from Redis enters when a
@@ -37,6 +41,7 @@ type localTier struct {
 	entries map[string]*list.Element
 	seen    map[string]uint64 // chunk key -> the request that asked for it last
 	seenMax int
+	gen     uint64 // purges applied: clear and dropVersions calls
 }
 
 type localEntry struct {
@@ -95,15 +100,40 @@ func (t *localTier) wanted(key string, req uint64) bool {
 // chunks to stay within the bound. A chunk larger than the bound is not
 // held.
 func (t *localTier) add(key, val string) {
-	n := int64(len(val))
-	if n > t.max {
-		return
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.addLocked(key, val)
+}
+
+// generation returns the count of purges applied so far (clear and
+// dropVersions calls), for addAt.
+func (t *localTier) generation() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gen
+}
+
+// addAt is add for a value read from Redis after generation returned gen:
+// when a purge was applied since, the value may be one the purge removed,
+// and it is not held. It reports whether it added (or already held) key.
+func (t *localTier) addAt(gen uint64, key, val string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.gen != gen {
+		return false
+	}
+	return t.addLocked(key, val)
+}
+
+// addLocked is add; t.mu must be held. It reports whether key is held.
+func (t *localTier) addLocked(key, val string) bool {
+	n := int64(len(val))
+	if n > t.max {
+		return false
+	}
 	if e, ok := t.entries[key]; ok {
 		t.order.MoveToFront(e)
-		return // same key, same bytes
+		return true // same key, same bytes
 	}
 	for t.used+n > t.max {
 		old := t.order.Back()
@@ -114,19 +144,21 @@ func (t *localTier) add(key, val string) {
 	}
 	t.entries[key] = t.order.PushFront(&localEntry{key: key, val: val})
 	t.used += n
+	return true
 }
 
-// clear drops every chunk.
+// clear drops every chunk and moves the generation.
 func (t *localTier) clear() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.gen++
 	clear(t.entries)
 	t.order.Init()
 	t.used = 0
 }
 
 // dropVersions drops the chunks of the given file versions, whose keys
-// start with prefix:c:version: (see Store.Key).
+// start with prefix:c:version: (see Store.Key), and moves the generation.
 func (t *localTier) dropVersions(prefix string, versions []string) {
 	starts := make([]string, 0, len(versions))
 	for _, v := range versions {
@@ -136,6 +168,7 @@ func (t *localTier) dropVersions(prefix string, versions []string) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.gen++
 	for e := t.order.Front(); e != nil; {
 		next := e.Next()
 		le := e.Value.(*localEntry)

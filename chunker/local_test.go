@@ -166,3 +166,26 @@ func TestLocalTierNeverServesAnOldVersion(t *testing.T) {
 		t.Fatal("read after the rewrite returned bytes of the old version")
 	}
 }
+
+// TestLocalTierRefusesValuesReadBeforeAPurge: a value read at one
+// generation enters only while no purge (clear or dropVersions) has been
+// applied since.
+func TestLocalTierRefusesValuesReadBeforeAPurge(t *testing.T) {
+	lt := newLocalTier(1<<20, 4)
+	for _, tt := range []struct {
+		name  string
+		purge func()
+		want  bool
+	}{
+		{"no purge", func() {}, true},
+		{"clear", lt.clear, false},
+		{"dropVersions", func() { lt.dropVersions("p", []string{"other"}) }, false},
+	} {
+		gen := lt.generation()
+		tt.purge()
+		key := "p:c:v:" + tt.name
+		if got := lt.addAt(gen, key, "vvvv"); got != tt.want || lt.has(key) != tt.want {
+			t.Errorf("%s: addAt = %v, held %v; want %v", tt.name, got, lt.has(key), tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -62,25 +63,54 @@ func (s *Store) purgeGen(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// purgePingEvery is how long the purge subscription may stay quiet before
+// watchPurges pings it; a subscription that then stays quiet as long again
+// is taken for dead and replaced. go-redis's PubSub.Receive waits on the
+// connection without a deadline and sends nothing (only PubSub.Channel
+// pings), so a connection that died silently (a NAT or firewall dropping
+// it, a host gone without a reset) would otherwise go unnoticed for as
+// long as TCP keepalive takes, while the purges it should carry are
+// missed. A dead subscription is noticed within two intervals.
+const purgePingEvery = 30 * time.Second
+
+// errNoPong is why a subscription that did not answer a ping is replaced.
+var errNoPong = errors.New("no answer to a ping on the purge subscription")
+
 // watchPurges applies announced purges to the local tier until ctx ends.
+// Each (re)subscription compares the purge generation with the last seen
+// and empties the tier when it moved; a subscription quiet for c.ping is
+// pinged, and one that stays quiet for another c.ping is closed and made
+// anew, so that a silently dead connection ends in that check too.
 func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 	s := c.store
-	sub := s.uc.Subscribe(ctx, s.purgeChannel())
-	// Receive does not return when ctx ends while it waits on the
-	// connection; closing the subscription makes it.
-	stop := context.AfterFunc(ctx, func() { sub.Close() })
-	defer stop()
-	defer sub.Close()
+	sub, stop := c.subscribePurges(ctx)
+	defer func() { stop(); sub.Close() }()
 	seen := int64(-1) // the generation at the last subscription; -1: none yet
 	failing := false
+	pinged := false // a ping is unanswered
 	for {
-		msg, err := sub.Receive(ctx)
+		msg, err := sub.ReceiveTimeout(ctx, c.ping)
 		if ctx.Err() != nil {
 			return
 		}
+		if err != nil && isTimeout(err) {
+			if !pinged {
+				if err = sub.Ping(ctx); err == nil {
+					pinged = true
+					continue
+				}
+			} else {
+				err = errNoPong
+				stop()
+				sub.Close()
+				sub, stop = c.subscribePurges(ctx)
+				pinged = false
+			}
+		}
 		if err != nil {
 			// go-redis reconnects and subscribes again on the next
-			// Receive; the confirmation then checks the generation.
+			// Receive (and a replaced subscription subscribes anew); the
+			// confirmation then checks the generation.
 			if !failing {
 				c.log.Warn("purge notifications interrupted; the local tier will be emptied if a purge was missed", "err", err)
 				failing = true
@@ -92,6 +122,7 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 			}
 			continue
 		}
+		pinged = false // anything received shows the connection alive
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind != "subscribe" {
@@ -127,4 +158,19 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 			}
 		}
 	}
+}
+
+// subscribePurges subscribes to the purge channel. stop undoes the
+// arrangement that closes the subscription when ctx ends (Receive does not
+// return when ctx ends while it waits on the connection; closing the
+// subscription makes it); the caller closes the subscription.
+func (c *Cache) subscribePurges(ctx context.Context) (sub *redis.PubSub, stop func() bool) {
+	sub = c.store.uc.Subscribe(ctx, c.store.purgeChannel())
+	return sub, context.AfterFunc(ctx, func() { sub.Close() })
+}
+
+// isTimeout reports whether err is a read deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

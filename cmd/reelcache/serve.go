@@ -205,7 +205,16 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	e.Logger.SetOutput(io.Discard)
 	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), middleware.Recover())
 	if cfg.Admin.Listen == "" {
-		stream.RegisterOps(e, a.cache, metrics)
+		// With signing on, nothing anonymous may reveal cache state
+		// (SECURITY.md), and /metrics does: it stays off the public
+		// listener. /healthz and /readyz stay for load balancers; /readyz
+		// says only whether Redis and the origin are up.
+		public := metrics
+		if signer != nil {
+			log.Warn("auth.signing_key is set and admin.listen is empty: /metrics is not served; set admin.listen to scrape it")
+			public = nil
+		}
+		stream.RegisterOps(e, a.cache, public)
 	} else {
 		stream.RegisterOps(e, a.cache, nil)
 		a.admin = echo.New()

@@ -11,11 +11,17 @@ import (
 )
 
 // TestRateShaping: with limit_rate 2 MiB/s after 4 MiB, a 12 MiB download
-// takes 4 s (+-20%) and is byte-exact on every path: from Redis, from the
-// local tier, from disk with sendfile (cache off), and through the chunk
-// reader of an origin without a local file (issue 16). A download within
-// limit_rate_after is not slowed. The paths run in parallel: about 4 s in
-// all.
+// through Go's http.Client from an in-process server is byte-exact, comes
+// from the path under test (X-Cache and Cache-Status), and takes at least
+// 3.2 s (the pace's 4 s less 20%); it may take 4.8 s plus 12 times what an
+// unpaced 1 MiB took just before, so under -race and load its upper bound
+// is loose. It covers four paths: from Redis, from the local tier, from
+// disk with sendfile (cache off), and, which TestRateShapingCurl does not
+// run, through the chunk reader of an origin without a local file (issue
+// 16). A download within limit_rate_after is not slowed. The issue's "4 s
+// +-20%" with a real client is TestRateShapingCurl in cmd/reelcache: the
+// binary built without -race, real curl, 3.2 s to 4.8 s with no slack.
+// The paths run in parallel: about 4 s in all.
 func TestRateShaping(t *testing.T) {
 	const (
 		size  = 12 << 20
@@ -80,7 +86,7 @@ func TestRateShaping(t *testing.T) {
 			// 12 MiB costs this machine now (12 x the unpaced 1 MiB above:
 			// milliseconds when it is quiet, more under -race and load).
 			if took < want*8/10 || took > want*12/10+12*fast {
-				t.Errorf("12 MiB at 2 MiB/s after 4 MiB took %v, want %v +-20%% (+ %v)", took, want, 12*fast)
+				t.Errorf("12 MiB at 2 MiB/s after 4 MiB took %v, want %v to %v + %v", took, want*8/10, want*12/10, 12*fast)
 			}
 			t.Logf("%s: 12 MiB in %v", tt.name, took.Round(time.Millisecond))
 		})

@@ -73,7 +73,12 @@ func (f *File) PrepareSources(off, n int64, body bool) Sources {
 			return Sources{Bypass: true}
 		}
 		// The window's pieces tell which of its chunks are cached, and
-		// where.
+		// where. A Redis that failed fast (refused the connection) did not
+		// say what it holds: unless the local tier served the window,
+		// the cache was unavailable to this response, not missed.
+		if f.win.err != nil && !f.win.fromLocal() {
+			return Sources{Bypass: true}
+		}
 		seen := int64(-1)
 		for _, pc := range f.win.pieces {
 			if pc.chunk != seen {

@@ -58,6 +58,17 @@ type window struct {
 	probed bool
 }
 
+// fromLocal reports whether any of the window's pieces came from the local
+// tier.
+func (w *window) fromLocal() bool {
+	for _, pc := range w.pieces {
+		if pc.src == srcLocal {
+			return true
+		}
+	}
+	return false
+}
+
 // contains reports whether off is in the window's bytes, while it holds
 // them (a released window keeps its bounds, for adapt, but no bytes).
 func (w *window) contains(off int64) bool {

@@ -118,15 +118,52 @@ func TestRedisHung(t *testing.T) {
 	})
 }
 
-// TestRedisRestarted: Redis restarted (empty) on the same port is used again
-// without restarting the server.
+// TestRedisRefusingIsBypass: a Redis whose port refuses connections fails
+// fast, and a response whose chunks it could not be asked about says
+// BYPASS, not MISS (nothing was missed: the cache was unavailable), while
+// what the local tier holds still says HIT.
+func TestRedisRefusingIsBypass(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, timeout: 5 * time.Second, local: 1 << 20})
+	data := s.write(t, "v.mp4", 500_000, 24)
+	if r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-99"); r.header.Get("X-Cache") != "MISS" {
+		t.Fatalf("first request: X-Cache %q, want MISS", r.header.Get("X-Cache"))
+	}
+	s.redis.Kill()
+	for _, tt := range []struct {
+		from int
+		want string
+	}{
+		{100, "HIT"},        // chunk 0, in the local tier
+		{200_000, "BYPASS"}, // chunk 3: Redis cannot be asked
+	} {
+		rng := fmt.Sprintf("bytes=%d-%d", tt.from, tt.from+99)
+		r := get(t, "GET", s.url("v.mp4"), "Range: "+rng)
+		if r.status != 206 || !bytes.Equal(r.body, data[tt.from:tt.from+100]) {
+			t.Fatalf("%s with Redis down: status %d, wrong bytes", rng, r.status)
+		}
+		if x := r.header.Get("X-Cache"); x != tt.want {
+			t.Errorf("%s with Redis down: X-Cache %q, want %q", rng, x, tt.want)
+		}
+	}
+}
+
+// TestRedisRestarted: with Redis down (its port refusing connections, so
+// every call fails fast) responses are exact and say BYPASS, not MISS: the
+// cache was not asked. Redis restarted (empty) on the same port is used
+// again without restarting the server.
 func TestRedisRestarted(t *testing.T) {
-	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, timeout: 200 * time.Millisecond})
+	// A timeout long enough for go-redis's retries of a refused
+	// connection to give up before it: the calls fail fast, not slow.
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, timeout: 5 * time.Second})
 	data := s.write(t, "v.mp4", 500_000, 23)
 	s.redis.Kill()
-	for range 5 {
-		if r := get(t, "GET", s.url("v.mp4")); !bytes.Equal(r.body, data) {
+	for i := range 5 {
+		r := get(t, "GET", s.url("v.mp4"))
+		if !bytes.Equal(r.body, data) {
 			t.Fatal("wrong bytes with Redis down")
+		}
+		if x, cs := r.header.Get("X-Cache"), r.header.Get("Cache-Status"); x != "BYPASS" || cs != "reelcache; fwd=bypass" {
+			t.Errorf("request %d with Redis down: X-Cache %q, Cache-Status %q; want BYPASS", i, x, cs)
 		}
 	}
 	s.redis.Restart()

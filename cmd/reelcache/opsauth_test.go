@@ -66,3 +66,31 @@ func TestMetricsNotPublicWithSigning(t *testing.T) {
 		})
 	}
 }
+
+// TestSmallBudgetWarns: an in-flight budget of fewer than minBudgetChunks
+// chunks (with which misses are seldom cached) is worth a warning at start;
+// the defaults are not.
+func TestSmallBudgetWarns(t *testing.T) {
+	const warning = "cache.max_inflight_bytes leaves little room to read whole chunks"
+	rs := redistest.Start(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		warn bool
+	}{
+		{"defaults", nil, false},
+		{"one chunk", []string{"--chunk-size", "16MiB", "--cache-max-inflight-bytes", "16MiB"}, true},
+		{"four chunks", []string{"--chunk-size", "16MiB", "--cache-max-inflight-bytes", "64MiB"}, false},
+		{"no Redis", []string{"--redis-url", "", "--chunk-size", "16MiB", "--cache-max-inflight-bytes", "16MiB"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServe(t, append([]string{"--media-root", samples(t), "--redis-url", rs.URL()}, tt.args...)...)
+			if code, _, _ := httpGet(t, srv.url+"/healthz"); code != 200 {
+				t.Fatalf("/healthz: %d", code)
+			}
+			if got := strings.Contains(srv.stderr.String(), warning); got != tt.warn {
+				t.Errorf("warned %v, want %v; stderr:\n%s", got, tt.warn, srv.stderr)
+			}
+		})
+	}
+}

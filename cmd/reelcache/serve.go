@@ -159,6 +159,12 @@ func settleWindow(d time.Duration) time.Duration {
 }
 
 // newApp opens the cache and builds the HTTP handler.
+// minBudgetChunks is the fewest chunks cache.max_inflight_bytes should hold.
+// A miss is cached only when a whole chunk fits in what the requests'
+// windows leave of the budget: with a budget of one chunk (issue 13 item 7's
+// configuration, 16 MiB chunks and budget) nothing was ever cached.
+const minBudgetChunks = 4
+
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	fill, err := chunker.ParseFillMode(cfg.Cache.Fill)
 	if err != nil {
@@ -172,6 +178,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	a.cache, a.rdb, err = openCache(ctx, cfg, log, fill, 0, metrics.ObserveRedis)
 	if err != nil {
 		return nil, err
+	}
+	if a.cache.Store() != nil && cfg.Cache.MaxInflightBytes < minBudgetChunks*cfg.ChunkSize {
+		log.Warn("cache.max_inflight_bytes leaves little room to read whole chunks: misses are served but seldom cached; give it several chunks",
+			"cache.max_inflight_bytes", cfg.Cache.MaxInflightBytes, "chunk.size", cfg.ChunkSize, "at_least", minBudgetChunks*cfg.ChunkSize)
 	}
 	var signer *stream.Signer
 	if len(cfg.Auth.SigningKeys) > 0 {

@@ -116,6 +116,8 @@ type Cache struct {
 	flightMu sync.Mutex         // protects flights
 	flights  map[string]*flight // chunks being read to be cached, or waiting for their write, by key
 	scratch  sync.Pool          // *[]byte of scratchSize, for direct reads written out
+	// scratchHeld counts the scratch buffers Files hold (Stats.Scratch).
+	scratchHeld atomic.Int64
 
 	fillMu     sync.RWMutex // guards sending on fillq against closing it
 	fillClosed bool         // fillq is closed; protected by fillMu

@@ -61,7 +61,7 @@ type File struct {
 	winSize   int64         // bytes the next window fetches
 	winAt     time.Time     // when win was loaded
 	end       int64         // end (exclusive) of the range being served
-	bypass    bool          // Redis failed during this request: disk only
+	skipUntil time.Time     // Redis was slow for this request: origin only until then
 	read      int64         // bytes returned by ReadAt
 	fromRedis int64         // of those, bytes that came from Redis
 	fromLocal int64         // and bytes that came from the local tier
@@ -110,10 +110,7 @@ func (f *File) Close() error {
 	f.releaseWindow()
 	f.dropPrefetch()
 	f.closeDirect()
-	if f.scratch != nil {
-		f.c.scratch.Put(f.scratch)
-		f.scratch = nil
-	}
+	f.releaseScratch()
 	closed := f.closed
 	f.closed = true
 	f.mu.Unlock()
@@ -121,6 +118,17 @@ func (f *File) Close() error {
 		f.c.open.Add(-1)
 	}
 	return f.obj.Close()
+}
+
+// releaseScratch gives the File's scratch buffer, if it holds one, back to
+// the pool: direct bytes written out from it have all been written. f.mu
+// must be held.
+func (f *File) releaseScratch() {
+	if f.scratch != nil {
+		f.c.scratch.Put(f.scratch)
+		f.scratch = nil
+		f.c.scratchHeld.Add(-1)
+	}
 }
 
 // Served returns the bytes ReadAt and WriteRange have returned so far, and
@@ -190,7 +198,23 @@ func (f *File) count(pc *piece, m int) {
 
 // cacheable reports whether this File may use Redis. f.mu must be held.
 func (f *File) cacheable() bool {
-	return f.c.store != nil && !f.bypass
+	return f.c.store != nil && !f.skipping()
+}
+
+// skipRedisFor is how long a File leaves Redis alone after a call of its
+// timed out: the breaker's usual cool-down. Not the rest of the request: a
+// viewer who started while Redis was busy (a cold instance met by hundreds
+// of viewers at once) would otherwise stream a whole film from the origin.
+const skipRedisFor = time.Second
+
+// skipRedis makes the File leave Redis alone for skipRedisFor. f.mu must
+// be held.
+func (f *File) skipRedis() { f.skipUntil = time.Now().Add(skipRedisFor) }
+
+// skipping reports whether the File is leaving Redis alone now. f.mu must
+// be held.
+func (f *File) skipping() bool {
+	return !f.skipUntil.IsZero() && time.Now().Before(f.skipUntil)
 }
 
 func (f *File) keys(first, last int64) []string {
@@ -247,6 +271,7 @@ func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
 			// and write in slices that the socket takes at once.
 			f.slow = true
 			f.dropPrefetch()
+			f.releaseScratch()
 			if f.win.contains(off) {
 				f.releaseWindow()
 				f.winSize = minWindow

@@ -50,7 +50,7 @@ func (f *File) resolve(pc *piece) {
 			return
 		}
 	}
-	keep := !f.bypass && (c.fill != FillOff || c.local != nil) && f.settled()
+	keep := !f.skipping() && (c.fill != FillOff || c.local != nil) && f.settled()
 	c.flightMu.Lock()
 	if _, ok := c.flights[key]; !ok && keep {
 		keep = c.admit.admit(key, f.id)

@@ -69,7 +69,7 @@ func (f *File) PrepareSources(off, n int64, body bool) Sources {
 	var exist []bool // whether the chunks from next on are cached
 	var local []bool // and whether the local tier holds them
 	if body {
-		if err := f.load(off, last); err != nil || f.bypass {
+		if err := f.load(off, last); err != nil || f.skipping() {
 			return Sources{Bypass: true}
 		}
 		// The window's pieces tell which of its chunks are cached, and
@@ -117,7 +117,7 @@ func (f *File) PrepareSources(off, n int64, body bool) Sources {
 		found, err := f.c.store.Exists(f.ctx, ask)
 		if err != nil {
 			if slow(err) {
-				f.bypass = true
+				f.skipRedis()
 			}
 			return Sources{Bypass: true}
 		}

@@ -7,6 +7,7 @@ import "sync/atomic"
 func (c *Cache) Stats() Stats {
 	s := c.stats.snapshot()
 	s.Inflight = c.used.Load()
+	s.Scratch = c.scratchHeld.Load() * scratchSize
 	if c.local != nil {
 		s.LocalHeld, _ = c.local.size()
 	}
@@ -20,6 +21,7 @@ type Stats struct {
 	LocalBytes  int64 // bytes served from the local tier
 	LocalHeld   int64 // bytes the local tier holds now (not a counter)
 	Inflight    int64 // bytes of the in-flight budget taken now: windows and chunks being filled (not a counter)
+	Scratch     int64 // bytes of scratch buffers Files hold now to write out origin bytes (not a counter)
 	Misses      int64 // chunks read from disk
 	RedisBytes  int64 // bytes served from chunks found in Redis
 	DiskBytes   int64 // bytes read from disk for chunks

@@ -123,6 +123,7 @@ func (f *File) bytesAt(pc *piece, off int64, max int64) ([]byte, error) {
 	}
 	if f.scratch == nil {
 		f.scratch = f.c.scratch.Get().(*[]byte)
+		f.c.scratchHeld.Add(1)
 	}
 	buf := *f.scratch
 	n, err := f.direct(buf[:min(int64(len(buf)), end-off)], off)
@@ -132,7 +133,8 @@ func (f *File) bytesAt(pc *piece, off int64, max int64) ([]byte, error) {
 // load makes the window start at off: from the prefetch when it starts
 // there, else fetched now. Either way it then starts fetching the window
 // after it. A Redis error is not returned: a slow or unavailable Redis
-// switches this File to disk for the rest of the request. f.mu must be held.
+// switches this File to the origin for a second (skipRedisFor). f.mu must
+// be held.
 func (f *File) load(off, probeTo int64) error {
 	f.adapt(off)
 	f.releaseWindow()
@@ -168,11 +170,12 @@ func (f *File) load(off, probeTo int64) error {
 			f.c.release(w.held)
 			return err
 		}
-		// A slow or unavailable Redis is left alone for the rest of the
-		// request; a fast failure (a Cluster node refusing connections)
-		// costs little, and the next window may live on a node that is up.
+		// A slow or unavailable Redis is left alone for a while (see
+		// skipRedisFor); a fast failure (a Cluster node refusing
+		// connections) costs little, and the next window may live on a
+		// node that is up.
 		if slow(w.err) {
-			f.bypass = true
+			f.skipRedis()
 		}
 	}
 	f.win, f.winAt = w, time.Now()

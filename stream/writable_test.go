@@ -58,3 +58,35 @@ func TestStalledClientsHoldNoChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledClientsHoldNoScratch: bytes read straight from the origin (no
+// Redis, a remote origin: no sendfile) are written out of a scratch buffer;
+// a client whose socket is full holds none while it waits, so many slow
+// viewers of an origin hold no memory for it (issue 15's 500 viewers).
+func TestStalledClientsHoldNoScratch(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 1 << 20, noRedis: true, origin: remoteOrigin})
+	s.write(t, "big.mp4", 32<<20, 4)
+	const clients = 20
+	for i := range clients {
+		c, err := net.Dial("tcp", s.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(128 << 10) // fills soon; never read
+		fmt.Fprintf(c, "GET /media/big.mp4 HTTP/1.1\r\nHost: x\r\nRange: bytes=%d-\r\n\r\n", i<<20)
+	}
+	var held int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		st := s.cache.Stats()
+		if held = st.Scratch; held == 0 && st.DiskBytes >= clients*128<<10 {
+			break
+		}
+	}
+	if st := s.cache.Stats(); st.DiskBytes < clients*128<<10 {
+		t.Fatalf("%d bytes read from the origin: the responses did not take the direct path", st.DiskBytes)
+	}
+	if held != 0 {
+		t.Errorf("%d stalled clients hold %d bytes of scratch buffers, want 0", clients, held)
+	}
+}

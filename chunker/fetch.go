@@ -47,6 +47,7 @@ func (f *File) fetch(w *window, use bool, probe []string) {
 		return
 	}
 	reply, err := f.c.store.GetRanges(f.ctx, reqs, ask)
+	w.asked = true
 	if err != nil {
 		w.err = err
 		return

@@ -62,6 +62,7 @@ type File struct {
 	winAt     time.Time     // when win was loaded
 	end       int64         // end (exclusive) of the range being served
 	skipUntil time.Time     // Redis was slow for this request: origin only until then
+	skipFor   time.Duration // how long the last skip was; doubles while Redis stays slow
 	read      int64         // bytes returned by ReadAt
 	fromRedis int64         // of those, bytes that came from Redis
 	fromLocal int64         // and bytes that came from the local tier
@@ -201,15 +202,28 @@ func (f *File) cacheable() bool {
 	return f.c.store != nil && !f.skipping()
 }
 
-// skipRedisFor is how long a File leaves Redis alone after a call of its
-// timed out: the breaker's usual cool-down. Not the rest of the request: a
-// viewer who started while Redis was busy (a cold instance met by hundreds
-// of viewers at once) would otherwise stream a whole film from the origin.
-const skipRedisFor = time.Second
+// A File leaves Redis alone for skipRedisFor after a call of its timed out
+// (the breaker's usual cool-down), and twice as long after each further
+// timeout, up to maxSkipRedis; a call that succeeds starts it over. Not for
+// the rest of the request: a viewer who started while Redis was busy (a
+// cold instance met by hundreds of viewers at once) would stream a whole
+// film from the origin. Not a fixed second either: while Redis stays too
+// busy to answer in time, every retry costs the viewer a timeout.
+const (
+	skipRedisFor = time.Second
+	maxSkipRedis = time.Minute
+)
 
-// skipRedis makes the File leave Redis alone for skipRedisFor. f.mu must
-// be held.
-func (f *File) skipRedis() { f.skipUntil = time.Now().Add(skipRedisFor) }
+// skipRedis makes the File leave Redis alone for a while (see
+// skipRedisFor). f.mu must be held.
+func (f *File) skipRedis() {
+	f.skipFor = min(max(skipRedisFor, 2*f.skipFor), maxSkipRedis)
+	f.skipUntil = time.Now().Add(f.skipFor)
+}
+
+// redisAnswered starts the File's skips over: Redis answered in time.
+// f.mu must be held.
+func (f *File) redisAnswered() { f.skipFor = 0 }
 
 // skipping reports whether the File is leaving Redis alone now. f.mu must
 // be held.

@@ -51,6 +51,7 @@ type window struct {
 	pieces     []piece
 	held       int64 // bytes acquired from the cache's in-flight budget
 	err        error // the Redis error, if the fetch failed
+	asked      bool  // the fetch asked Redis (and, without err, it answered)
 
 	// For Prepare: whether the chunks after the window exist (up to
 	// maxProbe of them), asked with the window's fetch when probed is set.
@@ -177,6 +178,8 @@ func (f *File) load(off, probeTo int64) error {
 		if slow(w.err) {
 			f.skipRedis()
 		}
+	} else if w.asked {
+		f.redisAnswered()
 	}
 	f.win, f.winAt = w, time.Now()
 	f.startPrefetch(w.end)

@@ -9,7 +9,13 @@ package chunker
 // the probe keys exist (w.exist; those in the local tier count without
 // asking). It touches no mutable field of f, so the read-ahead goroutine
 // may call it.
-func (f *File) fetch(w *window, use bool, probe []string) {
+//
+// ahead says the window is read ahead of the client (startPrefetch), off
+// the path of its first byte. Only then is a chunk fetched whole for the
+// tier when the window needs less than half of it: a seek's first window
+// is small so that its first byte comes soon, and a whole chunk in its
+// round trip made the seek wait for eight times the bytes it needed.
+func (f *File) fetch(w *window, use bool, probe []string, ahead bool) {
 	if !use || len(w.pieces) == 0 {
 		return
 	}
@@ -34,7 +40,7 @@ func (f *File) fetch(w *window, use bool, probe []string) {
 				f.c.stats.localHits.Add(1)
 				continue
 			}
-			k := local.wanted(r.Key, f.id)
+			k := local.wanted(r.Key, f.id, ahead || 2*r.N >= r.Len)
 			if k {
 				r.Start, r.N = 0, r.Len
 			}

@@ -39,7 +39,7 @@ type localTier struct {
 	used    int64
 	order   list.List // of *localEntry, most recently used at the front
 	entries map[string]*list.Element
-	seen    map[string]uint64 // chunk key -> the request that asked for it last
+	seen    map[string]asked // chunk key -> who asked for it
 	seenMax int
 	gen     uint64 // purges applied: clear and dropVersions calls
 }
@@ -52,7 +52,7 @@ func newLocalTier(maxBytes, chunkSize int64) *localTier {
 	return &localTier{
 		max:     maxBytes,
 		entries: make(map[string]*list.Element),
-		seen:    make(map[string]uint64),
+		seen:    make(map[string]asked),
 		// Remember several times as many chunks as fit, so that a chunk
 		// watched by two viewers a while apart still counts as wanted.
 		seenMax: int(max(1024, 4*maxBytes/chunkSize)),
@@ -79,20 +79,31 @@ func (t *localTier) has(key string) bool {
 	return ok
 }
 
+// asked is what the tier remembers of the requests for a chunk it does not
+// hold.
+type asked struct {
+	last  uint64 // the request that asked last
+	twice bool   // another request asked before it
+}
+
 // wanted records that request req asks for the chunk at key, and reports
 // whether another request asked for it before: then it is worth holding.
-func (t *localTier) wanted(key string, req uint64) bool {
+// With take false the caller cannot fetch the chunk whole now (see
+// File.fetch): the request is counted, and a later one that can takes it.
+func (t *localTier) wanted(key string, req uint64, take bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	prev, ok := t.seen[key]
-	if ok && prev != req {
-		delete(t.seen, key)
-		return true
-	}
+	a, ok := t.seen[key]
 	if !ok && len(t.seen) >= t.seenMax {
 		clear(t.seen)
 	}
-	t.seen[key] = req
+	a.twice = a.twice || (ok && a.last != req)
+	if a.twice && take {
+		delete(t.seen, key)
+		return true
+	}
+	a.last = req
+	t.seen[key] = a
 	return false
 }
 

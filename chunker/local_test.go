@@ -40,22 +40,28 @@ func TestLocalTierAdmitsWhatTwoRequestsWant(t *testing.T) {
 	steps := []struct {
 		key  string
 		req  uint64
+		take bool // the caller can fetch the chunk whole now
 		want bool
 	}{
-		{"k", 1, false}, // first sight
-		{"k", 1, false}, // the same request again: a lone viewer
-		{"k", 2, true},  // a second request
-		{"k", 3, false}, // admitted once; remembered afresh
-		{"j", 1, false},
+		{"k", 1, true, false}, // first sight
+		{"k", 1, true, false}, // the same request again: a lone viewer
+		{"k", 2, true, true},  // a second request
+		{"k", 3, true, false}, // admitted once; remembered afresh
+		{"j", 1, false, false},
+		{"j", 2, false, false}, // wanted twice, but not fetchable whole now
+		{"j", 2, true, true},   // ... so the next fetch that can takes it
+		{"i", 1, true, false},
+		{"i", 1, false, false},
+		{"i", 1, true, false}, // one request, however it asks
 	}
 	for i, s := range steps {
-		if got := lt.wanted(s.key, s.req); got != s.want {
-			t.Errorf("step %d: wanted(%q, %d) = %v, want %v", i, s.key, s.req, got, s.want)
+		if got := lt.wanted(s.key, s.req, s.take); got != s.want {
+			t.Errorf("step %d: wanted(%q, %d, %v) = %v, want %v", i, s.key, s.req, s.take, got, s.want)
 		}
 	}
 	// The doorkeeper is bounded: past seenMax keys it starts over.
 	for i := range 2000 {
-		lt.wanted(string(rune('a'+i%26))+strings.Repeat("x", i), 9)
+		lt.wanted(string(rune('a'+i%26))+strings.Repeat("x", i), 9, true)
 	}
 	if n := len(lt.seen); n > lt.seenMax {
 		t.Errorf("doorkeeper holds %d keys, bound %d", n, lt.seenMax)
@@ -100,23 +106,33 @@ func TestLocalTierServesHotChunksWithoutRedis(t *testing.T) {
 	if s := c.Stats(); s.RedisBytes != 10_000 || s.LocalHeld != 0 {
 		t.Fatalf("after request 1: %+v, want 10000 bytes from Redis and nothing held", s)
 	}
-	// Request 2 wants chunk 1 too: fetched whole, kept.
+	// Request 2 wants a small part of chunk 1 too, in the round trip of
+	// its first byte: fetching the whole chunk would make it wait for
+	// three times the bytes it needs, so the tier does not take it yet.
 	got, _ = readRange(t, c, "hot.mp4", 66_000, 20_000)
 	if !bytes.Equal(got, want[66_000:86_000]) {
 		t.Fatal("request 2: wrong bytes")
 	}
-	if s := c.Stats(); s.LocalHeld != cs || s.LocalHits != 0 {
-		t.Fatalf("after request 2: %+v, want chunk 1 (%d bytes) held", s, cs)
+	if s := c.Stats(); s.RedisBytes != 30_000 || s.LocalHeld != 0 {
+		t.Fatalf("after request 2: %+v, want only its 20000 bytes from Redis and nothing held", s)
 	}
-	// Request 3 is served from memory: no byte from Redis.
+	// Request 3 wants half of chunk 1 or more: fetched whole, kept.
+	got, _ = readRange(t, c, "hot.mp4", 66_000, cs/2)
+	if !bytes.Equal(got, want[66_000:66_000+cs/2]) {
+		t.Fatal("request 3: wrong bytes")
+	}
+	if s := c.Stats(); s.LocalHeld != cs || s.LocalHits != 0 {
+		t.Fatalf("after request 3: %+v, want chunk 1 (%d bytes) held", s, cs)
+	}
+	// Request 4 is served from memory: no byte from Redis.
 	before := c.Stats()
 	got, st = readRange(t, c, "hot.mp4", cs, cs)
 	if !bytes.Equal(got, want[cs:2*cs]) || st != Hit {
-		t.Fatalf("request 3: wrong bytes or status %v", st)
+		t.Fatalf("request 4: wrong bytes or status %v", st)
 	}
 	after := c.Stats()
 	if after.RedisBytes != before.RedisBytes || after.LocalBytes-before.LocalBytes != cs || after.LocalHits-before.LocalHits != 1 {
-		t.Fatalf("request 3: %+v then %+v, want %d bytes from the local tier and none from Redis", before, after, cs)
+		t.Fatalf("request 4: %+v then %+v, want %d bytes from the local tier and none from Redis", before, after, cs)
 	}
 	if after.DiskBytes != 0 {
 		t.Errorf("the second instance read %d bytes from disk, want 0", after.DiskBytes)

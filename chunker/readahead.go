@@ -32,7 +32,7 @@ func (f *File) startPrefetch(next int64) {
 	pf := &prefetch{start: next, done: make(chan struct{})}
 	f.pf = pf
 	go func() {
-		f.fetch(&w, true, nil)
+		f.fetch(&w, true, nil, true)
 		w.held = held
 		pf.w = w
 		close(pf.done)

@@ -163,7 +163,7 @@ func (f *File) load(off, probeTo int64) error {
 				return err
 			}
 		}
-		f.fetch(&w, f.cacheable(), f.probeKeys(w, probeTo))
+		f.fetch(&w, f.cacheable(), f.probeKeys(w, probeTo), false)
 		w.held = held
 	}
 	if w.err != nil {

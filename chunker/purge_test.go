@@ -114,19 +114,9 @@ func TestPurgeReachesEveryLocalTier(t *testing.T) {
 func TestPurgeRemovesDamageFromTheTier(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillOff, LocalBytes: 4 << 20})
 	want := writeRandom(t, fx.dir, "a.mp4", 64<<10, 9)
-	waitWatching(t, fx.cache)
-	f, err := fx.cache.Open(t.Context(), "a.mp4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := f.Key(0)
-	f.Close()
+	key, junk := damageChunk(t, fx, "a.mp4")
 	rdb := fx.redis.Client()
 	defer rdb.Close()
-	junk := bytes.Repeat([]byte{'x'}, 64<<10)
-	if err := rdb.Set(t.Context(), key, junk, 0).Err(); err != nil {
-		t.Fatal(err)
-	}
 	for range 3 {
 		readAll(t, fx.cache, "a.mp4")
 	}
@@ -174,19 +164,9 @@ func (p *purgeMidFetch) Pipelined(ctx context.Context, fn func(redis.Pipeliner) 
 func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillOff, LocalBytes: 4 << 20})
 	want := writeRandom(t, fx.dir, "a.mp4", 64<<10, 11)
-	waitWatching(t, fx.cache)
-	f, err := fx.cache.Open(t.Context(), "a.mp4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := f.Key(0)
-	f.Close()
+	key, junk := damageChunk(t, fx, "a.mp4")
 	rdb := fx.redis.Client()
 	defer rdb.Close()
-	junk := bytes.Repeat([]byte{'x'}, 64<<10)
-	if err := rdb.Set(t.Context(), key, junk, 0).Err(); err != nil {
-		t.Fatal(err)
-	}
 	store := fx.cache.Store()
 	pm := &purgeMidFetch{redisClient: store.rdb}
 	pm.hook = func() {
@@ -362,4 +342,25 @@ func TestPurgeSubscriptionSilentlyDead(t *testing.T) {
 	if got := tierHeld(c, 0); got != 0 {
 		t.Fatalf("tier holds %d bytes 5 s after its subscription went silent and a purge was missed", got)
 	}
+}
+
+// damageChunk puts bytes of the right length but not the file's (what
+// something else writing to the database could leave) in Redis as chunk 0
+// of name, once fx's cache watches purges, and returns the key and bytes.
+func damageChunk(t *testing.T, fx *fixture, name string) (string, []byte) {
+	t.Helper()
+	waitWatching(t, fx.cache)
+	f, err := fx.cache.Open(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := f.Key(0)
+	f.Close()
+	rdb := fx.redis.Client()
+	defer rdb.Close()
+	junk := bytes.Repeat([]byte{'x'}, 64<<10)
+	if err := rdb.Set(t.Context(), key, junk, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return key, junk
 }

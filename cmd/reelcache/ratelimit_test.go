@@ -1,56 +1,25 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/internal/testlog"
 )
 
-// serveBinary runs the built binary's `serve args...` on a free port until
-// the test ends and returns its base URL. The working directory is a temp
-// dir and REELCACHE_* variables are dropped, so no setting of the
-// developer's reaches it.
+// serveBinary is startServeBinary (memory_rss_test.go) for a test that
+// needs only the URL.
 func serveBinary(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Dir = t.TempDir()
-	cmd.Env = binaryEnv(t)
-	stderr := &testlog.Buffer{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	go func() { io.Copy(io.Discard, stdout); cmd.Wait(); close(exited) }()
-	if err != nil {
-		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, stderr)
-	}
-	base := regexp.MustCompile(`http://\S+/`).FindString(line)
-	if base == "" {
-		t.Fatalf("no URL in %q", line)
-	}
-	return strings.TrimSuffix(base, "/")
+	url, _ := startServeBinary(t, bin, args...)
+	return url
 }
 
 // curlTimed is one download by the real curl: the body, the response

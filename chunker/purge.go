@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -167,10 +166,4 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 func (c *Cache) subscribePurges(ctx context.Context) (sub *redis.PubSub, stop func() bool) {
 	sub = c.store.uc.Subscribe(ctx, c.store.purgeChannel())
 	return sub, context.AfterFunc(ctx, func() { sub.Close() })
-}
-
-// isTimeout reports whether err is a read deadline passing.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -246,7 +246,11 @@ func (f *File) probeKeys(w window, probeTo int64) []string {
 // slow reports whether a store error means Redis is slow or switched off
 // (a timeout, or the breaker open) rather than a quick refusal.
 func slow(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) || isTimeout(err)
+}
+
+// isTimeout reports whether err is a network deadline passing.
+func isTimeout(err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) ||
-		(errors.As(err, &ne) && ne.Timeout())
+	return errors.As(err, &ne) && ne.Timeout()
 }

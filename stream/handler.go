@@ -341,7 +341,7 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, rang
 	res.Before(func() {
 		off, n, body := bodySpan(f.Size(), res.Status, hdr, ranges)
 		if cached {
-			setCacheHeaders(hdr, prepare(f, req.Method, res.Status, hdr, ranges), res.Status)
+			setCacheHeaders(hdr, prepare(f, req.Method, off, n, body), res.Status)
 		} else if body {
 			f.Limit(off, n)
 		}

@@ -10,9 +10,9 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 )
 
-// prepare and the helpers below it read what http.ServeContent decided (the
-// status, Content-Range, Content-Length) to tell the chunk reader which
-// bytes the response will carry.
+// bodySpan, prepare and the helpers below them read what http.ServeContent
+// decided (the status, Content-Range, Content-Length) to tell the chunk
+// reader which bytes the response will carry.
 
 // bodySpan returns the bytes of f the body of a response with this method,
 // status and headers carries: the Content-Range for a single range, the
@@ -39,11 +39,11 @@ func bodySpan(size int64, status int, hdr http.Header, ranges [][2]int64) (off, 
 	return 0, 0, false
 }
 
-// prepare tells f which bytes the response about to be written will read,
-// and returns where they come from.
-func prepare(f *chunker.File, method string, status int, hdr http.Header, ranges [][2]int64) chunker.Sources {
-	off, n, ok := bodySpan(f.Size(), status, hdr, ranges)
-	if !ok {
+// prepare tells f that the response about to be written reads the n bytes
+// at off (bodySpan; body false: it has none), and returns where they come
+// from.
+func prepare(f *chunker.File, method string, off, n int64, body bool) chunker.Sources {
+	if !body {
 		return chunker.Sources{} // no body: nothing comes from the cache
 	}
 	// A HEAD asks where a GET's bytes would come from, without fetching.

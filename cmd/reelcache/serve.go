@@ -158,13 +158,13 @@ func settleWindow(d time.Duration) time.Duration {
 	return d
 }
 
-// newApp opens the cache and builds the HTTP handler.
 // minBudgetChunks is the fewest chunks cache.max_inflight_bytes should hold.
 // A miss is cached only when a whole chunk fits in what the requests'
 // windows leave of the budget: with a budget of one chunk (issue 13 item 7's
 // configuration, 16 MiB chunks and budget) nothing was ever cached.
 const minBudgetChunks = 4
 
+// newApp opens the cache and builds the HTTP handler.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	fill, err := chunker.ParseFillMode(cfg.Cache.Fill)
 	if err != nil {

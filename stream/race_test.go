@@ -50,16 +50,8 @@ func TestMultipartAbortsRace(t *testing.T) {
 		// it takes two reads.
 		rng = "bytes=0-99,1000000-1099999"
 	)
-	dir := t.TempDir()
 	data := randomBytes(size, 37)
-	if err := os.WriteFile(filepath.Join(dir, "v.mp4"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := rootWith(t, "v.mp4", data)
 	for round := range 3 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -232,17 +224,9 @@ func (o slowOrigin) ReadRange(ctx context.Context, name, version string, off, n 
 // goroutine and the handler, but only by chance: TestMultipartAbortsRace
 // sets up the one of issue 13 item 8 every time.)
 func TestMultipartAborts(t *testing.T) {
-	dir := t.TempDir()
 	const size = 2 << 20
 	data := randomBytes(size, 31)
-	if err := os.WriteFile(filepath.Join(dir, "v.mp4"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := rootWith(t, "v.mp4", data)
 	rs := redistest.Start(t)
 	rdb, err := chunker.NewRedisClient(rs.URL())
 	if err != nil {
@@ -343,4 +327,20 @@ func multipartGet(tr *http.Transport, url, rng string, abort bool, keep int64, d
 			return fmt.Errorf("part %q is not the file's bytes", p.Header.Get("Content-Range"))
 		}
 	}
+}
+
+// rootWith writes data as name in a fresh directory and opens the
+// directory as an os.Root, closed when the test ends.
+func rootWith(t *testing.T, name string, data []byte) *os.Root {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return root
 }

@@ -82,14 +82,7 @@ func TestSlowViewersRSS(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	media := t.TempDir()
-	f, err := os.Create(filepath.Join(media, "big.mp4"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(viewers * chunk); err != nil { // sparse: reads cost no disk
-		t.Fatal(err)
-	}
-	f.Close()
+	sparseFile(t, filepath.Join(media, "big.mp4"), viewers*chunk)
 
 	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error

@@ -40,14 +40,7 @@ func TestSlowViewersStayWithinTheBudget(t *testing.T) {
 	)
 	rs := redistest.Start(t)
 	media := t.TempDir()
-	f, err := os.Create(filepath.Join(media, "big.mp4"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(viewers * chunk); err != nil { // sparse: reads cost no disk
-		t.Fatal(err)
-	}
-	f.Close()
+	sparseFile(t, filepath.Join(media, "big.mp4"), viewers*chunk)
 
 	for _, fill := range []string{"off", "async"} {
 		t.Run("fill="+fill, func(t *testing.T) {
@@ -158,5 +151,19 @@ func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *countingWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
+	}
+}
+
+// sparseFile makes a file of size zero bytes that takes no disk: reading
+// it costs the origin nothing but the calls.
+func sparseFile(t *testing.T, name string, size int64) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
 	}
 }

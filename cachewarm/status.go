@@ -157,6 +157,14 @@ func purgeFiles(ctx context.Context, c *chunker.Cache, names []string, versions 
 			return total, fmt.Errorf("purge %s: %w", name, err)
 		}
 		*versions = append(*versions, f.Version())
+		// The file's metadata (an MP4 index, previews) goes with its
+		// chunks.
+		d, err := c.Store().PurgeMeta(ctx, []string{f.Version()})
+		total += d
+		if err != nil {
+			f.Close()
+			return total, fmt.Errorf("purge %s: %w", name, err)
+		}
 		n := f.Geometry().Count()
 		keys := make([]string, 0, min(n, 1000))
 		for i := range n {
@@ -176,7 +184,7 @@ func purgeFiles(ctx context.Context, c *chunker.Cache, names []string, versions 
 	return total, nil
 }
 
-// PurgeAll deletes every chunk key under the store's prefix, found with SCAN
+// PurgeAll deletes every chunk and metadata key under the store's prefix, found with SCAN
 // on every master, tells every serving instance to empty its local tier, and
 // returns how many keys it deleted.
 func PurgeAll(ctx context.Context, s *chunker.Store) (int64, error) {
@@ -186,6 +194,11 @@ func PurgeAll(ctx context.Context, s *chunker.Store) (int64, error) {
 		total += n
 		return err
 	})
+	if err == nil {
+		var n int64
+		n, err = s.PurgeMeta(ctx, nil)
+		total += n
+	}
 	if aerr := s.AnnouncePurge(context.WithoutCancel(ctx), nil); aerr != nil {
 		err = errors.Join(err, fmt.Errorf("chunks deleted, but instances' local tiers were not told: %w", aerr))
 	}

@@ -81,7 +81,18 @@ func (s *Store) Delete(ctx context.Context, keys []string) (int64, error) {
 // an instance whose prefix extends this one ("rc:c:x" under "rc") are left
 // alone. A caller that deletes what fn gets deletes only this store's chunks.
 func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
-	match := escapeGlob(s.prefix) + ":c:*"
+	return s.scanMatch(ctx, escapeGlob(s.prefix)+":c:*", func(keys []string) error {
+		keys = slices.DeleteFunc(keys, func(k string) bool { return !s.isChunkKey(k) })
+		if len(keys) == 0 {
+			return nil
+		}
+		return fn(keys)
+	})
+}
+
+// scanMatch calls fn with batches of the keys SCAN MATCH finds for the glob
+// match, on every master of a Cluster, one batch at a time.
+func (s *Store) scanMatch(ctx context.Context, match string, fn func(keys []string) error) error {
 	var mu sync.Mutex // ForEachMaster scans masters concurrently; fn is called one at a time
 	scan := func(ctx context.Context, c *redis.Client) error {
 		var cursor uint64
@@ -90,7 +101,6 @@ func (s *Store) Scan(ctx context.Context, fn func(keys []string) error) error {
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", match, err)
 			}
-			keys = slices.DeleteFunc(keys, func(k string) bool { return !s.isChunkKey(k) })
 			if len(keys) > 0 {
 				mu.Lock()
 				err := fn(keys)

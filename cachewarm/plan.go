@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 )
 
 // batch is up to Depth chunks of one file, written in one pipeline.
@@ -117,7 +118,7 @@ func selectChunks(f *chunker.File, name string, geo chunker.Geometry, opts Optio
 }
 
 // checkMemory warns when Redis cannot hold what is asked for.
-func checkMemory(ctx context.Context, s *chunker.Store, rep *Report) error {
+func checkMemory(ctx context.Context, s *store.Store, rep *Report) error {
 	m, err := s.Memory(ctx)
 	if err != nil {
 		return fmt.Errorf("could not read Redis memory settings: %v", err)
@@ -136,7 +137,7 @@ func checkMemory(ctx context.Context, s *chunker.Store, rep *Report) error {
 
 // exists asks which keys exist, a thousand per pipeline so that each call
 // stays well inside the store's read timeout.
-func exists(ctx context.Context, s *chunker.Store, keys []string) ([]bool, error) {
+func exists(ctx context.Context, s *store.Store, keys []string) ([]bool, error) {
 	found := make([]bool, 0, len(keys))
 	for chunk := range slices.Chunk(keys, 1000) {
 		f, err := s.Exists(ctx, chunk)

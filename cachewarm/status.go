@@ -12,6 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 )
 
 // FileStatus is what Redis holds of one file's current version.
@@ -135,7 +136,7 @@ func ChunkMap(found []bool, width int) string {
 
 // PurgeFiles deletes every chunk of the current version of each named file,
 // tells every serving instance to drop those chunks from its local tier
-// (see chunker.Store.AnnouncePurge), and returns how many keys existed. The
+// (see store.Store.AnnouncePurge), and returns how many keys existed. The
 // announcement is made even when a deletion failed part way: what left
 // Redis must not live on in a tier.
 func PurgeFiles(ctx context.Context, c *chunker.Cache, names []string) (int64, error) {
@@ -187,7 +188,7 @@ func purgeFiles(ctx context.Context, c *chunker.Cache, names []string, versions 
 // PurgeAll deletes every chunk and metadata key under the store's prefix, found with SCAN
 // on every master, tells every serving instance to empty its local tier, and
 // returns how many keys it deleted.
-func PurgeAll(ctx context.Context, s *chunker.Store) (int64, error) {
+func PurgeAll(ctx context.Context, s *store.Store) (int64, error) {
 	var total int64
 	err := s.Scan(ctx, func(keys []string) error {
 		n, err := s.Delete(ctx, keys)

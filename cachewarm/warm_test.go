@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/stream"
 )
@@ -48,14 +49,14 @@ func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	rdb, err := chunker.NewRedisClient(fx.redis.URL())
+	rdb, err := store.NewRedisClient(fx.redis.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
-	store := chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
-	fx.cache, err = chunker.New(chunker.Options{Root: root, Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log, Settle: time.Nanosecond})
+	store := store.New(store.Options{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
+	fx.cache, err = chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log, Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,11 +149,11 @@ func TestWarmThenServeAllHits(t *testing.T) {
 	// A server with its own Cache (and stats) on the same Redis and root.
 	root, _ := os.OpenRoot(fx.dir)
 	defer root.Close()
-	rdb, _ := chunker.NewRedisClient(fx.redis.URL())
+	rdb, _ := store.NewRedisClient(fx.redis.URL())
 	defer rdb.Close()
 	log := slog.New(slog.DiscardHandler)
-	srvCache, _ := chunker.New(chunker.Options{Root: root, ChunkSize: chunkSize, Logger: log, Settle: time.Nanosecond,
-		Store: chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 2 * time.Second, Logger: log})})
+	srvCache, _ := chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), ChunkSize: chunkSize, Logger: log, Settle: time.Nanosecond,
+		Store: store.New(store.Options{Client: rdb, Timeout: 2 * time.Second, Logger: log})})
 	defer srvCache.Close()
 	h, _ := stream.New(stream.Options{Files: srvCache, Logger: log})
 	e := echo.New()
@@ -289,7 +290,7 @@ func TestChangedAfterWarm(t *testing.T) {
 	f, _ := fx.cache.Open(t.Context(), "a.mp4")
 	defer f.Close()
 	got := make([]byte, 200_000)
-	f.Prepare(0, 200_000, true)
+	f.PrepareSources(0, 200_000, true).Status()
 	if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, next) {
 		t.Errorf("read after change: err %v, new bytes %v", err, bytes.Equal(got, next))
 	}
@@ -443,7 +444,7 @@ func TestWarmWaitsForAFreshFile(t *testing.T) {
 	}
 	defer root.Close()
 	const settle = 700 * time.Millisecond
-	c, err := chunker.New(chunker.Options{Root: root, Store: fx.cache.Store(), ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle})
+	c, err := chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: fx.cache.Store(), ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
 package chunker
 
 import (
+	"github.com/reelcache/reelcache/chunker/local"
+	"github.com/reelcache/reelcache/chunker/store"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,74 +24,87 @@ var (
 	// ErrChanged: the file on disk is no longer the version being served,
 	// so no more of it may be sent; the client should ask again.
 	ErrChanged = errors.New("chunker: file changed while being served")
+	// ErrUnavailable: the cache is off, or Redis is not answering (the
+	// store's breaker is open).
+	ErrUnavailable = store.ErrUnavailable
 )
 
-// Options configure a Cache. The zero value of each field but Origin (or
-// Root) means its default.
+// Defaults of Options. The server's configuration (package config) takes
+// its defaults from these, so that a key's default and the field's agree.
+const (
+	DefaultChunkSize        = 1 << 20
+	DefaultWindow           = 2
+	DefaultMaxInflightBytes = 256 << 20
+	DefaultFillQueue        = 64
+	// DefaultLocalBytes is the server's local tier (cache.local_bytes);
+	// Options.LocalBytes 0 turns the tier off.
+	DefaultLocalBytes = 64 << 20
+	// DefaultSettle is the server's settle window (cache.settle);
+	// Options.Settle 0 means none.
+	DefaultSettle = 2 * time.Second
+)
+
+// Options configure a Cache. The zero value of each field but Origin means
+// its default; for LocalBytes and Settle, whose zero is a setting of its
+// own ("off"), the server's defaults are DefaultLocalBytes and
+// DefaultSettle.
 type Options struct {
-	// Origin is where the media lives. Required, unless Root is set.
+	// Origin is where the media lives (NewDir for a local directory, or
+	// a remote origin from package origin). Required.
 	Origin Origin
 
-	// Root, when Origin is nil, makes the origin the directory it
-	// confines (NewDir with SharedVersions).
-	Root *os.Root
-
 	// Store is the Redis chunk store; nil turns the cache off and every
-	// read goes to disk.
-	Store *Store
+	// read goes to the origin.
+	Store *store.Store
 
-	// ChunkSize in bytes. Default 1 MiB.
+	// ChunkSize in bytes. Default DefaultChunkSize (1 MiB).
 	ChunkSize int64
 
 	// Fill is what a miss does. Default FillAsync.
 	Fill FillMode
 
-	// Window is how many chunks one round trip to Redis fetches: the chunk
-	// a read needs and the ones after it, up to the end of the range being
-	// served. While a window is written to the client the next one is
-	// fetched (read-ahead), so a File holds at most 2*Window chunks.
-	// Default 2.
+	// Window is how many chunks one round trip to Redis fetches at most:
+	// the chunk a read needs and the ones after it, up to the end of the
+	// range being served. While a window is written to the client the
+	// next one is fetched (read-ahead), so a File holds at most 2*Window
+	// chunks. Default DefaultWindow (2).
 	Window int
 
 	// MaxInflightBytes caps the chunk bytes that all open Files hold at
 	// once (each holds a window and a read-ahead window). A reader that
-	// would pass it waits for room; read-ahead is skipped instead. Default
-	// 256 MiB.
+	// would pass it waits for room; read-ahead is skipped instead.
+	// Default DefaultMaxInflightBytes (256 MiB).
 	MaxInflightBytes int64
 
 	// LocalBytes bounds an in-process tier of whole chunks in front of
-	// Redis, for the chunks several requests read (see localTier). 0, the
-	// default, turns it off. It needs a Store.
+	// Redis, for the chunks several requests read (package local). 0
+	// turns it off. It needs a Store.
 	LocalBytes int64
 
 	// FillQueue is how many chunks may wait for a background write.
-	// Default 64. Chunks being read or written to be cached hold their
-	// size of the in-flight budget (MaxInflightBytes) until they are
-	// written and no reader holds them; a chunk that finds no room is
-	// read in the pieces viewers ask for and not cached.
+	// Default DefaultFillQueue (64). Chunks being read or written to be
+	// cached hold their size of the in-flight budget (MaxInflightBytes)
+	// until they are written and no reader holds them; a chunk that finds
+	// no room is read in the pieces viewers ask for and not cached.
 	FillQueue int
 
 	// MinUses is how many different requests must miss a chunk before it
-	// is cached (see admission); 0 or 1, the default, caches every miss.
+	// is cached (see admission); 0 or 1 caches every miss.
 	MinUses int
 
 	// Settle is how long after an origin object last changed (its
 	// Info.ChangedAt) its bytes are served but not cached: an in-place
 	// rewrite may still be copying its data (see File.settled). Writes
 	// that take longer than this are not covered; replace files by
-	// rename. Default 2s.
+	// rename. 0 means no window (the server's default is DefaultSettle).
 	Settle time.Duration
-
-	// SharedVersions is DirOptions.SharedVersions for the origin made
-	// from Root.
-	SharedVersions bool
 
 	// Logger for background errors. Default slog.Default().
 	Logger *slog.Logger
 
 	// purgePing is how long the purge subscription may stay quiet before
-	// it is pinged (see watchPurges). Default purgePingEvery; tests
-	// shorten it.
+	// it is pinged (see store.WatchPurges). Default store.PurgePingEvery;
+	// tests shorten it.
 	purgePing time.Duration
 }
 
@@ -98,7 +113,7 @@ type Options struct {
 // concurrent use. Close it to wait for background writes.
 type Cache struct {
 	origin    Origin
-	store     *Store
+	store     *store.Store
 	chunkSize int64
 	fill      FillMode
 	window    int
@@ -125,10 +140,10 @@ type Cache struct {
 	fillWG     sync.WaitGroup
 	closeOnce  sync.Once
 
-	local    *localTier         // nil when off
-	stopWait context.CancelFunc // stops watchPurges; nil when it does not run
+	local    *local.Tier        // nil when off
+	stopWait context.CancelFunc // stops WatchPurges; nil when it does not run
 	watchWG  sync.WaitGroup
-	watching chan struct{} // closed once watchPurges has subscribed (tests)
+	watching chan struct{} // closed once WatchPurges has subscribed (tests)
 	ping     time.Duration // Options.purgePing
 	nextID   atomic.Uint64 // numbers Files, for the local tier's admission
 
@@ -140,35 +155,29 @@ type Cache struct {
 // New returns a Cache. It starts the background writers when the store is
 // set and Fill is FillAsync.
 func New(opts Options) (*Cache, error) {
-	if opts.Origin == nil && opts.Root != nil {
-		opts.Origin = NewDir(opts.Root, DirOptions{SharedVersions: opts.SharedVersions})
-	}
 	if opts.Origin == nil {
-		return nil, errors.New("chunker: Options.Origin (or Root) is required")
+		return nil, errors.New("chunker: Options.Origin is required")
 	}
 	if opts.ChunkSize == 0 {
-		opts.ChunkSize = 1 << 20
+		opts.ChunkSize = DefaultChunkSize
 	}
 	if opts.ChunkSize < 0 {
 		return nil, fmt.Errorf("chunker: chunk size %d is negative", opts.ChunkSize)
 	}
 	if opts.Window <= 0 {
-		opts.Window = 2
+		opts.Window = DefaultWindow
 	}
 	if opts.FillQueue <= 0 {
-		opts.FillQueue = 64
+		opts.FillQueue = DefaultFillQueue
 	}
 	if opts.MaxInflightBytes <= 0 {
-		opts.MaxInflightBytes = 256 << 20
+		opts.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Settle <= 0 {
-		opts.Settle = 2 * time.Second
-	}
-	if opts.purgePing <= 0 {
-		opts.purgePing = purgePingEvery
+	if opts.Settle < 0 {
+		opts.Settle = 0
 	}
 	c := &Cache{
 		origin:    opts.Origin,
@@ -189,11 +198,14 @@ func New(opts Options) (*Cache, error) {
 		c.admit = newAdmission(opts.MinUses, int(max(4096, 4*opts.MaxInflightBytes/c.chunkSize)))
 	}
 	if opts.LocalBytes > 0 && c.store != nil {
-		c.local = newLocalTier(opts.LocalBytes, c.chunkSize)
+		c.local = local.New(opts.LocalBytes, c.chunkSize)
 		ctx, cancel := context.WithCancel(context.Background())
 		c.stopWait, c.watching = cancel, make(chan struct{})
 		c.watchWG.Add(1)
-		go func() { defer c.watchWG.Done(); c.watchPurges(ctx, c.watching) }()
+		go func() {
+			defer c.watchWG.Done()
+			c.store.WatchPurges(ctx, c.local, store.WatchOptions{Ping: c.ping, Ready: c.watching, Logger: c.log})
+		}()
 	}
 	c.scratch.New = func() any { b := make([]byte, scratchSize); return &b }
 	if c.store != nil && c.fill == FillAsync {
@@ -233,7 +245,7 @@ func (c *Cache) ChunkSize() int64 { return c.chunkSize }
 func (c *Cache) Enabled() bool { return c.store != nil && c.store.Available() }
 
 // Store returns the cache's Redis store, nil when the cache is off.
-func (c *Cache) Store() *Store { return c.store }
+func (c *Cache) Store() *store.Store { return c.store }
 
 // CheckOrigin reports whether the origin can be read.
 func (c *Cache) CheckOrigin(ctx context.Context) error { return c.origin.Check(ctx) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
@@ -48,6 +49,13 @@ type fixture struct {
 // withRedis is false).
 func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
 	tb.Helper()
+	return newFixtureWrapped(tb, withRedis, opts, nil)
+}
+
+// newFixtureWrapped is newFixture with the Redis client passed through wrap
+// (when not nil), for tests that hook into the store's round trips.
+func newFixtureWrapped(tb testing.TB, withRedis bool, opts Options, wrap func(redis.UniversalClient) redis.UniversalClient) *fixture {
+	tb.Helper()
 	fx := &fixture{dir: tb.TempDir()}
 	root, err := os.OpenRoot(fx.dir)
 	if err != nil {
@@ -55,7 +63,9 @@ func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
 	}
 	tb.Cleanup(func() { root.Close() })
 	fx.root = root
-	opts.Root = root
+	if opts.Origin == nil {
+		opts.Origin = NewDir(root, DirOptions{})
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -66,8 +76,12 @@ func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
 	}
 	if withRedis {
 		fx.redis = redistest.Start(tb)
-		opts.Store = NewStore(StoreOptions{
-			Client: mustClient(tb, fx.redis.URL()),
+		client := mustClient(tb, fx.redis.URL())
+		if wrap != nil {
+			client = wrap(client)
+		}
+		opts.Store = store.New(store.Options{
+			Client: client,
 			Logger: opts.Logger,
 			// Generous: these tests are about bytes and counts, and the
 			// race detector and parallel test packages slow everything
@@ -92,7 +106,7 @@ func readAll(tb testing.TB, c *Cache, name string) ([]byte, Status) {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	st := f.Prepare(0, f.Size(), true)
+	st := f.PrepareSources(0, f.Size(), true).Status()
 	got, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
 	if err != nil {
 		tb.Fatalf("read %s: %v", name, err)
@@ -147,7 +161,7 @@ func TestRandomReadAtMatchesFile(t *testing.T) {
 		}
 		off := r.Int64N(int64(len(want)))
 		n := r.Int64N(300_000) + 1
-		f.Prepare(off, n, true)
+		f.PrepareSources(off, n, true).Status()
 		p := make([]byte, n)
 		m, err := f.ReadAt(p, off)
 		f.Close()
@@ -280,7 +294,7 @@ func TestConcurrentMissesShareOneDiskRead(t *testing.T) {
 
 func mustClient(tb testing.TB, url string) redis.UniversalClient {
 	tb.Helper()
-	c, err := NewRedisClient(url)
+	c, err := store.NewRedisClient(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -319,7 +333,8 @@ func TestWrongLengthValueIsAMiss(t *testing.T) {
 // holding copies of a file (other inodes, same name, size and mtime) use
 // the same keys, so one fills what the other hits; other names never share.
 func TestSharedVersionsAcrossCopies(t *testing.T) {
-	a := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync, SharedVersions: true})
+	a := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
+	a.cache.origin = NewDir(a.root, DirOptions{SharedVersions: true})
 	want := writeRandom(t, a.dir, "v.mp4", 200_000, 3)
 	writeRandom(t, a.dir, "w.mp4", 200_000, 4)
 	dirB := t.TempDir()
@@ -328,8 +343,8 @@ func TestSharedVersionsAcrossCopies(t *testing.T) {
 	os.Chtimes(filepath.Join(dirB, "v.mp4"), fi.ModTime(), fi.ModTime())
 	rootB, _ := os.OpenRoot(dirB)
 	defer rootB.Close()
-	b, err := New(Options{Root: rootB, ChunkSize: 64 << 10, SharedVersions: true, Settle: time.Nanosecond,
-		Store: NewStore(StoreOptions{Client: mustClient(t, a.redis.URL()), Timeout: 2 * time.Second})})
+	b, err := New(Options{Origin: NewDir(rootB, DirOptions{SharedVersions: true}), ChunkSize: 64 << 10, Settle: time.Nanosecond,
+		Store: store.New(store.Options{Client: mustClient(t, a.redis.URL()), Timeout: 2 * time.Second})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,11 +383,11 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 			data := writeRandom(t, fx.dir, "long.mp4", 10*cs, 11)
 			calls := map[string]int{}
 			var mu sync.Mutex
-			store := NewStore(StoreOptions{
+			store := store.New(store.Options{
 				Client: mustClient(t, fx.redis.URL()), Timeout: 10 * time.Second,
 				Observe: func(op string, _ time.Duration, _ error) { mu.Lock(); calls[op]++; mu.Unlock() },
 			})
-			c, err := New(Options{Root: fx.root, Store: store, ChunkSize: cs, Fill: FillOff, Settle: time.Nanosecond})
+			c, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: store, ChunkSize: cs, Fill: FillOff, Settle: time.Nanosecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -391,7 +406,7 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 			clear(calls)
 			mu.Unlock()
 
-			if got := f.Prepare(0, 10*cs, true); got != tt.want {
+			if got := f.PrepareSources(0, 10*cs, true).Status(); got != tt.want {
 				t.Errorf("Prepare = %v, want %v", got, tt.want)
 			}
 			mu.Lock()

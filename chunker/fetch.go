@@ -1,5 +1,7 @@
 package chunker
 
+import "github.com/reelcache/reelcache/chunker/store"
+
 // fetch fills w's pieces from the local tier and, for the rest, from Redis
 // in one round trip (GETRANGE, with STRLEN to check that the value is the
 // whole chunk). A chunk the local tier wants is fetched whole and kept
@@ -22,25 +24,25 @@ func (f *File) fetch(w *window, use bool, probe []string, ahead bool) {
 	local := f.c.local
 	var gen uint64 // the tier's generation before the round trip
 	if local != nil {
-		gen = local.generation()
+		gen = local.Generation()
 	}
 	var ask []string
 	var askIdx []int
 	w.exist, ask, askIdx = f.c.held(probe)
-	reqs := make([]RangeRequest, 0, len(w.pieces))
+	reqs := make([]store.RangeRequest, 0, len(w.pieces))
 	which := make([]int, 0, len(w.pieces)) // the piece each request is for
 	var keep []bool                        // whether the local tier keeps the chunk
 	for j := range w.pieces {
 		pc := &w.pieces[j]
 		cs, ce := f.geo.Bounds(pc.chunk)
-		r := RangeRequest{Key: f.Key(pc.chunk), Start: pc.off - cs, N: pc.n, Len: ce - cs}
+		r := store.RangeRequest{Key: f.Key(pc.chunk), Start: pc.off - cs, N: pc.n, Len: ce - cs}
 		if local != nil {
-			if data, ok := local.get(r.Key); ok {
+			if data, ok := local.Get(r.Key); ok {
 				pc.data, pc.have, pc.src = data[r.Start:r.Start+r.N], true, srcLocal
 				f.c.stats.localHits.Add(1)
 				continue
 			}
-			k := local.wanted(r.Key, f.id, ahead || 2*r.N >= r.Len)
+			k := local.Wanted(r.Key, f.id, ahead || 2*r.N >= r.Len)
 			if k {
 				r.Start, r.N = 0, r.Len
 			}
@@ -68,7 +70,7 @@ func (f *File) fetch(w *window, use bool, probe []string, ahead bool) {
 		}
 		pc, v := &w.pieces[j], reply.Vals[k]
 		if keep != nil && keep[k] {
-			local.addAt(gen, reqs[k].Key, v)
+			local.AddAt(gen, reqs[k].Key, v)
 			cs, _ := f.geo.Bounds(pc.chunk)
 			v = v[pc.off-cs : pc.off-cs+pc.n]
 		}
@@ -82,7 +84,7 @@ func (f *File) fetch(w *window, use bool, probe []string, ahead bool) {
 func (c *Cache) held(keys []string) (exist []bool, ask []string, at []int) {
 	exist = make([]bool, len(keys))
 	for i, k := range keys {
-		if c.local != nil && c.local.has(k) {
+		if c.local != nil && c.local.Has(k) {
 			exist[i] = true
 			continue
 		}

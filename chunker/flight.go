@@ -87,13 +87,6 @@ func (fl *flight) wait(ctx context.Context, have int) ([]byte, error) {
 	}
 }
 
-// ok reports whether the read ended without error: buf is the whole chunk.
-func (fl *flight) ok() bool {
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	return fl.done && fl.err == nil
-}
-
 // data returns the finished chunk as a string, without a copy. Only for a
 // flight that is ok.
 func (fl *flight) data() string { return unsafe.String(unsafe.SliceData(fl.buf), len(fl.buf)) }

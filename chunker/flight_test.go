@@ -136,7 +136,7 @@ func TestUncachedChunksReadOnlyWhatIsAsked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Prepare(off, 64<<10, true)
+		f.PrepareSources(off, 64<<10, true).Status()
 		p := make([]byte, 64<<10)
 		n, err := f.ReadAt(p, off)
 		f.Close()
@@ -286,7 +286,7 @@ func TestWriteRangeToASlowClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Prepare(off, n, true)
+		f.PrepareSources(off, n, true).Status()
 		w := &stallingWriter{every: 2 + i%5}
 		got, err := f.WriteRange(w, off, n)
 		f.Close()

@@ -6,67 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
-
-func TestLocalTierEvictsLeastRecentlyUsedByBytes(t *testing.T) {
-	lt := newLocalTier(10, 4)
-	lt.add("a", "aaaa")
-	lt.add("b", "bbbb")
-	if _, ok := lt.get("a"); !ok { // a is now more recent than b
-		t.Fatal("a missing")
-	}
-	lt.add("c", "cccc") // 12 bytes > 10: the least recent, b, goes
-	lt.add("a", "aaaa") // already held: not counted twice
-	lt.add("big", strings.Repeat("x", 11))
-
-	for _, tt := range []struct {
-		key  string
-		want bool
-	}{{"a", true}, {"b", false}, {"c", true}, {"big", false}} {
-		if got := lt.has(tt.key); got != tt.want {
-			t.Errorf("has(%q) = %v, want %v", tt.key, got, tt.want)
-		}
-	}
-	if n, chunks := lt.size(); n != 8 || chunks != 2 {
-		t.Errorf("size = %d bytes, %d chunks; want 8, 2", n, chunks)
-	}
-}
-
-func TestLocalTierAdmitsWhatTwoRequestsWant(t *testing.T) {
-	lt := newLocalTier(1<<20, 1<<20) // remembers 1024 keys
-	steps := []struct {
-		key  string
-		req  uint64
-		take bool // the caller can fetch the chunk whole now
-		want bool
-	}{
-		{"k", 1, true, false}, // first sight
-		{"k", 1, true, false}, // the same request again: a lone viewer
-		{"k", 2, true, true},  // a second request
-		{"k", 3, true, false}, // admitted once; remembered afresh
-		{"j", 1, false, false},
-		{"j", 2, false, false}, // wanted twice, but not fetchable whole now
-		{"j", 2, true, true},   // ... so the next fetch that can takes it
-		{"i", 1, true, false},
-		{"i", 1, false, false},
-		{"i", 1, true, false}, // one request, however it asks
-	}
-	for i, s := range steps {
-		if got := lt.wanted(s.key, s.req, s.take); got != s.want {
-			t.Errorf("step %d: wanted(%q, %d, %v) = %v, want %v", i, s.key, s.req, s.take, got, s.want)
-		}
-	}
-	// The doorkeeper is bounded: past seenMax keys it starts over.
-	for i := range 2000 {
-		lt.wanted(string(rune('a'+i%26))+strings.Repeat("x", i), 9, true)
-	}
-	if n := len(lt.seen); n > lt.seenMax {
-		t.Errorf("doorkeeper holds %d keys, bound %d", n, lt.seenMax)
-	}
-}
 
 // readRange reads n bytes at off through a fresh File, as one request does.
 func readRange(tb testing.TB, c *Cache, name string, off, n int64) ([]byte, Status) {
@@ -76,7 +18,7 @@ func readRange(tb testing.TB, c *Cache, name string, off, n int64) ([]byte, Stat
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	st := f.Prepare(off, n, true)
+	st := f.PrepareSources(off, n, true).Status()
 	got := make([]byte, n)
 	if _, err := f.ReadAt(got, off); err != nil && err != io.EOF {
 		tb.Fatalf("read %s at %d: %v", name, off, err)
@@ -91,7 +33,7 @@ func TestLocalTierServesHotChunksWithoutRedis(t *testing.T) {
 	readAll(t, fx.cache, "hot.mp4")                       // fills Redis
 
 	// A second instance on the same Redis, with a local tier.
-	c, err := New(Options{Root: fx.root, Store: fx.cache.Store(), ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20, Settle: time.Nanosecond})
+	c, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20, Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,28 +122,5 @@ func TestLocalTierNeverServesAnOldVersion(t *testing.T) {
 	}
 	if got, _ := readAll(t, fx.cache, "v.mp4"); !bytes.Equal(got, v2) {
 		t.Fatal("read after the rewrite returned bytes of the old version")
-	}
-}
-
-// TestLocalTierRefusesValuesReadBeforeAPurge: a value read at one
-// generation enters only while no purge (clear or dropVersions) has been
-// applied since.
-func TestLocalTierRefusesValuesReadBeforeAPurge(t *testing.T) {
-	lt := newLocalTier(1<<20, 4)
-	for _, tt := range []struct {
-		name  string
-		purge func()
-		want  bool
-	}{
-		{"no purge", func() {}, true},
-		{"clear", lt.clear, false},
-		{"dropVersions", func() { lt.dropVersions("p", []string{"other"}) }, false},
-	} {
-		gen := lt.generation()
-		tt.purge()
-		key := "p:c:v:" + tt.name
-		if got := lt.addAt(gen, key, "vvvv"); got != tt.want || lt.has(key) != tt.want {
-			t.Errorf("%s: addAt = %v, held %v; want %v", tt.name, got, lt.has(key), tt.want)
-		}
 	}
 }

@@ -8,12 +8,6 @@ import (
 	"time"
 )
 
-// chunkLen returns the length of chunk i of a file of size bytes.
-func (c *Cache) chunkLen(size, i int64) int64 {
-	start, end := Geometry{Size: size, ChunkSize: c.chunkSize}.Bounds(i)
-	return end - start
-}
-
 // flightStep is the most a flight reads from the origin before handing
 // what it has to its readers.
 const flightStep = 256 << 10
@@ -44,7 +38,7 @@ func (f *File) resolve(pc *piece) {
 	key := f.Key(pc.chunk)
 	cs, ce := f.geo.Bounds(pc.chunk)
 	if c.local != nil {
-		if data, ok := c.local.get(key); ok {
+		if data, ok := c.local.Get(key); ok {
 			pc.data, pc.have, pc.src = data[pc.off-cs:pc.off-cs+pc.n], true, srcLocal
 			c.stats.localHits.Add(1)
 			return
@@ -93,7 +87,7 @@ func (f *File) settled() bool { return f.Unsettled() == 0 }
 // once Options.Settle has passed since it last changed. A prewarm waits
 // this long before it reads.
 func (f *File) Unsettled() time.Duration {
-	if f.info.ChangedAt.IsZero() {
+	if f.info.ChangedAt.IsZero() || f.c.settle == 0 {
 		return 0
 	}
 	return max(0, f.c.settle-time.Since(f.info.ChangedAt))
@@ -137,7 +131,7 @@ func (c *Cache) run(fl *flight, name, version string) {
 		return
 	}
 	if c.local != nil {
-		c.local.add(fl.key, fl.data())
+		c.local.Add(fl.key, fl.data())
 	}
 	switch {
 	case c.fill == FillOff:

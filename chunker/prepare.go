@@ -1,6 +1,10 @@
 package chunker
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/reelcache/reelcache/chunker/store"
+)
 
 // Status says where the bytes of a read came, or will come, from.
 type Status int
@@ -32,11 +36,6 @@ func (s Sources) Status() Status {
 		return Hit
 	}
 	return Partial
-}
-
-// Prepare is PrepareSources, summed up as a Status.
-func (f *File) Prepare(off, n int64, body bool) Status {
-	return f.PrepareSources(off, n, body).Status()
 }
 
 // PrepareSources readies the File to serve the n bytes at off and reports
@@ -100,7 +99,7 @@ func (f *File) PrepareSources(off, n int64, body bool) Sources {
 			exist = f.win.exist
 			local = make([]bool, len(exist))
 			for j := range exist {
-				local[j] = exist[j] && f.c.local != nil && f.c.local.has(f.Key(next+int64(j)))
+				local[j] = exist[j] && f.c.local != nil && f.c.local.Has(f.Key(next+int64(j)))
 			}
 			next = last + 1
 		}
@@ -116,7 +115,7 @@ func (f *File) PrepareSources(off, n int64, body bool) Sources {
 		local = slices.Clone(exist) // before Redis's answers are added
 		found, err := f.c.store.Exists(f.ctx, ask)
 		if err != nil {
-			if slow(err) {
+			if store.IsSlow(err) {
 				f.skipRedis()
 			}
 			return Sources{Bypass: true}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
@@ -21,7 +22,7 @@ import (
 func tierHeld(c *Cache, want int64) int64 {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		got, _ := c.local.size()
+		got, _ := c.local.Size()
 		if got == want || time.Now().After(deadline) {
 			return got
 		}
@@ -47,7 +48,7 @@ func TestPurgeReachesEveryLocalTier(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20})
 	writeRandom(t, fx.dir, "a.mp4", 128<<10, 1)
 	writeRandom(t, fx.dir, "b.mp4", 128<<10, 2)
-	b, err := New(Options{Root: fx.root, Store: fx.cache.Store(), ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20, Settle: time.Nanosecond})
+	b, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20, Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestPurgeRemovesDamageFromTheTier(t *testing.T) {
 	if got, _ := readAll(t, fx.cache, "a.mp4"); !bytes.Equal(got, junk) {
 		t.Fatal("setup: the damaged value was not served (the test relies on it reaching the tier)")
 	}
-	if n, _ := fx.cache.local.size(); n == 0 {
+	if n, _ := fx.cache.local.Size(); n == 0 {
 		t.Fatal("setup: the damaged value did not reach the local tier")
 	}
 	// The operator's remedy: cache purge (delete, then announce).
@@ -143,13 +144,13 @@ func TestPurgeRemovesDamageFromTheTier(t *testing.T) {
 // pipeline that follows arm, before its reply goes back to the caller: a
 // purge that arrives while a fetch's round trip is under way.
 type purgeMidFetch struct {
-	redisClient
+	redis.UniversalClient
 	armed atomic.Bool
 	hook  func()
 }
 
 func (p *purgeMidFetch) Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error) {
-	cmds, err := p.redisClient.Pipelined(ctx, fn)
+	cmds, err := p.UniversalClient.Pipelined(ctx, fn)
 	if p.armed.CompareAndSwap(true, false) {
 		p.hook()
 	}
@@ -162,22 +163,23 @@ func (p *purgeMidFetch) Pipelined(ctx context.Context, fn func(redis.Pipeliner) 
 // value must not enter the tier after the purge emptied it: the next
 // request gets the file's bytes, not the damaged ones until eviction.
 func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
-	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillOff, LocalBytes: 4 << 20})
+	pm := &purgeMidFetch{}
+	fx := newFixtureWrapped(t, true, Options{ChunkSize: 64 << 10, Fill: FillOff, LocalBytes: 4 << 20},
+		func(c redis.UniversalClient) redis.UniversalClient { pm.UniversalClient = c; return pm })
 	want := writeRandom(t, fx.dir, "a.mp4", 64<<10, 11)
 	key, junk := damageChunk(t, fx, "a.mp4")
 	rdb := fx.redis.Client()
 	defer rdb.Close()
 	store := fx.cache.Store()
-	pm := &purgeMidFetch{redisClient: store.rdb}
 	pm.hook = func() {
-		gen := fx.cache.local.generation()
+		gen := fx.cache.local.Generation()
 		if err := rdb.Del(context.Background(), key).Err(); err != nil {
 			t.Error(err)
 		}
 		if err := store.AnnouncePurge(context.Background(), nil); err != nil {
 			t.Error(err)
 		}
-		for deadline := time.Now().Add(5 * time.Second); fx.cache.local.generation() == gen; {
+		for deadline := time.Now().Add(5 * time.Second); fx.cache.local.Generation() == gen; {
 			if time.Now().After(deadline) {
 				t.Error("the purge never reached the tier")
 				return
@@ -185,7 +187,6 @@ func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	store.rdb = pm
 
 	// Request 1 reads the chunk from Redis; the tier notes that it asked.
 	if got, _ := readAll(t, fx.cache, "a.mp4"); !bytes.Equal(got, junk) {
@@ -198,7 +199,7 @@ func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
 	if pm.armed.Load() {
 		t.Fatal("setup: request 2 made no round trip to Redis")
 	}
-	if fx.cache.local.has(key) {
+	if fx.cache.local.Has(key) {
 		t.Error("the value fetched before the purge entered the tier after it")
 	}
 	if got, _ := readAll(t, fx.cache, "a.mp4"); !bytes.Equal(got, want) {
@@ -311,9 +312,9 @@ func TestPurgeSubscriptionSilentlyDead(t *testing.T) {
 	}
 	defer root.Close()
 	log := slog.New(slog.DiscardHandler)
-	store := NewStore(StoreOptions{Client: mustClient(t, "redis://"+proxy.ln.Addr().String()), Logger: log,
+	st := store.New(store.Options{Client: mustClient(t, "redis://"+proxy.ln.Addr().String()), Logger: log,
 		Timeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
-	c, err := New(Options{Root: root, Store: store, ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20,
+	c, err := New(Options{Origin: NewDir(root, DirOptions{}), Store: st, ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20,
 		Settle: time.Nanosecond, Logger: log, purgePing: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +329,7 @@ func TestPurgeSubscriptionSilentlyDead(t *testing.T) {
 	// A quiet subscription that answers its pings is kept, and so is the
 	// tier.
 	time.Sleep(500 * time.Millisecond)
-	if got, _ := c.local.size(); got != 128<<10 {
+	if got, _ := c.local.Size(); got != 128<<10 {
 		t.Fatalf("a quiet, live subscription emptied the tier: %d bytes held", got)
 	}
 	if n := proxy.cut(); n != 1 {

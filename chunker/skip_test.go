@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
@@ -75,8 +76,8 @@ func skipFixture(t *testing.T) (*redistest.Server, *File, func(off, n int64)) {
 	}
 	t.Cleanup(func() { root.Close() })
 	log := slog.New(slog.DiscardHandler)
-	store := NewStore(StoreOptions{Client: mustClient(t, rs.URL()), Logger: log, Timeout: 200 * time.Millisecond, WriteTimeout: 5 * time.Second})
-	c, err := New(Options{Root: root, Store: store, ChunkSize: 64 << 10, Fill: FillSync, Settle: time.Nanosecond, Logger: log})
+	store := store.New(store.Options{Client: mustClient(t, rs.URL()), Logger: log, Timeout: 200 * time.Millisecond, WriteTimeout: 5 * time.Second})
+	c, err := New(Options{Origin: NewDir(root, DirOptions{}), Store: store, ChunkSize: 64 << 10, Fill: FillSync, Settle: time.Nanosecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func skipFixture(t *testing.T) (*redistest.Server, *File, func(off, n int64)) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	f.Prepare(0, f.Size(), false) // the range: the whole file; no fetch yet
+	f.PrepareSources(0, f.Size(), false) // the range: the whole file; no fetch yet
 	read := func(off, n int64) {
 		t.Helper()
 		p := make([]byte, n)

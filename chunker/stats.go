@@ -1,6 +1,8 @@
 package chunker
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+)
 
 // Stats returns counters since the Cache was made, and what the local tier
 // holds now.
@@ -9,7 +11,7 @@ func (c *Cache) Stats() Stats {
 	s.Inflight = c.used.Load()
 	s.Scratch = c.scratchHeld.Load() * scratchSize
 	if c.local != nil {
-		s.LocalHeld, _ = c.local.size()
+		s.LocalHeld, _ = c.local.Size()
 	}
 	return s
 }

@@ -1,10 +1,9 @@
 package chunker
 
 import (
-	"context"
-	"errors"
+	"github.com/reelcache/reelcache/chunker/store"
+
 	"fmt"
-	"net"
 	"time"
 	"unsafe"
 )
@@ -175,7 +174,7 @@ func (f *File) load(off, probeTo int64) error {
 		// skipRedisFor); a fast failure (a Cluster node refusing
 		// connections) costs little, and the next window may live on a
 		// node that is up.
-		if slow(w.err) {
+		if store.IsSlow(w.err) {
 			f.skipRedis()
 		}
 	} else if w.asked {
@@ -241,16 +240,4 @@ func (f *File) probeKeys(w window, probeTo int64) []string {
 		return nil
 	}
 	return f.keys(next, last)
-}
-
-// slow reports whether a store error means Redis is slow or switched off
-// (a timeout, or the breaker open) rather than a quick refusal.
-func slow(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) || isTimeout(err)
-}
-
-// isTimeout reports whether err is a network deadline passing.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -1,7 +1,12 @@
 package config
 
 import (
+	"strconv"
 	"strings"
+
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/stream"
 
 	"github.com/spf13/pflag"
 )
@@ -18,15 +23,17 @@ type key struct {
 	name, def, flag, usage string
 }
 
-// keys lists every setting; reelcache.example.yaml documents each.
+// keys lists every setting; reelcache.example.yaml documents each. A
+// default that a constructor also applies comes from that package's
+// Default constant, so the two cannot disagree.
 var keys = append([]key{
 	{"listen", "127.0.0.1:8080", "listen", "address to serve HTTP on (host:port)"},
 	{"media.root", "./media", "media-root", "directory of the videos served under /media/"},
-	{"media.extensions", "mp4,m4v,mov,webm,mkv,ogv", "media-extensions", "file extensions served (comma-separated)"},
-	{"chunk.size", "1MiB", "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
+	{"media.extensions", strings.Join(stream.DefaultExtensions, ","), "media-extensions", "file extensions served (comma-separated)"},
+	{"chunk.size", sizeString(chunker.DefaultChunkSize), "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
 	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
-	{"redis.key_prefix", "reelcache", "redis-key-prefix", "prefix of every Redis key"},
-	{"redis.timeout", "500ms", "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
+	{"redis.key_prefix", store.DefaultPrefix, "redis-key-prefix", "prefix of every Redis key"},
+	{"redis.timeout", store.DefaultTimeout.String(), "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
 	{"redis.mode", "single", "redis-mode", "single, cluster or sentinel"},
 	{"redis.addrs", "", "redis-addrs", "more cluster seed nodes or sentinels (host:port, comma-separated)"},
 	{"redis.master_name", "", "redis-master-name", "the Sentinel master's name (redis.mode: sentinel)"},
@@ -36,19 +43,19 @@ var keys = append([]key{
 	{"cache.ttl", "24h", "cache-ttl", "expiry of cached chunks; 0 keeps them until evicted"},
 	{"cache.fill", "async", "cache-fill", "what a cache miss does: async, sync or off"},
 	{"cache.versions", "local", "cache-versions", "file versions: local (strictest, one host) or shared (several hosts share chunks)"},
-	{"cache.readahead", "2", "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
-	{"cache.max_inflight_bytes", "256MiB", "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
-	{"cache.local_bytes", "64MiB", "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
+	{"cache.readahead", strconv.Itoa(chunker.DefaultWindow), "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
+	{"cache.max_inflight_bytes", sizeString(chunker.DefaultMaxInflightBytes), "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
+	{"cache.local_bytes", sizeString(chunker.DefaultLocalBytes), "cache-local-bytes", "in-process tier in front of Redis for chunks several viewers read (0: off)"},
 	{"cache.min_uses", "1", "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
-	{"cache.settle", "2s", "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
-	{"http.max_ranges", "16", "http-max-ranges", "ranges honoured in one request; more get the whole file"},
+	{"cache.settle", chunker.DefaultSettle.String(), "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
+	{"http.max_ranges", strconv.Itoa(stream.DefaultMaxRanges), "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
 	{"http.cors.allowed_origins", "", "http-cors-allowed-origins", "origins whose pages may fetch media and the API (CORS), e.g. https://www.example.com, or *; empty: off"},
 	{"http.cache_control", DefaultCacheControl, "http-cache-control", `Cache-Control of media responses; "" sends none`},
 	{"http.limit_rate", "0", "http-limit-rate", "bytes per second per media response, e.g. 2MiB (0: no limit)"},
 	{"http.limit_rate_after", "0", "http-limit-rate-after", "bytes of each media response sent at full speed before http.limit_rate applies"},
 	{"auth.signing_key", "", "auth-signing-key", "HMAC key for signed media URLs and page grants (one key; a YAML list gives several); empty: off"},
-	{"auth.url_ttl", "10m", "auth-url-ttl", "longest life of the media URLs the API hands out"},
+	{"auth.url_ttl", stream.DefaultURLTTL.String(), "auth-url-ttl", "longest life of the media URLs the API hands out"},
 	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
@@ -78,4 +85,18 @@ func AddFlags(fs *pflag.FlagSet) {
 	for _, k := range keys {
 		fs.String(k.flag, k.def, k.usage)
 	}
+}
+
+// sizeString writes n bytes the way a user would: "1MiB", "256KiB", "3GiB",
+// or plain bytes.
+func sizeString(n int64) string {
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n > 0 && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/reelcache/reelcache/stream"
 )
 
 // parse validates raw and stores it in c.
@@ -30,16 +32,13 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Media.Root = raw
 	case "media.extensions":
-		exts := strings.FieldsFunc(strings.ToLower(raw), func(r rune) bool { return r == ',' || r == ' ' })
+		exts := strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' })
 		if len(exts) == 0 {
 			return errors.New("must list at least one extension")
 		}
-		for i, e := range exts {
-			e = strings.TrimPrefix(e, ".")
-			if e == "" || strings.ContainsAny(e, "./\\") {
-				return fmt.Errorf("bad extension %q", exts[i])
-			}
-			exts[i] = e
+		exts, err := stream.NormalizeExtensions(exts)
+		if err != nil {
+			return err
 		}
 		c.Media.Extensions = exts
 	case "chunk.size":

@@ -10,6 +10,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -45,8 +46,9 @@ type Options struct {
 	// Files opens media. Required.
 	Files Files
 
-	// Extensions are the file extensions served, without the dot,
-	// case-insensitive. Default mp4 m4v mov webm mkv ogv.
+	// Extensions are the file extensions served, with or without the
+	// dot, case-insensitive (see NormalizeExtensions). Default
+	// DefaultExtensions.
 	Extensions []string
 
 	// Static is the player page's file system, served at /. Nil serves no
@@ -55,7 +57,7 @@ type Options struct {
 
 	// MaxRanges is the most range-specs one Range header may hold; a
 	// header with more, or with more than two overlapping ranges, is
-	// ignored and the whole file sent. Default 16.
+	// ignored and the whole file sent. Default DefaultMaxRanges (16).
 	MaxRanges int
 
 	// MaxStreamsPerClient caps the media requests one client IP may have
@@ -79,7 +81,7 @@ type Options struct {
 	Signer *Signer
 
 	// URLTTL is the longest life of a media URL /api/media signs, never
-	// past the grant's. Default 10 minutes.
+	// past the grant's. Default DefaultURLTTL (10 minutes).
 	URLTTL time.Duration
 
 	// Metrics, when set, count the bytes served by source.
@@ -146,11 +148,30 @@ var contentTypes = map[string]string{
 	".ts":   "video/mp2t",
 }
 
+// Defaults of Options. The server's configuration (package config) takes
+// its defaults from these.
+const (
+	DefaultURLTTL    = 10 * time.Minute
+	DefaultMaxRanges = 16
+)
+
 // DefaultExtensions are served when Options.Extensions is empty.
 var DefaultExtensions = []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}
 
-// DefaultURLTTL is Options.URLTTL's default.
-const DefaultURLTTL = 10 * time.Minute
+// NormalizeExtensions returns exts in lower case without a leading dot,
+// or an error naming the first that cannot be an extension (empty, or
+// holding a dot or a slash). The configuration and New both use it.
+func NormalizeExtensions(exts []string) ([]string, error) {
+	out := make([]string, 0, len(exts))
+	for _, e := range exts {
+		n := strings.ToLower(strings.TrimPrefix(e, "."))
+		if n == "" || strings.ContainsAny(n, "./\\") {
+			return nil, fmt.Errorf("bad extension %q", e)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
 
 // New returns a Handler.
 func New(opts Options) (*Handler, error) {
@@ -164,7 +185,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.MaxRanges <= 0 {
-		opts.MaxRanges = 16
+		opts.MaxRanges = DefaultMaxRanges
 	}
 	if opts.URLTTL <= 0 {
 		opts.URLTTL = DefaultURLTTL
@@ -181,8 +202,12 @@ func New(opts Options) (*Handler, error) {
 		metrics:   opts.Metrics,
 		probes:    make(chan struct{}, maxProbes),
 	}
-	for _, e := range opts.Extensions {
-		e = "." + strings.ToLower(strings.TrimPrefix(e, "."))
+	exts, err := NormalizeExtensions(opts.Extensions)
+	if err != nil {
+		return nil, fmt.Errorf("stream: %w", err)
+	}
+	for _, e := range exts {
+		e = "." + e
 		ct, ok := contentTypes[e]
 		if !ok {
 			ct = "application/octet-stream"

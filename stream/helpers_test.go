@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 )
@@ -32,8 +33,8 @@ type server struct {
 	dir     string
 	redis   *redistest.Server // nil when the cache is off
 	cache   *chunker.Cache
-	store   *chunker.Store // nil when the cache is off
-	metrics *Metrics       // nil unless serverOptions.metrics
+	store   *store.Store // nil when the cache is off
+	metrics *Metrics     // nil unless serverOptions.metrics
 	srv     *httptest.Server
 }
 
@@ -63,10 +64,10 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 	}
 	tb.Cleanup(func() { root.Close() })
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
-	var store *chunker.Store
+	var st *store.Store
 	if !o.noRedis {
 		s.redis = redistest.Start(tb, redisArgs...)
-		rdb, err := chunker.NewRedisClient(s.redis.URL())
+		rdb, err := store.NewRedisClient(s.redis.URL())
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -74,16 +75,16 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 		if o.timeout == 0 {
 			o.timeout = 10 * time.Second
 		}
-		store = chunker.NewStore(chunker.StoreOptions{
+		st = store.New(store.Options{
 			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,
 		})
 	}
-	s.store = store
-	var origin chunker.Origin
+	s.store = st
+	var origin chunker.Origin = chunker.NewDir(root, chunker.DirOptions{})
 	if o.origin != nil {
 		origin = o.origin(root)
 	}
-	s.cache, err = chunker.New(chunker.Options{Root: root, Origin: origin, Store: store, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
+	s.cache, err = chunker.New(chunker.Options{Origin: origin, Store: st, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
 		Settle: time.Nanosecond}) // files are written just before they are read
 	if err != nil {
 		tb.Fatal(err)

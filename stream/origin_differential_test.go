@@ -16,6 +16,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/origin"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
@@ -38,7 +39,7 @@ func TestDifferentialRangesHTTPOrigin(t *testing.T) {
 	ng := nginxtest.Start(t, nginxtest.Options{Root: dir})
 
 	rs := redistest.Start(t)
-	rdb, err := chunker.NewRedisClient(rs.URL())
+	rdb, err := store.NewRedisClient(rs.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestDifferentialRangesHTTPOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 10 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
+	store := store.New(store.Options{Client: rdb, Timeout: 10 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
 	cache, err := chunker.New(chunker.Options{Origin: org, Store: store, ChunkSize: 64 << 10, Fill: chunker.FillSync, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
@@ -228,7 +229,7 @@ func TestMultipartAborts(t *testing.T) {
 	data := randomBytes(size, 31)
 	root := rootWith(t, "v.mp4", data)
 	rs := redistest.Start(t)
-	rdb, err := chunker.NewRedisClient(rs.URL())
+	rdb, err := store.NewRedisClient(rs.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestMultipartAborts(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	cache, err := chunker.New(chunker.Options{
 		Origin:    slowOrigin{chunker.NewDir(root, chunker.DirOptions{})},
-		Store:     chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 10 * time.Second, Logger: log}),
+		Store:     store.New(store.Options{Client: rdb, Timeout: 10 * time.Second, Logger: log}),
 		ChunkSize: 64 << 10, Fill: chunker.FillOff, Logger: log,
 	})
 	if err != nil {

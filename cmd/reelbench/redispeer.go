@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 )
 
 func redisPeerCommand(ctx context.Context, args []string, out io.Writer) error {
@@ -48,7 +49,7 @@ func redisPeerCommand(ctx context.Context, args []string, out io.Writer) error {
 	p := &redisPeer{
 		dir: chunker.NewDir(r, chunker.DirOptions{SharedVersions: *shared}),
 		// No fallback here: a slow Redis is an error, not a disk read.
-		store:  chunker.NewStore(chunker.StoreOptions{Client: rdb, Prefix: *prefix, Timeout: 10 * time.Second}),
+		store:  store.New(store.Options{Client: rdb, Prefix: *prefix, Timeout: 10 * time.Second}),
 		chunk:  *chunk,
 		window: *window * *chunk,
 	}
@@ -63,7 +64,7 @@ func redisPeerCommand(ctx context.Context, args []string, out io.Writer) error {
 // reads reelcache's Redis-only figures against: a net/http handler that
 // answers a single Range request from the chunks reelcache stores, with
 // one go-redis pipeline (STRLEN and GETRANGE of the bytes needed, through
-// chunker.Store) per window of up to window bytes, written as they come.
+// store.Store) per window of up to window bytes, written as they come.
 // Keys and versions come from package chunker (Store.Key, Dir), so it
 // reads what `reelcache warm` and reelcache's fills wrote.
 //
@@ -73,7 +74,7 @@ func redisPeerCommand(ctx context.Context, args []string, out io.Writer) error {
 // safe for concurrent use.
 type redisPeer struct {
 	dir    *chunker.Dir
-	store  *chunker.Store
+	store  *store.Store
 	chunk  int64
 	window int64
 }
@@ -109,11 +110,11 @@ func (p *redisPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for off := start; off <= end; {
 		n := min(p.window, end+1-off)
 		first, last, _ := geo.Span(off, n)
-		reqs := make([]chunker.RangeRequest, 0, last-first+1)
+		reqs := make([]store.RangeRequest, 0, last-first+1)
 		for i := first; i <= last; i++ {
 			cs, ce := geo.Bounds(i)
 			s, e := max(off, cs), min(off+n, ce)
-			reqs = append(reqs, chunker.RangeRequest{Key: p.store.Key(info.Version, p.chunk, i), Start: s - cs, N: e - s, Len: ce - cs})
+			reqs = append(reqs, store.RangeRequest{Key: p.store.Key(info.Version, p.chunk, i), Start: s - cs, N: e - s, Len: ce - cs})
 		}
 		rep, err := p.store.GetRanges(r.Context(), reqs, nil)
 		if err != nil {

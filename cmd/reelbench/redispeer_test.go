@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
@@ -71,7 +72,7 @@ func TestRedisPeerReadsWhatReelcacheWrote(t *testing.T) {
 	defer root.Close()
 	peer := httptest.NewServer(&redisPeer{
 		dir:    chunker.NewDir(root, chunker.DirOptions{}),
-		store:  chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 5 * time.Second}),
+		store:  store.New(store.Options{Client: rdb, Timeout: 5 * time.Second}),
 		chunk:  mib,
 		window: 2 * mib,
 	})

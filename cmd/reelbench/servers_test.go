@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/stream"
 )
@@ -39,7 +40,7 @@ func mediaDir(t *testing.T, sizes map[string]int) string {
 type reelcacheServer struct {
 	*httptest.Server
 	cache *chunker.Cache
-	store *chunker.Store
+	store *store.Store
 }
 
 func startReelcache(t *testing.T, dir string, rs *redistest.Server, fill chunker.FillMode) *reelcacheServer {
@@ -54,9 +55,9 @@ func startReelcache(t *testing.T, dir string, rs *redistest.Server, fill chunker
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &reelcacheServer{}
 	metrics := stream.NewMetrics(func() chunker.Stats { return s.cache.Stats() }, nil)
-	s.store = chunker.NewStore(chunker.StoreOptions{Client: rdb, Timeout: 5e9, Logger: log, Observe: metrics.ObserveRedis})
+	s.store = store.New(store.Options{Client: rdb, Timeout: 5e9, Logger: log, Observe: metrics.ObserveRedis})
 	// The tests read files they have just written: cache them at once.
-	s.cache, err = chunker.New(chunker.Options{Root: root, Store: s.store, Fill: fill, Settle: time.Nanosecond, Logger: log})
+	s.cache, err = chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: s.store, Fill: fill, Settle: time.Nanosecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

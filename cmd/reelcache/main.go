@@ -1,8 +1,11 @@
 // Command reelcache serves video files to the HTML <video> tag from a Redis
 // chunk cache with disk fallback.
 //
-//	reelcache serve     run the HTTP server
-//	reelcache version   print the version
+//	reelcache serve                 run the HTTP server
+//	reelcache warm [PATH|GLOB ...]  read files into the cache ahead of viewers
+//	reelcache cache status|purge    show or delete what Redis holds
+//	reelcache sign [--page] PATH    print a signed media URL or page grant
+//	reelcache version               print the version
 //
 // Every subcommand reads the same configuration: flags, REELCACHE_*
 // environment variables, then reelcache.yaml (see reelcache.example.yaml).

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/static"
 	"github.com/reelcache/reelcache/stream"
@@ -53,28 +54,39 @@ func (quietRedisLogger) Printf(context.Context, string, ...any) {}
 
 // app is the wired server: the cache and the HTTP handler over it.
 type app struct {
-	cache *chunker.Cache
-	rdb   redis.UniversalClient // nil when the cache is off
+	*backend
 	echo  *echo.Echo
 	admin *echo.Echo // /metrics and health on admin.listen; nil when not set
-}
-
-func (a *app) Close() error {
-	err := a.cache.Close()
-	if a.rdb != nil {
-		err = errors.Join(err, a.rdb.Close())
-	}
-	return err
 }
 
 // openCache opens the media root and Redis. Redis being down is not an
 // error: the cache serves from disk and the log says so. readTimeout
 // overrides redis.timeout when larger (operator commands can wait longer
 // than viewers).
-func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration, observe func(string, time.Duration, error)) (*chunker.Cache, redis.UniversalClient, error) {
+// backend is what openCache opens: the cache, its Redis client (nil when
+// the cache is off) and the media root (nil for a remote origin). Close
+// closes all three, the cache first (it writes what is queued).
+type backend struct {
+	cache *chunker.Cache
+	rdb   redis.UniversalClient
+	root  *os.Root
+}
+
+func (b *backend) Close() error {
+	err := b.cache.Close()
+	if b.rdb != nil {
+		err = errors.Join(err, b.rdb.Close())
+	}
+	if b.root != nil {
+		err = errors.Join(err, b.root.Close())
+	}
+	return err
+}
+
+func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration, observe func(string, time.Duration, error)) (*backend, error) {
 	remote, err := openOrigin(ctx, cfg, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var (
 		root *os.Root
@@ -83,17 +95,19 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 	if remote != nil {
 		org = remote
 	} else if root, err = os.OpenRoot(cfg.Media.Root); err != nil {
-		return nil, nil, fmt.Errorf("media root: %w", err)
+		return nil, fmt.Errorf("media root: %w", err)
+	} else {
+		org = chunker.NewDir(root, chunker.DirOptions{SharedVersions: cfg.Cache.Versions == "shared"})
 	}
 	var (
-		store *chunker.Store
-		rdb   redis.UniversalClient
+		st  *store.Store
+		rdb redis.UniversalClient
 	)
 	if cfg.Redis.URL == "" {
 		log.Info("cache off (redis.url is empty): serving from disk")
 	} else {
 		redis.SetLogger(quietRedisLogger{})
-		rdb, err = chunker.DialRedis(chunker.RedisOptions{
+		rdb, err = store.DialRedis(store.RedisOptions{
 			URL: cfg.Redis.URL, Mode: cfg.Redis.Mode, Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName,
 			TLSCA: cfg.Redis.TLSCA, TLSCert: cfg.Redis.TLSCert, TLSKey: cfg.Redis.TLSKey,
 		})
@@ -101,7 +115,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 			if root != nil {
 				root.Close()
 			}
-			return nil, nil, usageError{fmt.Errorf("redis.url: %w", err)}
+			return nil, usageError{fmt.Errorf("redis.url: %w", err)}
 		}
 		threshold := 0 // the default, 3 failures in a row
 		if cfg.Redis.Mode == "cluster" {
@@ -111,7 +125,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 			// of calls that all failed opens the breaker for everyone.
 			threshold = 20
 		}
-		store = chunker.NewStore(chunker.StoreOptions{
+		st = store.New(store.Options{
 			FailureThreshold: threshold,
 			Client:           rdb,
 			Prefix:           cfg.Redis.KeyPrefix,
@@ -131,31 +145,26 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 	}
 	cache, err := chunker.New(chunker.Options{
 		Origin:           org,
-		Root:             root,
-		Store:            store,
+		Store:            st,
 		ChunkSize:        cfg.ChunkSize,
 		Fill:             fill,
 		Window:           cfg.Cache.Readahead,
-		SharedVersions:   cfg.Cache.Versions == "shared",
 		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
 		LocalBytes:       cfg.Cache.LocalBytes,
-		Settle:           settleWindow(cfg.Cache.Settle),
+		Settle:           cfg.Cache.Settle,
 		MinUses:          cfg.Cache.MinUses,
 		Logger:           log,
 	})
 	if err != nil {
-		return nil, nil, err
+		if rdb != nil {
+			rdb.Close()
+		}
+		if root != nil {
+			root.Close()
+		}
+		return nil, err
 	}
-	return cache, rdb, nil
-}
-
-// settleWindow turns cache.settle into chunker.Options.Settle, whose zero means
-// its default: 0 in the configuration means no window at all.
-func settleWindow(d time.Duration) time.Duration {
-	if d == 0 {
-		return time.Nanosecond
-	}
-	return d
+	return &backend{cache: cache, rdb: rdb, root: root}, nil
 }
 
 // minBudgetChunks is the fewest chunks cache.max_inflight_bytes should hold.
@@ -175,7 +184,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		func() chunker.Stats { return a.cache.Stats() },
 		func() bool { s := a.cache.Store(); return s != nil && !s.Available() },
 	)
-	a.cache, a.rdb, err = openCache(ctx, cfg, log, fill, 0, metrics.ObserveRedis)
+	a.backend, err = openCache(ctx, cfg, log, fill, 0, metrics.ObserveRedis)
 	if err != nil {
 		return nil, err
 	}

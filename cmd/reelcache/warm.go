@@ -44,11 +44,12 @@ func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chu
 	if cfg.Redis.URL == "" {
 		return nil, nil, usageError{errors.New("redis.url is empty: there is no cache to work on")}
 	}
-	cache, rdb, err := openCache(ctx, cfg, log, chunker.FillOff, adminTimeout, nil)
+	b, err := openCache(ctx, cfg, log, chunker.FillOff, adminTimeout, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	closer := func() { cache.Close(); rdb.Close() }
+	cache := b.cache
+	closer := func() { b.Close() }
 	if err := cache.Store().Ping(ctx); err != nil {
 		closer()
 		return nil, nil, fmt.Errorf("redis %s: %w", redactURL(cfg.Redis.URL), err)

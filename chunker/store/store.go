@@ -1,10 +1,11 @@
-package chunker
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // ErrUnavailable is returned by Store methods while the store's breaker is
 // open: recent calls failed, so Redis is not asked again until the
 // cool-down has passed.
-var ErrUnavailable = errors.New("chunker: redis unavailable")
+var ErrUnavailable = errors.New("store: redis unavailable")
 
 // redisClient is the part of go-redis that Store uses. Every command goes
 // through a pipeline, so that a multi-chunk read or write costs one round
@@ -23,14 +24,24 @@ type redisClient interface {
 	Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error)
 }
 
-// StoreOptions configure a Store. The zero value of each field but Client
+// Defaults of Options. The server's configuration (package config) takes
+// its defaults from these.
+const (
+	DefaultPrefix           = "reelcache"
+	DefaultTimeout          = 500 * time.Millisecond
+	DefaultWriteTimeout     = time.Second
+	DefaultFailureThreshold = 3
+	DefaultCooldown         = time.Second
+)
+
+// Options configure a Store. The zero value of each field but Client
 // means its default.
-type StoreOptions struct {
+type Options struct {
 	// Client is the Redis connection: a *redis.Client, *redis.ClusterClient
 	// or failover client. Required.
 	Client redis.UniversalClient
 
-	// Prefix starts every key. Default "reelcache".
+	// Prefix starts every key. Default DefaultPrefix ("reelcache").
 	Prefix string
 
 	// TTL is the expiry set on written chunks; 0 means no expiry.
@@ -38,20 +49,22 @@ type StoreOptions struct {
 
 	// Timeout bounds every call, on top of the caller's context, so a hung
 	// Redis costs a viewer at most this long before disk takes over.
-	// Default 100ms.
+	// Default DefaultTimeout (500ms): long enough that a busy Redis (a
+	// stampede of viewers queued on the connections) is not taken for a
+	// down one.
 	Timeout time.Duration
 
 	// WriteTimeout bounds each Set. Writes are off the viewer's path (a
 	// background fill or a prewarm) and carry whole chunks, so they get
-	// longer. Default 1s.
+	// longer. Default DefaultWriteTimeout (1s).
 	WriteTimeout time.Duration
 
 	// FailureThreshold is how many calls in a row must fail before the
-	// breaker opens. Default 3.
+	// breaker opens. Default DefaultFailureThreshold (3).
 	FailureThreshold int
 
 	// Cooldown is how long the breaker stays open before one probe call is
-	// let through. Default 1s.
+	// let through. Default DefaultCooldown (1s).
 	Cooldown time.Duration
 
 	// Logger receives one line per breaker state change. Default
@@ -79,22 +92,22 @@ type Store struct {
 	observe  func(op string, d time.Duration, err error)
 }
 
-// NewStore returns a Store over opts.Client.
-func NewStore(opts StoreOptions) *Store {
+// New returns a Store over opts.Client.
+func New(opts Options) *Store {
 	if opts.Prefix == "" {
-		opts.Prefix = "reelcache"
+		opts.Prefix = DefaultPrefix
 	}
 	if opts.Timeout <= 0 {
-		opts.Timeout = 100 * time.Millisecond
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = time.Second
+		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	if opts.FailureThreshold <= 0 {
-		opts.FailureThreshold = 3
+		opts.FailureThreshold = DefaultFailureThreshold
 	}
 	if opts.Cooldown <= 0 {
-		opts.Cooldown = time.Second
+		opts.Cooldown = DefaultCooldown
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -131,40 +144,6 @@ func (s *Store) Prefix() string { return s.prefix }
 // Available reports whether the breaker lets calls through now. It does not
 // contact Redis.
 func (s *Store) Available() bool { return s.brk.ready() }
-
-// Get fetches keys in one pipeline. vals[i] is the value of keys[i] and
-// found[i] tells whether it exists. Values are strings because that is what
-// go-redis decodes into; callers copy out of them without converting.
-//
-// On a Redis Cluster with a node down, the keys that node holds fail while
-// the others are answered: those come back as not found and err is nil.
-// err is set only when no key could be read at all.
-func (s *Store) Get(ctx context.Context, keys []string) (vals []string, found []bool, err error) {
-	vals = make([]string, len(keys))
-	found = make([]bool, len(keys))
-	if len(keys) == 0 {
-		return vals, found, nil
-	}
-	cmds := make([]*redis.StringCmd, len(keys))
-	err = s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, k := range keys {
-				cmds[i] = p.Get(ctx, k)
-			}
-			return nil
-		})
-		return partial(err, len(keys), func(i int) error { return cmds[i].Err() })
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("get %d chunks: %w", len(keys), err)
-	}
-	for i, c := range cmds {
-		if v, err := c.Result(); err == nil {
-			vals[i], found[i] = v, true
-		}
-	}
-	return vals, found, nil
-}
 
 // RangeRequest asks for N bytes at Start of the value at Key, which must be
 // Len bytes long to count as found.
@@ -342,7 +321,7 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, op string, fn f
 		s.brk.record(nil)
 		return err
 	}
-	if err != nil && slow(err) && s.brk.answeredSince(start) {
+	if err != nil && IsSlow(err) && s.brk.answeredSince(start) {
 		// Timed out, but Redis answered another call meanwhile: it is
 		// busy (a stampede of viewers queued on the connections), not
 		// down. This call's viewer falls back; the others keep Redis.
@@ -358,4 +337,16 @@ func (s *Store) call(ctx context.Context, timeout time.Duration, op string, fn f
 func isReply(err error) bool {
 	var re redis.Error
 	return err != nil && errors.As(err, &re) && !errors.Is(err, redis.Nil)
+}
+
+// IsSlow reports whether a store error means Redis is slow or switched off
+// (a timeout, or the breaker open) rather than a quick refusal.
+func IsSlow(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrUnavailable) || IsTimeout(err)
+}
+
+// IsTimeout reports whether err is a network deadline passing.
+func IsTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -1,4 +1,4 @@
-package chunker
+package store
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -226,6 +225,3 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// TTL returns the expiry the store sets on chunks.
-func (s *Store) TTL() time.Duration { return s.ttl }

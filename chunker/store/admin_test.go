@@ -1,8 +1,10 @@
-package chunker
+package store
 
 import (
 	"slices"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/internal/redistest"
 )
@@ -51,7 +53,7 @@ func TestScanFindsOnlyOwnChunkKeys(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s := NewStore(StoreOptions{Client: mustClient(t, rs.URL()), Prefix: tt.prefix})
+			s := New(Options{Client: mustClient(t, rs.URL()), Prefix: tt.prefix})
 			var got []string
 			err := s.Scan(ctx, func(keys []string) error {
 				got = append(got, keys...)
@@ -81,4 +83,14 @@ func TestEscapeGlob(t *testing.T) {
 			t.Errorf("escapeGlob(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+func mustClient(tb testing.TB, url string) redis.UniversalClient {
+	tb.Helper()
+	c, err := NewRedisClient(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
 }

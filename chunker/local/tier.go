@@ -1,4 +1,7 @@
-package chunker
+// Package local is reelcache's local tier: whole chunks held by one
+// instance in front of the shared Redis, so that what many viewers watch
+// costs no round trip.
+package local
 
 import (
 	"container/list"
@@ -6,7 +9,7 @@ import (
 	"sync"
 )
 
-// localTier is the in-process tier in front of Redis (Options.LocalBytes):
+// Tier is the in-process tier in front of Redis (Options.LocalBytes):
 // whole chunks, most recently used first, bounded in bytes. A chunk served
 // from it costs no round trip, no copy out of Redis and no garbage, which is
 // what a video many viewers watch at once wants; groupcache keeps its "hot
@@ -16,7 +19,7 @@ import (
 // which carries the file version, so a rewritten file has new keys and the
 // old entries only wait to be evicted. A purge of Redis reaches it too
 // (see purge.go): what came from Redis may have been wrong there. Every
-// purge applied (clear, dropVersions) moves the tier's generation, and a
+// purge applied (PurgeAll, PurgeVersions) moves the tier's generation, and a
 // value read from Redis enters only if the generation has not moved since
 // before the read (addAt): a value fetched just before a purge cannot land
 // in the tier after the purge emptied it.
@@ -33,23 +36,25 @@ import (
 // asynchronously and by sampling (ristretto), which would make "read once
 // from disk" and "zero bytes from Redis once hot" untestable. This is the
 // textbook list plus map.
-type localTier struct {
+type Tier struct {
 	mu      sync.Mutex // protects the fields below
 	max     int64
 	used    int64
-	order   list.List // of *localEntry, most recently used at the front
+	order   list.List // of *entry, most recently used at the front
 	entries map[string]*list.Element
 	seen    map[string]asked // chunk key -> who asked for it
 	seenMax int
-	gen     uint64 // purges applied: clear and dropVersions calls
+	gen     uint64 // purges applied: PurgeAll and PurgeVersions calls
 }
 
-type localEntry struct {
+type entry struct {
 	key, val string
 }
 
-func newLocalTier(maxBytes, chunkSize int64) *localTier {
-	return &localTier{
+// New returns a Tier holding at most maxBytes of chunks of about chunkSize
+// bytes each. It is safe for concurrent use.
+func New(maxBytes, chunkSize int64) *Tier {
+	return &Tier{
 		max:     maxBytes,
 		entries: make(map[string]*list.Element),
 		seen:    make(map[string]asked),
@@ -59,8 +64,8 @@ func newLocalTier(maxBytes, chunkSize int64) *localTier {
 	}
 }
 
-// get returns the chunk at key and marks it recently used.
-func (t *localTier) get(key string) (string, bool) {
+// Get returns the chunk at key and marks it recently used.
+func (t *Tier) Get(key string) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.entries[key]
@@ -68,11 +73,11 @@ func (t *localTier) get(key string) (string, bool) {
 		return "", false
 	}
 	t.order.MoveToFront(e)
-	return e.Value.(*localEntry).val, true
+	return e.Value.(*entry).val, true
 }
 
-// has reports whether key is held, without marking it used.
-func (t *localTier) has(key string) bool {
+// Has reports whether key is held, without marking it used.
+func (t *Tier) Has(key string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.entries[key]
@@ -86,11 +91,11 @@ type asked struct {
 	twice bool   // another request asked before it
 }
 
-// wanted records that request req asks for the chunk at key, and reports
+// Wanted records that request req asks for the chunk at key, and reports
 // whether another request asked for it before: then it is worth holding.
 // With take false the caller cannot fetch the chunk whole now (see
 // File.fetch): the request is counted, and a later one that can takes it.
-func (t *localTier) wanted(key string, req uint64, take bool) bool {
+func (t *Tier) Wanted(key string, req uint64, take bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a, ok := t.seen[key]
@@ -107,27 +112,27 @@ func (t *localTier) wanted(key string, req uint64, take bool) bool {
 	return false
 }
 
-// add holds val, the whole chunk at key, evicting the least recently used
+// Add holds val, the whole chunk at key, evicting the least recently used
 // chunks to stay within the bound. A chunk larger than the bound is not
 // held.
-func (t *localTier) add(key, val string) {
+func (t *Tier) Add(key, val string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.addLocked(key, val)
 }
 
-// generation returns the count of purges applied so far (clear and
-// dropVersions calls), for addAt.
-func (t *localTier) generation() uint64 {
+// Generation returns the count of purges applied so far (PurgeAll and
+// PurgeVersions calls), for addAt.
+func (t *Tier) Generation() uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.gen
 }
 
-// addAt is add for a value read from Redis after generation returned gen:
+// AddAt is Add for a value read from Redis after generation returned gen:
 // when a purge was applied since, the value may be one the purge removed,
 // and it is not held. It reports whether it added (or already held) key.
-func (t *localTier) addAt(gen uint64, key, val string) bool {
+func (t *Tier) AddAt(gen uint64, key, val string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.gen != gen {
@@ -137,7 +142,7 @@ func (t *localTier) addAt(gen uint64, key, val string) bool {
 }
 
 // addLocked is add; t.mu must be held. It reports whether key is held.
-func (t *localTier) addLocked(key, val string) bool {
+func (t *Tier) addLocked(key, val string) bool {
 	n := int64(len(val))
 	if n > t.max {
 		return false
@@ -148,18 +153,18 @@ func (t *localTier) addLocked(key, val string) bool {
 	}
 	for t.used+n > t.max {
 		old := t.order.Back()
-		oe := old.Value.(*localEntry)
+		oe := old.Value.(*entry)
 		t.order.Remove(old)
 		delete(t.entries, oe.key)
 		t.used -= int64(len(oe.val))
 	}
-	t.entries[key] = t.order.PushFront(&localEntry{key: key, val: val})
+	t.entries[key] = t.order.PushFront(&entry{key: key, val: val})
 	t.used += n
 	return true
 }
 
-// clear drops every chunk and moves the generation.
-func (t *localTier) clear() {
+// PurgeAll drops every chunk and moves the generation.
+func (t *Tier) PurgeAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.gen++
@@ -168,9 +173,9 @@ func (t *localTier) clear() {
 	t.used = 0
 }
 
-// dropVersions drops the chunks of the given file versions, whose keys
+// PurgeVersions drops the chunks of the given file versions, whose keys
 // start with prefix:c:version: (see Store.Key), and moves the generation.
-func (t *localTier) dropVersions(prefix string, versions []string) {
+func (t *Tier) PurgeVersions(prefix string, versions []string) {
 	starts := make([]string, 0, len(versions))
 	for _, v := range versions {
 		if v != "" {
@@ -182,7 +187,7 @@ func (t *localTier) dropVersions(prefix string, versions []string) {
 	t.gen++
 	for e := t.order.Front(); e != nil; {
 		next := e.Next()
-		le := e.Value.(*localEntry)
+		le := e.Value.(*entry)
 		for _, s := range starts {
 			if strings.HasPrefix(le.key, s) {
 				t.order.Remove(e)
@@ -195,8 +200,8 @@ func (t *localTier) dropVersions(prefix string, versions []string) {
 	}
 }
 
-// size returns the bytes and chunks held.
-func (t *localTier) size() (bytes int64, chunks int) {
+// Size returns the bytes and chunks held.
+func (t *Tier) Size() (bytes int64, chunks int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.used, len(t.entries)

@@ -1,9 +1,10 @@
-package chunker
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (s *Store) purgeGen(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// purgePingEvery is how long the purge subscription may stay quiet before
+// PurgePingEvery is how long the purge subscription may stay quiet before
 // watchPurges pings it; a subscription that then stays quiet as long again
 // is taken for dead and replaced. go-redis's PubSub.Receive waits on the
 // connection without a deadline and sends nothing (only PubSub.Channel
@@ -70,29 +71,57 @@ func (s *Store) purgeGen(ctx context.Context) (int64, error) {
 // it, a host gone without a reset) would otherwise go unnoticed for as
 // long as TCP keepalive takes, while the purges it should carry are
 // missed. A dead subscription is noticed within two intervals.
-const purgePingEvery = 30 * time.Second
+const PurgePingEvery = 30 * time.Second
 
 // errNoPong is why a subscription that did not answer a ping is replaced.
 var errNoPong = errors.New("no answer to a ping on the purge subscription")
 
-// watchPurges applies announced purges to the local tier until ctx ends.
-// Each (re)subscription compares the purge generation with the last seen
-// and empties the tier when it moved; a subscription quiet for c.ping is
-// pinged, and one that stays quiet for another c.ping is closed and made
+// PurgeHandler is what WatchPurges tells of announced purges: a local
+// tier, whose copies of purged chunks must go.
+type PurgeHandler interface {
+	// PurgeAll drops every chunk: all were purged, or a purge may have
+	// been missed.
+	PurgeAll()
+	// PurgeVersions drops the chunks of the given file versions.
+	PurgeVersions(prefix string, versions []string)
+}
+
+// WatchOptions configure WatchPurges.
+type WatchOptions struct {
+	// Ping is how long the subscription may stay quiet before it is
+	// pinged. Default PurgePingEvery.
+	Ping time.Duration
+	// Ready, when set, is closed once the first subscription is
+	// confirmed (for tests).
+	Ready chan<- struct{}
+	// Logger for interruptions. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// WatchPurges applies announced purges to h until ctx ends. Each
+// (re)subscription compares the purge generation with the last seen and
+// calls h.PurgeAll when it moved; a subscription quiet for opts.Ping is
+// pinged, and one that stays quiet for another opts.Ping is closed and made
 // anew, so that a silently dead connection ends in that check too.
-func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
-	s := c.store
-	sub, stop := c.subscribePurges(ctx)
+func (s *Store) WatchPurges(ctx context.Context, h PurgeHandler, opts WatchOptions) {
+	if opts.Ping <= 0 {
+		opts.Ping = PurgePingEvery
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	log, ready := opts.Logger, opts.Ready
+	sub, stop := s.subscribePurges(ctx)
 	defer func() { stop(); sub.Close() }()
 	seen := int64(-1) // the generation at the last subscription; -1: none yet
 	failing := false
 	pinged := false // a ping is unanswered
 	for {
-		msg, err := sub.ReceiveTimeout(ctx, c.ping)
+		msg, err := sub.ReceiveTimeout(ctx, opts.Ping)
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil && isTimeout(err) {
+		if err != nil && IsTimeout(err) {
 			if !pinged {
 				if err = sub.Ping(ctx); err == nil {
 					pinged = true
@@ -102,7 +131,7 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 				err = errNoPong
 				stop()
 				sub.Close()
-				sub, stop = c.subscribePurges(ctx)
+				sub, stop = s.subscribePurges(ctx)
 				pinged = false
 			}
 		}
@@ -111,7 +140,7 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 			// Receive (and a replaced subscription subscribes anew); the
 			// confirmation then checks the generation.
 			if !failing {
-				c.log.Warn("purge notifications interrupted; the local tier will be emptied if a purge was missed", "err", err)
+				log.Warn("purge notifications interrupted; the local tier will be emptied if a purge was missed", "err", err)
 				failing = true
 			}
 			select {
@@ -130,16 +159,16 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 			gen, err := s.purgeGen(ctx)
 			if err != nil {
 				// Unknown: assume a purge was missed.
-				c.local.clear()
+				h.PurgeAll()
 				continue
 			}
 			if seen >= 0 && gen != seen {
-				c.local.clear()
-				c.log.Info("purges were announced while unsubscribed: local tier emptied")
+				h.PurgeAll()
+				log.Info("purges were announced while unsubscribed: local tier emptied")
 			}
 			seen = gen
 			if failing {
-				c.log.Info("purge notifications resumed")
+				log.Info("purge notifications resumed")
 				failing = false
 			}
 			if ready != nil {
@@ -148,9 +177,9 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 			}
 		case *redis.Message:
 			if m.Payload == purgeAll {
-				c.local.clear()
+				h.PurgeAll()
 			} else {
-				c.local.dropVersions(s.prefix, strings.Split(m.Payload, "\n"))
+				h.PurgeVersions(s.prefix, strings.Split(m.Payload, "\n"))
 			}
 			if gen, err := s.purgeGen(ctx); err == nil {
 				seen = gen
@@ -163,7 +192,7 @@ func (c *Cache) watchPurges(ctx context.Context, ready chan<- struct{}) {
 // arrangement that closes the subscription when ctx ends (Receive does not
 // return when ctx ends while it waits on the connection; closing the
 // subscription makes it); the caller closes the subscription.
-func (c *Cache) subscribePurges(ctx context.Context) (sub *redis.PubSub, stop func() bool) {
-	sub = c.store.uc.Subscribe(ctx, c.store.purgeChannel())
+func (s *Store) subscribePurges(ctx context.Context) (sub *redis.PubSub, stop func() bool) {
+	sub = s.uc.Subscribe(ctx, s.purgeChannel())
 	return sub, context.AfterFunc(ctx, func() { sub.Close() })
 }

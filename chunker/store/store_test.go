@@ -1,4 +1,4 @@
-package chunker
+package store
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func TestBreaker(t *testing.T) {
 }
 
 func TestKeyScheme(t *testing.T) {
-	s := NewStore(StoreOptions{Prefix: "rc"})
+	s := New(Options{Prefix: "rc"})
 	if got, want := s.Key("0123456789abcdef", 1048576, 42), "rc:c:0123456789abcdef:1048576:42"; got != want {
 		t.Fatalf("Key = %q, want %q", got, want)
 	}
@@ -114,7 +114,7 @@ func TestBusyRedisKeepsTheBreakerClosed(t *testing.T) {
 			// Four calls wait at once and time out together; while they
 			// wait, a fifth is answered (or, hung, waits too).
 			var n atomic.Int64
-			s := NewStore(StoreOptions{Timeout: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			s := New(Options{Timeout: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 			s.rdb = stallClient{stall: func() bool { return n.Add(1) <= 4 || !tt.answered }}
 			var wg sync.WaitGroup
 			for i := range 5 {

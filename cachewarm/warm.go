@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -158,14 +159,6 @@ func execute(ctx context.Context, batches []batch, opts Options, rep *Report) {
 	for _, b := range batches {
 		total += int64(len(b.chunks))
 	}
-	chunkSize := opts.Cache.ChunkSize()
-	bufs := sync.Pool{New: func() any {
-		b := make([][]byte, opts.Depth)
-		for i := range b {
-			b[i] = make([]byte, chunkSize)
-		}
-		return &b
-	}}
 	failed := func(name string, chunk int64, err error) {
 		fail.Add(1)
 		mu.Lock()
@@ -179,9 +172,7 @@ func execute(ctx context.Context, batches []batch, opts Options, rep *Report) {
 			break
 		}
 		g.Go(func() error {
-			bp := bufs.Get().(*[][]byte)
-			defer bufs.Put(bp)
-			n, nb := writeBatch(gctx, opts.Cache, b, *bp, failed)
+			n, nb := writeBatch(gctx, opts.Cache, b, opts.Force, failed)
 			wrote.Add(n)
 			done.Add(int64(len(b.chunks)))
 			bdone.Add(nb)
@@ -208,10 +199,12 @@ func execute(ctx context.Context, batches []batch, opts Options, rep *Report) {
 	})
 }
 
-// writeBatch reads b's chunks from disk into bufs and stores them in one
-// pipeline. It returns the chunks and bytes stored.
-func writeBatch(ctx context.Context, c *chunker.Cache, b batch, bufs [][]byte, failed func(string, int64, error)) (int64, int64) {
-	f, err := openSettled(ctx, c, b.name)
+// writeBatch reads b's chunks through the cache's read path
+// (chunker.Cache.OpenWarm): each miss is read whole from the origin and
+// written to Redis before the next; with force, cached chunks are read and
+// written again. It returns the chunks and bytes stored.
+func writeBatch(ctx context.Context, c *chunker.Cache, b batch, force bool, failed func(string, int64, error)) (int64, int64) {
+	f, err := openSettled(ctx, c, b.name, force)
 	if err != nil {
 		for _, i := range b.chunks {
 			failed(b.name, i, err)
@@ -225,32 +218,15 @@ func writeBatch(ctx context.Context, c *chunker.Cache, b batch, bufs [][]byte, f
 		}
 		return 0, 0
 	}
-	keys := make([]string, 0, len(b.chunks))
-	vals := make([][]byte, 0, len(b.chunks))
-	idx := make([]int64, 0, len(b.chunks))
-	for j, i := range b.chunks {
-		data, err := f.ReadChunk(i, bufs[j])
-		if err != nil {
-			failed(b.name, i, err)
-			continue
-		}
-		keys, vals, idx = append(keys, f.Key(i)), append(vals, data), append(idx, i)
-	}
-	errs, err := c.Store().SetBytes(ctx, keys, vals)
-	if err != nil {
-		for _, i := range idx {
-			failed(b.name, i, err)
-		}
-		return 0, 0
-	}
 	var n, nb int64
-	for j, e := range errs {
-		if e != nil {
-			failed(b.name, idx[j], e)
+	for _, i := range b.chunks {
+		start, end := f.Geometry().Bounds(i)
+		if _, err := f.WriteRange(io.Discard, start, end-start); err != nil {
+			failed(b.name, i, err)
 			continue
 		}
 		n++
-		nb += int64(len(vals[j]))
+		nb += end - start
 	}
 	return n, nb
 }
@@ -258,9 +234,9 @@ func writeBatch(ctx context.Context, c *chunker.Cache, b batch, bufs [][]byte, f
 // openSettled opens name once its bytes may be cached: a file changed a
 // moment ago (copied in just before the warm, say) is waited for, as the
 // server would not cache it either (chunker.File.Unsettled).
-func openSettled(ctx context.Context, c *chunker.Cache, name string) (*chunker.File, error) {
+func openSettled(ctx context.Context, c *chunker.Cache, name string, force bool) (*chunker.File, error) {
 	for {
-		f, err := c.Open(ctx, name)
+		f, err := c.OpenWarm(ctx, name, force)
 		if err != nil {
 			return nil, err
 		}

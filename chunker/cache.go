@@ -36,9 +36,11 @@ const (
 	DefaultWindow           = 2
 	DefaultMaxInflightBytes = 256 << 20
 	DefaultFillQueue        = 64
-	// DefaultLocalBytes is the server's local tier (cache.local_bytes);
-	// Options.LocalBytes 0 turns the tier off.
-	DefaultLocalBytes = 64 << 20
+	// DefaultLocalBytes is the server's local tier (cache.local_bytes):
+	// chunk files in the page cache, not the heap, so it can be larger
+	// than the process's memory budget. Options.LocalBytes 0 turns the
+	// tier off.
+	DefaultLocalBytes = 1 << 30
 	// DefaultSettle is the server's settle window (cache.settle);
 	// Options.Settle 0 means none.
 	DefaultSettle = 2 * time.Second
@@ -76,10 +78,17 @@ type Options struct {
 	// Default DefaultMaxInflightBytes (256 MiB).
 	MaxInflightBytes int64
 
-	// LocalBytes bounds an in-process tier of whole chunks in front of
-	// Redis, for the chunks several requests read (package local). 0
-	// turns it off. It needs a Store.
+	// LocalBytes bounds the local tier: whole chunks this instance keeps
+	// as files in front of Redis, for the chunks several requests read,
+	// sent with sendfile (package local). 0 turns it off. It needs a
+	// Store.
 	LocalBytes int64
+
+	// LocalDir is where the local tier makes its private directory.
+	// Default os.TempDir(). The tier's bytes live in the page cache, not
+	// the process's heap; put the directory on a fast disk (or a tmpfs)
+	// with room for LocalBytes.
+	LocalDir string
 
 	// FillQueue is how many chunks may wait for a background write.
 	// Default DefaultFillQueue (64). Chunks being read or written to be
@@ -119,18 +128,19 @@ type Cache struct {
 	window    int
 	log       *slog.Logger
 
-	settle time.Duration
+	settle *settleClock
 	owner  string     // names this Cache in fill leases
 	admit  *admission // nil: every miss is cached
 
 	mem    *semaphore.Weighted // in-flight chunk bytes
 	memCap int64
 	used   atomic.Int64 // bytes taken from mem
-	open   atomic.Int64 // Files open, to share mem between them
+	files  atomic.Int64 // Files open, to share mem between them
 
 	flightMu sync.Mutex         // protects flights
 	flights  map[string]*flight // chunks being read to be cached, or waiting for their write, by key
 	scratch  sync.Pool          // *[]byte of scratchSize, for direct reads written out
+	buffers  sync.Pool          // *[]byte for flights: a chunk and its value's header
 	// scratchHeld counts the scratch buffers Files hold (Stats.Scratch).
 	scratchHeld atomic.Int64
 
@@ -186,7 +196,7 @@ func New(opts Options) (*Cache, error) {
 		fill:      opts.Fill,
 		window:    opts.Window,
 		log:       opts.Logger,
-		settle:    opts.Settle,
+		settle:    newSettleClock(opts.Settle),
 		owner:     newOwner(),
 		flights:   make(map[string]*flight),
 		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
@@ -198,7 +208,11 @@ func New(opts Options) (*Cache, error) {
 		c.admit = newAdmission(opts.MinUses, int(max(4096, 4*opts.MaxInflightBytes/c.chunkSize)))
 	}
 	if opts.LocalBytes > 0 && c.store != nil {
-		c.local = local.New(opts.LocalBytes, c.chunkSize)
+		var err error
+		c.local, err = local.New(local.Options{Dir: opts.LocalDir, MaxBytes: opts.LocalBytes, ChunkSize: c.chunkSize, Logger: c.log})
+		if err != nil {
+			return nil, fmt.Errorf("chunker: %w", err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		c.stopWait, c.watching = cancel, make(chan struct{})
 		c.watchWG.Add(1)
@@ -208,6 +222,7 @@ func New(opts Options) (*Cache, error) {
 		}()
 	}
 	c.scratch.New = func() any { b := make([]byte, scratchSize); return &b }
+	c.buffers.New = func() any { return new([]byte) }
 	if c.store != nil && c.fill == FillAsync {
 		c.fillq = make(chan *flight, opts.FillQueue)
 		for range fillWriters {
@@ -218,9 +233,11 @@ func New(opts Options) (*Cache, error) {
 	return c, nil
 }
 
-// Close stops the background writers after it has written what is queued.
-// Reads after Close are served but not cached.
+// Close stops the background writers after it has written what is queued,
+// and removes the local tier's directory. Reads after Close are served but
+// not cached.
 func (c *Cache) Close() error {
+	var err error
 	c.closeOnce.Do(func() {
 		if c.stopWait != nil {
 			c.stopWait()
@@ -233,8 +250,11 @@ func (c *Cache) Close() error {
 			c.fillMu.Unlock()
 			c.fillWG.Wait()
 		}
+		if c.local != nil {
+			err = c.local.Close()
+		}
 	})
-	return nil
+	return err
 }
 
 // ChunkSize returns the chunk size in bytes.

@@ -56,6 +56,17 @@ func newFixture(tb testing.TB, withRedis bool, opts Options) *fixture {
 // (when not nil), for tests that hook into the store's round trips.
 func newFixtureWrapped(tb testing.TB, withRedis bool, opts Options, wrap func(redis.UniversalClient) redis.UniversalClient) *fixture {
 	tb.Helper()
+	return newFixtureWith(tb, withRedis, opts, store.Options{}, wrap)
+}
+
+// newFixtureStore is newFixture (with Redis) with more store options.
+func newFixtureStore(tb testing.TB, opts Options, sopts store.Options) *fixture {
+	tb.Helper()
+	return newFixtureWith(tb, true, opts, sopts, nil)
+}
+
+func newFixtureWith(tb testing.TB, withRedis bool, opts Options, sopts store.Options, wrap func(redis.UniversalClient) redis.UniversalClient) *fixture {
+	tb.Helper()
 	fx := &fixture{dir: tb.TempDir()}
 	root, err := os.OpenRoot(fx.dir)
 	if err != nil {
@@ -69,26 +80,18 @@ func newFixtureWrapped(tb testing.TB, withRedis bool, opts Options, wrap func(re
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Settle == 0 {
-		// Files are written just before they are read; most tests are
-		// not about the settle window (TestInPlaceRewrite is).
-		opts.Settle = time.Nanosecond
-	}
 	if withRedis {
 		fx.redis = redistest.Start(tb)
 		client := mustClient(tb, fx.redis.URL())
 		if wrap != nil {
 			client = wrap(client)
 		}
-		opts.Store = store.New(store.Options{
-			Client: client,
-			Logger: opts.Logger,
-			// Generous: these tests are about bytes and counts, and the
-			// race detector and parallel test packages slow everything
-			// down; a timeout would turn into an extra disk read.
-			Timeout:      10 * time.Second,
-			WriteTimeout: 10 * time.Second,
-		})
+		sopts.Client, sopts.Logger = client, opts.Logger
+		// Generous: these tests are about bytes and counts, and the race
+		// detector and parallel test packages slow everything down; a
+		// timeout would turn into an extra disk read.
+		sopts.Timeout, sopts.WriteTimeout = 10*time.Second, 10*time.Second
+		opts.Store = store.New(sopts)
 	}
 	c, err := New(opts)
 	if err != nil {
@@ -398,7 +401,7 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 			}
 			defer f.Close()
 			for _, i := range tt.cached {
-				if err := store.Set(context.Background(), []string{f.Key(i)}, []string{string(data[i*cs : (i+1)*cs])}); err != nil {
+				if err := store.Set(context.Background(), []string{f.Key(i)}, [][]byte{store.Codec().Sealed(f.Key(i), data[i*cs:(i+1)*cs])}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -418,5 +421,26 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 				t.Errorf("Redis calls: %d get, %d exists; want the window and the probe in one get", gets, exists)
 			}
 		})
+	}
+}
+
+// chtimes sets the access and modification times of name in dir.
+func chtimes(dir, name string, t time.Time) error {
+	return os.Chtimes(filepath.Join(dir, name), t, t)
+}
+
+// storeOptions are the store options newFixture's own are made from.
+func storeOptions() store.Options { return store.Options{} }
+
+// waitIdle waits until c holds no chunk bytes: every flight has ended and
+// its chunk has been written (or dropped).
+func waitIdle(tb testing.TB, c *Cache) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().Inflight != 0 {
+		if time.Now().After(deadline) {
+			tb.Fatalf("the cache still holds %d bytes after 10s", c.Stats().Inflight)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

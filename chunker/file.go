@@ -2,8 +2,6 @@ package chunker
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -16,62 +14,98 @@ import (
 // symbolic link, fail with an error that wraps fs.ErrNotExist or the
 // os.Root error.
 func (c *Cache) Open(ctx context.Context, name string) (*File, error) {
+	return c.open(ctx, name, readNormal)
+}
+
+// OpenWarm opens name for a prewarm: its reads skip what the cache holds
+// when refresh is set (to rewrite it), read every miss whole from the
+// origin and write it to Redis before returning (FillSync), whatever
+// Options.Fill and MinUses say. Read it with WriteRange(io.Discard, ...)
+// over the chunks to warm.
+func (c *Cache) OpenWarm(ctx context.Context, name string, refresh bool) (*File, error) {
+	mode := readWarm
+	if refresh {
+		mode = readRefresh
+	}
+	return c.open(ctx, name, mode)
+}
+
+// readMode is what a File's misses do.
+type readMode uint8
+
+const (
+	readNormal  readMode = iota // as Options say
+	readWarm                    // cache every miss, synchronously
+	readRefresh                 // readWarm, and ignore what is cached
+)
+
+func (c *Cache) open(ctx context.Context, name string, mode readMode) (*File, error) {
 	obj, err := c.origin.Open(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	info := obj.Info()
 	geo := Geometry{Size: info.Size, ChunkSize: c.chunkSize}
-	c.open.Add(1)
+	c.files.Add(1)
 	return &File{
 		c:       c,
 		id:      c.nextID.Add(1),
 		obj:     obj,
 		ctx:     ctx,
+		mode:    mode,
 		name:    name,
 		info:    info,
 		version: info.Version,
 		geo:     geo,
 		end:     geo.Size,
 		winSize: minWindow,
+		seen:    c.settle.firstSeen(info.Version),
 	}, nil
 }
 
 // File is one version of one file, opened for one request.
 //
-// It implements io.ReaderAt: chunks come from Redis when present and from
-// the open file otherwise. It is safe for concurrent use, as io.ReaderAt
-// requires, but is meant for one reader at a time.
+// It implements io.ReaderAt, and WriteRange, which writes a range straight
+// to a writer (sendfile(2) for bytes the local tier or a local origin
+// holds). Its bytes come from the local tier, Redis, or the origin, and are
+// always bytes of the version it was opened at (see read.go). It is safe
+// for concurrent use, as io.ReaderAt requires, but is meant for one reader
+// at a time: calls are serialised.
 type File struct {
 	c       *Cache
-	id      uint64
+	id      uint64 // numbers Files, for admission and the local tier's doorkeeper
 	obj     Object
+	mode    readMode
 	name    string
 	info    Info
 	version string
 	geo     Geometry
+	seen    time.Time // when this Cache first saw this version (settle.go)
 
 	// ctx is the context of the request the File serves. It lives in the
 	// struct only because ReadAt's signature is fixed by io.ReaderAt; it is
-	// used for nothing but that request's Redis calls and waits.
+	// used for nothing but that request's calls and waits.
 	ctx context.Context
 
-	mu        sync.Mutex    // protects the fields below
-	win       window        // bytes at hand
-	winSize   int64         // bytes the next window fetches
-	winAt     time.Time     // when win was loaded
-	end       int64         // end (exclusive) of the range being served
-	skipUntil time.Time     // Redis was slow for this request: origin only until then
-	skipFor   time.Duration // how long the last skip was; doubles while Redis stays slow
-	read      int64         // bytes returned by ReadAt
-	fromRedis int64         // of those, bytes that came from Redis
-	fromLocal int64         // and bytes that came from the local tier
-	pf        *prefetch     // the next window, being fetched; nil when none
-	slow      bool          // the client drained the last window slowly: no read-ahead
-	dr        io.ReadCloser // the direct read from the origin, if any
-	drOff     int64         // where dr reads next
-	scratch   *[]byte       // for direct bytes written out; from Cache.scratch
-	closed    bool
+	mu      sync.Mutex // protects the fields below
+	end     int64      // end (exclusive) of the range being served
+	win     window     // Redis bytes at hand (window.go)
+	winSize int64      // bytes the next window fetches
+	winAt   time.Time  // when win was loaded
+	slow    bool       // the client drained the last window slowly: no read-ahead
+	pf      *prefetch  // the next window, being fetched; nil when none
+	skip    skipper    // when to leave Redis alone (skip.go)
+	fl      *flight    // the flight the last piece read from, referenced; nil when none
+	dr      io.ReadCloser
+	drOff   int64   // where dr, the direct read from a remote origin, reads next
+	scratch *[]byte // for direct bytes of a remote origin; from Cache.scratch
+	served  served
+	closed  bool
+}
+
+// served counts the bytes a File returned, by where they came from.
+type served struct {
+	total, redis, local int64
 }
 
 // Name returns the name the File was opened with.
@@ -105,234 +139,55 @@ func (f *File) OSFile() *os.File {
 // replaced or removed under its name.
 func (f *File) Changed() error { return f.obj.Changed(f.ctx) }
 
-// Close releases the File's chunks and closes the underlying file.
+// Key returns the Redis key of chunk i of this version of the file. The
+// cache must have a store.
+func (f *File) Key(i int64) string { return f.c.store.Key(f.version, f.c.chunkSize, i) }
+
+// keys returns the Redis keys of chunks first to last.
+func (f *File) keys(first, last int64) []string {
+	keys := make([]string, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		keys = append(keys, f.Key(i))
+	}
+	return keys
+}
+
+// Served returns the bytes ReadAt and WriteRange have returned so far, and
+// how many of them came from Redis and from the local tier; the rest came
+// from the origin.
+func (f *File) Served() (total, fromRedis, fromLocal int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served.total, f.served.redis, f.served.local
+}
+
+// count adds m bytes that came from src to the File's and the Cache's
+// tallies. f.mu must be held.
+func (f *File) count(src source, m int64) {
+	f.served.total += m
+	switch src {
+	case srcRedis:
+		f.served.redis += m
+		f.c.stats.redisBytes.Add(m)
+	case srcLocal:
+		f.served.local += m
+		f.c.stats.localBytes.Add(m)
+	}
+}
+
+// Close releases what the File holds and closes the object.
 func (f *File) Close() error {
 	f.mu.Lock()
 	f.releaseWindow()
 	f.dropPrefetch()
+	f.dropFlight()
 	f.closeDirect()
 	f.releaseScratch()
 	closed := f.closed
 	f.closed = true
 	f.mu.Unlock()
 	if !closed {
-		f.c.open.Add(-1)
+		f.c.files.Add(-1)
 	}
 	return f.obj.Close()
-}
-
-// releaseScratch gives the File's scratch buffer, if it holds one, back to
-// the pool: direct bytes written out from it have all been written. f.mu
-// must be held.
-func (f *File) releaseScratch() {
-	if f.scratch != nil {
-		f.c.scratch.Put(f.scratch)
-		f.scratch = nil
-		f.c.scratchHeld.Add(-1)
-	}
-}
-
-// Served returns the bytes ReadAt and WriteRange have returned so far, and
-// how many of them came from Redis and from the local tier; the rest came
-// from disk.
-func (f *File) Served() (total, fromRedis, fromLocal int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.read, f.fromRedis, f.fromLocal
-}
-
-// ReadAt reads len(p) bytes at off. Bytes come from Redis where the chunk is
-// cached and from disk otherwise; either way they are bytes of the version
-// the File was opened at. If the file on disk changes under a read that
-// needs it, ReadAt fails with ErrChanged rather than send mixed bytes.
-func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("read %s at %d: negative offset", f.name, off)
-	}
-	size := f.geo.Size
-	if off >= size {
-		return 0, io.EOF
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for n < len(p) && off < size {
-		pc, err := f.piece(off)
-		if err != nil {
-			return n, err
-		}
-		var m int
-		if pc.direct {
-			// Straight into p: no scratch buffer, one copy.
-			m, err = f.direct(p[n:min(len(p), n+int(pc.off+pc.n-off))], off)
-		} else {
-			var b []byte
-			b, err = f.bytesAt(pc, off, int64(len(p)-n))
-			m = copy(p[n:], b)
-		}
-		f.count(pc, m)
-		n += m
-		off += int64(m)
-		if err != nil {
-			return n, err
-		}
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-// count adds m bytes returned from pc to the File's and the Cache's
-// tallies. f.mu must be held.
-func (f *File) count(pc *piece, m int) {
-	f.read += int64(m)
-	switch pc.src {
-	case srcRedis:
-		f.fromRedis += int64(m)
-		f.c.stats.redisBytes.Add(int64(m))
-	case srcLocal:
-		f.fromLocal += int64(m)
-		f.c.stats.localBytes.Add(int64(m))
-	}
-}
-
-// cacheable reports whether this File may use Redis. f.mu must be held.
-func (f *File) cacheable() bool {
-	return f.c.store != nil && !f.skipping()
-}
-
-// A File leaves Redis alone for skipRedisFor after a call of its timed out
-// (the breaker's usual cool-down), and twice as long after each further
-// timeout, up to maxSkipRedis; a call that succeeds starts it over. Not for
-// the rest of the request: a viewer who started while Redis was busy (a
-// cold instance met by hundreds of viewers at once) would stream a whole
-// film from the origin. Not a fixed second either: while Redis stays too
-// busy to answer in time, every retry costs the viewer a timeout.
-const (
-	skipRedisFor = time.Second
-	maxSkipRedis = time.Minute
-)
-
-// skipRedis makes the File leave Redis alone for a while (see
-// skipRedisFor). f.mu must be held.
-func (f *File) skipRedis() {
-	f.skipFor = min(max(skipRedisFor, 2*f.skipFor), maxSkipRedis)
-	f.skipUntil = time.Now().Add(f.skipFor)
-}
-
-// redisAnswered starts the File's skips over: Redis answered in time.
-// f.mu must be held.
-func (f *File) redisAnswered() { f.skipFor = 0 }
-
-// skipping reports whether the File is leaving Redis alone now. f.mu must
-// be held.
-func (f *File) skipping() bool {
-	return !f.skipUntil.IsZero() && time.Now().Before(f.skipUntil)
-}
-
-func (f *File) keys(first, last int64) []string {
-	keys := make([]string, 0, last-first+1)
-	for i := first; i <= last; i++ {
-		keys = append(keys, f.c.store.Key(f.version, f.c.chunkSize, i))
-	}
-	return keys
-}
-
-// Key returns the Redis key of chunk i of this version of the file. The
-// cache must have a store.
-func (f *File) Key(i int64) string { return f.c.store.Key(f.version, f.c.chunkSize, i) }
-
-// ReadChunk reads chunk i from the origin into buf, which must hold a
-// chunk, and returns the chunk's bytes. It fails with ErrChanged when the
-// file is no longer the version it was opened at, so that bytes of a new
-// version are never stored under the old version's key.
-func (f *File) ReadChunk(i int64, buf []byte) ([]byte, error) {
-	start, end := f.geo.Bounds(i)
-	n := end - start
-	if int64(len(buf)) < n {
-		return nil, fmt.Errorf("read chunk %d of %s: buffer of %d bytes for %d", i, f.name, len(buf), n)
-	}
-	if err := f.c.readRange(f.ctx, f.name, f.version, start, buf[:n]); err != nil {
-		return nil, fmt.Errorf("read chunk %d: %w", i, err)
-	}
-	return buf[:n], nil
-}
-
-// ErrWrite wraps the error of a writer that WriteRange wrote to, so that
-// callers can tell a client that went away from a failed read.
-var ErrWrite = errors.New("chunker: write failed")
-
-// WriteRange writes the n bytes at off to w, a window's piece at a time,
-// straight from the chunk data: no copy into an intermediate buffer, and one
-// write per piece rather than one per 32 KiB. Bytes of a chunk being read
-// from the origin are written as they arrive. It returns the bytes written.
-// Read errors are returned as ReadAt returns them; w's errors wrap ErrWrite.
-func (f *File) WriteRange(w io.Writer, off, n int64) (int64, error) {
-	if off < 0 || n < 0 {
-		return 0, fmt.Errorf("write range %d+%d of %s: negative", off, n, f.name)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	end := min(off+n, f.geo.Size)
-	ww, _ := w.(writableWaiter)
-	var written int64
-	for off < end {
-		if ww != nil && !ww.Writable() {
-			// The client's socket is full: it reads slowly. Hold no chunk
-			// data while it drains (the window and the read-ahead are let
-			// go; what is left of the window is fetched again, smaller),
-			// and write in slices that the socket takes at once.
-			f.slow = true
-			f.dropPrefetch()
-			f.releaseScratch()
-			if f.win.contains(off) {
-				f.releaseWindow()
-				f.winSize = minWindow
-			}
-			if err := ww.WaitWritable(); err != nil {
-				return written, fmt.Errorf("%w: %w", ErrWrite, err)
-			}
-		}
-		pc, err := f.piece(off)
-		if err != nil {
-			return written, err
-		}
-		most := end - off
-		if ww != nil && f.slow {
-			most = min(most, slowSlice)
-		}
-		b, err := f.bytesAt(pc, off, most)
-		if err != nil {
-			return written, err
-		}
-		m, err := w.Write(b)
-		written += int64(m)
-		f.count(pc, m)
-		off += int64(m)
-		if ww != nil && off == f.win.end {
-			f.releaseWindow() // written out: nothing holds it any more
-		}
-		if err != nil {
-			return written, fmt.Errorf("%w: %w", ErrWrite, err)
-		}
-	}
-	if written < n {
-		return written, io.EOF
-	}
-	return written, nil
-}
-
-// slowSlice is the most WriteRange writes at once to a slow client, so that
-// a write rarely blocks with chunk data held (a socket is writable once a
-// third of its buffer is free, which is more than this once it has grown).
-const slowSlice = 64 << 10
-
-// writableWaiter is a writer that can wait until a write would not block:
-// the stream handler's response over a socket (see WriteRange).
-type writableWaiter interface {
-	// Writable reports whether a write would not block now.
-	Writable() bool
-	// WaitWritable returns once a write would not block (or would fail).
-	WaitWritable() error
 }

@@ -54,7 +54,8 @@ func (c *Cache) logFillError(err error) {
 func (c *Cache) putSync(fl *flight) {
 	// Detached from the viewer: a chunk read is worth caching even if the
 	// viewer who asked has gone.
-	if err := c.store.Set(context.Background(), []string{fl.key}, []string{fl.data()}); err != nil {
+	if err := c.store.Set(context.Background(), []string{fl.key}, [][]byte{c.seal(fl)}); err != nil {
+		fl.writeErr = fmt.Errorf("write chunk at %d: %w", fl.off, err)
 		c.stats.fillErrors.Add(1)
 		c.logFillError(err)
 		return
@@ -100,7 +101,7 @@ func (c *Cache) filler() {
 	defer c.fillWG.Done()
 	batch := make([]*flight, 0, fillBatch)
 	keys := make([]string, 0, fillBatch)
-	vals := make([]string, 0, fillBatch)
+	vals := make([][]byte, 0, fillBatch)
 	for fl := range c.fillq {
 		batch = append(batch[:0], fl)
 	drain:
@@ -117,7 +118,7 @@ func (c *Cache) filler() {
 		}
 		keys, vals = keys[:0], vals[:0]
 		for _, fl := range batch {
-			keys, vals = append(keys, fl.key), append(vals, fl.data())
+			keys, vals = append(keys, fl.key), append(vals, c.seal(fl))
 		}
 		err := c.store.Set(context.Background(), keys, vals)
 		for _, fl := range batch {
@@ -131,6 +132,40 @@ func (c *Cache) filler() {
 		}
 		c.stats.fills.Add(int64(len(keys)))
 	}
+}
+
+// seal makes fl's buffer the chunk's value: its header (store.Codec) in
+// the room left in front of the chunk's bytes. Only for a complete flight.
+func (c *Cache) seal(fl *flight) []byte {
+	val := (*fl.buf)[:fl.hl+fl.n]
+	c.store.Codec().Seal(fl.key, val)
+	return val
+}
+
+// takeBuffer takes a buffer for a flight of a chunk of n bytes (with room
+// for the value's header in front), and its size of the in-flight budget,
+// without waiting: false when the budget has no room.
+func (c *Cache) takeBuffer(n int64) (*[]byte, int64, bool) {
+	size := c.store.Codec().HeaderLen(c.chunkSize) + c.chunkSize
+	held, ok := c.tryAcquire(size)
+	if !ok {
+		return nil, 0, false
+	}
+	buf := c.buffers.Get().(*[]byte)
+	if int64(cap(*buf)) < size {
+		b := make([]byte, size)
+		buf = &b
+	}
+	*buf = (*buf)[:size]
+	return buf, held, true
+}
+
+// putBuffer returns a flight's buffer to the pool, and its budget. Pooled
+// buffers spare a cold start the page faults and the garbage of a fresh
+// chunk-sized allocation per miss.
+func (c *Cache) putBuffer(buf *[]byte, held int64) {
+	c.buffers.Put(buf)
+	c.release(held)
 }
 
 // String returns "async", "sync" or "off".

@@ -2,146 +2,200 @@ package chunker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"time"
 )
 
 // flightStep is the most a flight reads from the origin before handing
 // what it has to its readers.
 const flightStep = 256 << 10
 
-// scratchSize is the buffer a File writes direct bytes out of.
-const scratchSize = 128 << 10
-
-// resolve decides where the bytes of a piece that neither the local tier
-// nor Redis returned come from:
+// miss returns the piece for the bytes at off when no cache tier holds its
+// chunk:
 //
 //   - a chunk another request is reading, or that is on its way to Redis:
 //     share that flight;
 //   - a chunk that will be cached: start a flight that reads it whole from
-//     the origin, streams it to its readers as it arrives, and keeps it in
-//     the local tier and Redis;
-//   - otherwise (fill off, Redis failing for this request, a file changed
-//     too recently to trust, no room in the in-flight budget): read only
-//     the bytes asked for, straight from the origin (direct).
+//     the origin, streams it to its readers as it arrives, and then keeps
+//     it in Redis (and the local tier, when a second request wanted it);
+//   - otherwise (cache off, fill off, Redis failing for this request, a
+//     file changed too recently to trust, min_uses not reached, no room in
+//     the in-flight budget): only the bytes asked for, straight from the
+//     origin (direct.go).
 //
 // f.mu must be held.
-func (f *File) resolve(pc *piece) {
+func (f *File) miss(off, end int64, ww writableWaiter) (piece, error) {
 	c := f.c
+	i := f.geo.Index(off)
 	if c.store == nil {
-		pc.direct = true
 		c.stats.misses.Add(1)
-		return
+		return f.direct(off)
 	}
-	key := f.Key(pc.chunk)
-	cs, ce := f.geo.Bounds(pc.chunk)
-	if c.local != nil {
-		if data, ok := c.local.Get(key); ok {
-			pc.data, pc.have, pc.src = data[pc.off-cs:pc.off-cs+pc.n], true, srcLocal
-			c.stats.localHits.Add(1)
-			return
-		}
+	fl := c.refFlight(f.Key(i))
+	if fl == nil {
+		fl = f.startFlight(i, off)
 	}
-	keep := !f.skipping() && (c.fill != FillOff || c.local != nil) && f.settled()
+	if fl == nil {
+		c.stats.misses.Add(1)
+		return f.direct(off)
+	}
+	f.useFlight(fl)
+	if err := f.waitWritable(ww); err != nil {
+		return piece{}, err
+	}
+	return f.flightPiece(fl, off)
+}
+
+// startFlight starts the flight of chunk i, for a read that starts at off,
+// when the chunk is to be cached, and returns it (or the flight another
+// request started meanwhile) with a reference for the caller; nil when the
+// chunk will not be cached. f.mu must be held.
+func (f *File) startFlight(i, off int64) *flight {
+	c := f.c
+	key := f.Key(i)
+	cs, ce := f.geo.Bounds(i)
+	// The local tier keeps what a second request wants (the window may
+	// have asked already); with fill off it is the only tier a miss fills.
+	wantLocal := f.win.wanted(i) || c.local != nil && c.local.Wanted(key, f.id, true)
+	keep := f.mode != readNormal || (!f.skip.skipping() && (c.fill != FillOff || wantLocal) && f.settled())
 	c.flightMu.Lock()
-	if _, ok := c.flights[key]; !ok && keep {
-		keep = c.admit.admit(key, f.id)
-	}
-	fl, ok := c.flights[key]
-	switch {
-	case ok:
+	defer c.flightMu.Unlock()
+	if fl, ok := c.flights[key]; ok {
 		fl.ref()
-	case keep:
-		if held, got := c.tryAcquire(ce - cs); got {
-			fl = newFlight(key, cs, ce-cs, held)
-			fl.ref() // the piece's
-			c.flights[key] = fl
-			go c.run(fl, f.name, f.version)
-		}
+		return fl
 	}
-	c.flightMu.Unlock()
-	if fl != nil {
-		pc.fl = fl
+	if !keep || f.mode == readNormal && !c.admit.admit(key, f.id) {
+		return nil
+	}
+	buf, held, ok := c.takeBuffer(ce - cs)
+	if !ok {
+		return nil
+	}
+	fl := c.newFlight(key, cs, ce-cs, buf, held, f.mode)
+	if off-cs >= flightStep && f.mode == readNormal && c.fill != FillSync {
+		fl.first = off - cs // a seek far into the chunk: its bytes first
+	}
+	fl.local = wantLocal
+	fl.refs++ // the caller's
+	c.flights[key] = fl
+	go c.run(fl, f.name, f.version)
+	return fl
+}
+
+// useFlight makes fl, whose reference the caller passes on, the flight
+// the File reads from, letting go of the one before. f.mu must be held.
+func (f *File) useFlight(fl *flight) {
+	if f.fl == fl {
+		f.c.unrefFlight(fl) // already held: one reference is enough
 		return
 	}
-	pc.direct = true
-	c.stats.misses.Add(1)
+	f.dropFlight()
+	f.fl = fl
 }
 
-// settled reports whether the file last changed long enough ago that its
-// bytes can be trusted to be those of its version, and so be cached.
-//
-// Why: an in-place write(2) updates mtime and ctime (so the version) before
-// it copies its data. A chunk read while such a write runs can hold old
-// bytes under the new version, and every version check agrees, since
-// nothing changes again when the write ends. Reads that start Options.Settle
-// after the last change cannot overlap a write shorter than that (and any
-// later write changes the version, which ReadRange checks after every
-// read). Bytes read sooner are still served, as the file is right now, but
-// never cached, so a rewrite leaves nothing wrong behind it.
-func (f *File) settled() bool { return f.Unsettled() == 0 }
-
-// Unsettled returns how long until the file's bytes may be cached: zero
-// once Options.Settle has passed since it last changed. A prewarm waits
-// this long before it reads.
-func (f *File) Unsettled() time.Duration {
-	if f.info.ChangedAt.IsZero() || f.c.settle == 0 {
-		return 0
+// flightPiece returns the bytes of f.fl readable from off on, waiting for
+// at least one. f.mu must be held.
+func (f *File) flightPiece(fl *flight, off int64) (piece, error) {
+	b, err := fl.wait(f.ctx, off-fl.off)
+	if werr := fl.writeErr; werr != nil && fl.mode != readNormal && len(b) > 0 {
+		// A prewarm's chunk that could not be written (Redis full under
+		// noeviction, say): the prewarm's failure. (writeErr is set
+		// before the bytes are published.)
+		return piece{}, werr
 	}
-	return max(0, f.c.settle-time.Since(f.info.ChangedAt))
+	if len(b) == 0 {
+		if err == nil {
+			err = fmt.Errorf("read %s at %d: chunk ended early: %w", f.name, off, ErrChanged)
+		}
+		return piece{}, err
+	}
+	return piece{lo: off, hi: off + int64(len(b)), src: fl.src, data: b}, nil
 }
 
-// run reads fl's chunk from the origin, hands it to fl's readers as it
-// arrives, then keeps it in the local tier and Redis. It is detached from
-// the request that started it: the others sharing it still want it, and a
-// chunk read is worth caching even when its viewer has left.
+// dropFlight lets go of the flight the File read from. f.mu must be held.
+func (f *File) dropFlight() {
+	if f.fl != nil {
+		f.c.unrefFlight(f.fl)
+		f.fl = nil
+	}
+}
+
+// refFlight returns the flight of key with a reference for the caller, or
+// nil. The reference is taken while the flight is findable, so its buffer
+// cannot go back to the pool under the caller.
+func (c *Cache) refFlight(key string) *flight {
+	if key == "" {
+		return nil
+	}
+	c.flightMu.Lock()
+	defer c.flightMu.Unlock()
+	fl := c.flights[key]
+	if fl != nil {
+		fl.ref()
+	}
+	return fl
+}
+
+// newFlight returns a flight for the chunk at key, of n bytes at file
+// offset off, read into buf.
+func (c *Cache) newFlight(key string, off, n int64, buf *[]byte, held int64, mode readMode) *flight {
+	hl := c.store.Codec().HeaderLen(n)
+	return &flight{
+		key: key, off: off, n: n, buf: buf, hl: hl, view: (*buf)[hl : hl+n], held: held,
+		src: srcOrigin, mode: mode, wake: make(chan struct{}), refs: 1,
+	}
+}
+
+// run fills fl: from Redis when another instance cached the chunk
+// meanwhile, else from the origin. It is detached from the request that
+// started it: the others sharing it still want it, and a chunk read is
+// worth caching even when its viewer has left.
 func (c *Cache) run(fl *flight, name, version string) {
-	size := len(fl.buf)
 	// Another instance may have cached the chunk since this request's
 	// window missed it (groupcache's load re-checks its cache here for the
 	// same reason), or be reading it now: the same round trip asks for the
-	// chunk and for the lease on filling it (lease.go).
-	if c.fill != FillOff && c.store.Available() {
+	// chunk and for the lease on filling it (store/lease.go).
+	if fl.mode != readRefresh && (c.fill != FillOff || fl.mode != readNormal) && c.store.Available() {
 		ctx := context.Background()
 		val, found, leased, err := c.store.GetOrLease(ctx, fl.key, c.owner)
 		if err == nil && !found && !leased {
 			val, found = c.store.WaitFilled(ctx, fl.key)
 		}
-		if found && len(val) == size {
-			fl.src = srcRedis
-			copy(fl.buf, val)
-			fl.advance(size)
-			fl.finish(nil)
-			if leased {
-				c.store.ReleaseLease(ctx, fl.key)
+		if found {
+			if data, err := c.store.OpenValue(fl.key, val, fl.n); err == nil {
+				fl.src = srcRedis
+				copy(fl.view, data)
+				fl.finishAll()
+				if leased {
+					c.store.ReleaseLease(ctx, fl.key)
+				}
+				c.endFlight(fl)
+				return
 			}
-			c.endFlight(fl)
-			return
 		}
 		fl.leased = leased
 	}
-	err := c.readFlight(fl, name, version)
-	if err != nil {
+	// FillSync (and a prewarm) write the chunk before any reader gets it,
+	// so that a response ends after its chunks are in Redis.
+	sync := c.fill == FillSync || fl.mode != readNormal
+	if err := c.readFlight(fl, name, version, !sync); err != nil {
 		c.dropFlight(fl)
 		fl.finish(err)
 		c.releaseLease(fl)
 		c.endFlight(fl)
 		return
 	}
-	if c.local != nil {
-		c.local.Add(fl.key, fl.data())
+	if c.local != nil && fl.keepLocal() {
+		c.local.Add(fl.key, fl.view)
 	}
 	switch {
-	case c.fill == FillOff:
+	case c.fill == FillOff && fl.mode == readNormal:
 		fl.finish(nil)
 		c.releaseLease(fl)
 		c.endFlight(fl)
-	case c.fill == FillSync:
+	case sync:
 		c.putSync(fl)
-		fl.advance(size) // only now, so that a viewer's response ends after the write
-		fl.finish(nil)
+		fl.finishAll()
 		c.endFlight(fl)
 	default:
 		fl.finish(nil)
@@ -149,40 +203,46 @@ func (c *Cache) run(fl *flight, name, version string) {
 	}
 }
 
-// readFlight reads the chunk into fl.buf, handing each step to fl's readers
-// (except under FillSync, whose caller hands the whole chunk over after the
-// write), then reads on to the range's end, where the origin checks the
-// version again.
-func (c *Cache) readFlight(fl *flight, name, version string) error {
-	size := len(fl.buf)
-	rc, err := c.origin.ReadRange(context.Background(), name, version, fl.off, int64(size))
+// readFlight reads the chunk into fl.view, in the order fl.first says,
+// handing each step to fl's readers when stream is set, then reads on to
+// each range's end, where the origin checks the version again.
+func (c *Cache) readFlight(fl *flight, name, version string, stream bool) error {
+	if err := c.readSpan(fl, name, version, fl.first, fl.n, stream); err != nil {
+		return err
+	}
+	if fl.first > 0 {
+		if err := c.readSpan(fl, name, version, 0, fl.first, stream); err != nil {
+			return err
+		}
+	}
+	c.stats.misses.Add(1)
+	return nil
+}
+
+// readSpan reads the chunk's bytes [lo, hi) from the origin into fl.view.
+func (c *Cache) readSpan(fl *flight, name, version string, lo, hi int64, stream bool) error {
+	rc, err := c.origin.ReadRange(context.Background(), name, version, fl.off+lo, hi-lo)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	stream := c.fill != FillSync
-	n := 0
-	for n < size {
-		m, err := rc.Read(fl.buf[n:min(size, n+flightStep)])
+	for n := lo; n < hi; {
+		m, err := rc.Read(fl.view[n:min(hi, n+flightStep)])
 		c.stats.diskBytes.Add(int64(m))
 		if err != nil && err != io.EOF {
 			// Bytes that come with an error are not handed on: the
 			// origin may have found them to be of another version.
 			return fmt.Errorf("read chunk at %d of %s: %w", fl.off, name, err)
 		}
-		n += m
+		n += int64(m)
 		if m > 0 && stream {
-			fl.advance(m)
+			fl.advance(int64(m))
 		}
-		if err == io.EOF && n < size {
-			return fmt.Errorf("read chunk at %d of %s: %d of %d bytes: %w", fl.off, name, n, size, ErrChanged)
+		if err == io.EOF && n < hi {
+			return fmt.Errorf("read chunk at %d of %s: %d of %d bytes: %w", fl.off, name, n-lo, hi-lo, ErrChanged)
 		}
 	}
-	if err := atEOF(rc, name); err != nil {
-		return err
-	}
-	c.stats.misses.Add(1)
-	return nil
+	return atEOF(rc, name)
 }
 
 // atEOF reads on to the end of an origin range that has given all its
@@ -222,93 +282,15 @@ func (c *Cache) dropFlight(fl *flight) {
 }
 
 // endFlight forgets fl and drops the flight's own reference to its buffer:
-// the buffer's budget returns once the last piece reading it lets go.
+// the buffer returns to the pool once the last reader lets go.
 func (c *Cache) endFlight(fl *flight) {
 	c.dropFlight(fl)
-	if fl.unref() {
-		c.release(fl.held)
-	}
+	c.unrefFlight(fl)
 }
 
-// unrefFlight drops a piece's reference to fl.
+// unrefFlight drops a reference to fl, returning its buffer on the last.
 func (c *Cache) unrefFlight(fl *flight) {
 	if fl.unref() {
-		c.release(fl.held)
+		c.putBuffer(fl.buf, fl.held)
 	}
-}
-
-// direct reads into p the bytes at off of a piece nobody will cache,
-// straight from the origin: only what is asked for, in one ranged read per
-// run of consecutive bytes to the end of the range being served (a jump
-// opens a new one). f.mu must be held.
-func (f *File) direct(p []byte, off int64) (int, error) {
-	if err := f.openDirect(off); err != nil {
-		return 0, err
-	}
-	n, err := f.dr.Read(p)
-	f.drOff += int64(n)
-	f.c.stats.diskBytes.Add(int64(n))
-	if err == io.EOF {
-		f.closeDirect()
-		if n == 0 {
-			return 0, fmt.Errorf("read %s at %d: origin range ended early: %w", f.name, off, ErrChanged)
-		}
-		err = nil
-	}
-	if err != nil {
-		f.closeDirect()
-	}
-	return n, err
-}
-
-// openDirect makes f.dr the direct read from off to the end of the range
-// being served, unless it already reads from there. f.mu must be held.
-func (f *File) openDirect(off int64) error {
-	if f.dr != nil && f.drOff == off {
-		return nil
-	}
-	f.closeDirect()
-	end := f.end
-	if end <= off {
-		end = f.geo.Size // a read past the prepared range
-	}
-	rc, err := f.c.origin.ReadRange(f.ctx, f.name, f.version, off, end-off)
-	if err != nil {
-		return err
-	}
-	f.dr, f.drOff = rc, off
-	return nil
-}
-
-// closeDirect closes the direct read, if any. f.mu must be held.
-func (f *File) closeDirect() {
-	if f.dr != nil {
-		f.dr.Close()
-		f.dr = nil
-	}
-}
-
-// readRange fills p with the bytes at off of version of name, from the
-// origin, and reads on to the range's end, where the origin checks the
-// version again. A short range means the object changed (its size is part
-// of the version): ErrChanged. (Not io.ReadFull, which drops an error that
-// comes with the last bytes.)
-func (c *Cache) readRange(ctx context.Context, name, version string, off int64, p []byte) error {
-	rc, err := c.origin.ReadRange(ctx, name, version, off, int64(len(p)))
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	n := 0
-	for n < len(p) {
-		m, err := rc.Read(p[n:])
-		n += m
-		if err == io.EOF && n < len(p) {
-			return fmt.Errorf("read %s: %d of %d bytes: %w", name, n, len(p), ErrChanged)
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-	}
-	return atEOF(rc, name)
 }

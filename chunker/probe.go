@@ -40,3 +40,17 @@ func sample(first, end int64, n int) []int64 {
 	}
 	return out
 }
+
+// held splits keys into those the local tier holds, which need no asking
+// (exist[i] is set), and those to ask Redis about: ask[k] is keys[at[k]].
+func (c *Cache) held(keys []string) (exist []bool, ask []string, at []int) {
+	exist = make([]bool, len(keys))
+	for i, k := range keys {
+		if c.local != nil && c.local.Has(k) {
+			exist[i] = true
+			continue
+		}
+		ask, at = append(ask, k), append(at, i)
+	}
+	return exist, ask, at
+}

@@ -1,5 +1,7 @@
 package chunker
 
+// Read-ahead: while a window is written out, the next one is fetched.
+
 // prefetch is a window being fetched in the background.
 type prefetch struct {
 	start int64
@@ -8,32 +10,31 @@ type prefetch struct {
 }
 
 // startPrefetch fetches the window at next in the background, when it is
-// inside the range being served, the cache is usable, the client drained
-// the last window quickly, and the in-flight budget has room (read-ahead
-// is skipped, not waited for). A slow client has no use for read-ahead:
-// its socket's buffer holds more than the next window, and fetching that
-// takes a fraction of the time the client needs to drain one; with 500
-// viewers at 8 Mbit/s, read-ahead windows waiting for their turn were 250
-// of the 260 MB of live heap. f.mu must be held.
+// inside the range being served, Redis is usable, the client drained the
+// last window quickly, and the in-flight budget has room (read-ahead is
+// skipped, not waited for). A slow client has no use for read-ahead: its
+// socket's buffer holds more than the next window, and fetching that
+// takes a fraction of the time the client needs to drain one. f.mu must
+// be held.
 func (f *File) startPrefetch(next int64) {
-	if f.pf != nil || next >= f.end || !f.cacheable() || f.ctx.Err() != nil || f.slow {
+	if f.pf != nil || next >= f.end || !f.useRedis() || f.ctx.Err() != nil || f.slow {
 		return
 	}
 	w := f.plan(next)
 	// Read-ahead only while the budget is less than half used, so that
 	// readers who need bytes now never wait behind read-ahead.
-	if f.c.used.Load()+(w.end-w.start) > f.c.memCap/2 {
+	if f.c.used.Load()+w.cost() > f.c.memCap/2 {
 		return
 	}
-	held, ok := f.c.tryAcquire(w.end - w.start)
+	held, ok := f.c.tryAcquire(w.cost())
 	if !ok {
 		return
 	}
+	w.held = held
 	pf := &prefetch{start: next, done: make(chan struct{})}
 	f.pf = pf
 	go func() {
-		f.fetch(&w, true, nil, true)
-		w.held = held
+		f.fetch(&w, nil, true)
 		pf.w = w
 		close(pf.done)
 	}()
@@ -46,17 +47,4 @@ func (f *File) dropPrefetch() {
 		f.pf = nil
 		go func() { <-pf.done; f.c.release(pf.w.held) }()
 	}
-}
-
-// releaseWindow gives the window's bytes back to the budget. f.mu must be
-// held.
-func (f *File) releaseWindow() {
-	for _, pc := range f.win.pieces {
-		if pc.fl != nil {
-			f.c.unrefFlight(pc.fl)
-		}
-	}
-	f.c.release(f.win.held)
-	f.win.held = 0
-	f.win.pieces = nil
 }

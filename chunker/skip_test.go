@@ -55,7 +55,7 @@ func TestSlowRedisBacksOff(t *testing.T) {
 		t.Fatal("no byte from Redis past the second skip")
 	}
 	f.mu.Lock()
-	skip := f.skipFor
+	skip := f.skip.last
 	f.mu.Unlock()
 	if skip != 0 {
 		t.Errorf("after Redis answered the next skip would follow %v, want a fresh start", skip)

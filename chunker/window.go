@@ -1,11 +1,9 @@
 package chunker
 
 import (
-	"github.com/reelcache/reelcache/chunker/store"
-
-	"fmt"
 	"time"
-	"unsafe"
+
+	"github.com/reelcache/reelcache/chunker/store"
 )
 
 // Window sizes. A File fetches a window of bytes from Redis in one round
@@ -13,133 +11,103 @@ import (
 // (read-ahead). The window starts small and doubles each time the client
 // drains one quickly, up to Options.Window chunks; it halves for a client
 // that drains slowly. A fast reader gets big round trips; a thousand slow
-// phones each hold little memory.
+// phones each hold little memory. A window is read in whole blocks
+// (store.BlockSize), whose tags are checked before any byte is used.
 const (
-	minWindow = 128 << 10
+	minWindow = store.BlockSize
 	fastDrain = 5 * time.Millisecond  // drained faster than this: double
 	slowDrain = 50 * time.Millisecond // slower than this: halve
 )
 
-// piece is the bytes [off, off+n) of the file, all in one chunk. Its bytes
-// are at hand (have: from the local tier or Redis), or come from a flight
-// (fl: the chunk being read to be cached), or are read from the origin as
-// they are asked for (direct); see File.resolve.
-type piece struct {
-	off, n int64
-	chunk  int64
-	data   string // n bytes once have is set
-	have   bool
-	src    source  // where data came from
-	fl     *flight // holds a reference, dropped by releaseWindow
-	direct bool
-}
-
-// source says where a piece's bytes came from.
-type source uint8
-
-const (
-	srcDisk source = iota
-	srcRedis
-	srcLocal
-)
-
-// window is the file bytes [start, end), as pieces, fetched from Redis in
-// one round trip.
+// window is the file bytes [start, end), one wpiece per chunk, fetched
+// from Redis in one round trip.
 type window struct {
 	start, end int64
-	pieces     []piece
-	held       int64 // bytes acquired from the cache's in-flight budget
+	pieces     []wpiece
+	held       int64 // bytes taken from the cache's in-flight budget
 	err        error // the Redis error, if the fetch failed
 	asked      bool  // the fetch asked Redis (and, without err, it answered)
 
-	// For Prepare: whether the chunks after the window exist (up to
-	// maxProbe of them), asked with the window's fetch when probed is set.
+	// For PrepareSources: whether the chunks after the window are in a
+	// cache tier (up to maxProbe of them), asked in the same round trip.
 	exist  []bool
 	probed bool
 }
 
-// fromLocal reports whether any of the window's pieces came from the local
-// tier.
-func (w *window) fromLocal() bool {
-	for _, pc := range w.pieces {
-		if pc.src == srcLocal {
+// wpiece is the bytes [off, off+n) of chunk `chunk`, as a window has them.
+type wpiece struct {
+	off, n int64
+	chunk  int64
+	data   []byte // checked bytes of the chunk from file offset dataOff on; nil when not found
+	at     int64  // dataOff: the file offset of data[0]
+	src    source // srcLocal: the tier held it; srcRedis: Redis had it (and it may be in the tier now)
+	whole  bool   // fetched whole, for the local tier
+	local  bool   // the local tier holds the chunk now: read it there
+}
+
+// contains reports whether off is in the window's bytes, while it holds
+// them (a released window keeps its bounds, for adapt, but no pieces).
+func (w *window) contains(off int64) bool {
+	return len(w.pieces) > 0 && off >= w.start && off < w.end
+}
+
+// wanted reports whether the window fetched chunk i whole because the
+// local tier wanted it (and so asked the tier's doorkeeper already).
+func (w *window) wanted(i int64) bool {
+	for _, wp := range w.pieces {
+		if wp.chunk == i && wp.whole {
 			return true
 		}
 	}
 	return false
 }
 
-// contains reports whether off is in the window's bytes, while it holds
-// them (a released window keeps its bounds, for adapt, but no bytes).
-func (w *window) contains(off int64) bool {
-	return len(w.pieces) > 0 && off >= w.start && off < w.end
-}
-
-// piece returns the piece holding off, loading a window when off is not in
-// the current one, and deciding where its bytes come from when the local
-// tier and Redis did not have them. The piece stays valid until the next
-// call. f.mu must be held.
-func (f *File) piece(off int64) (*piece, error) {
-	if !f.win.contains(off) {
-		if err := f.load(off, 0); err != nil {
-			return nil, err
+// fromLocal reports whether any of the window's chunks is read from the
+// local tier.
+func (w *window) fromLocal() bool {
+	for _, pc := range w.pieces {
+		if pc.local {
+			return true
 		}
 	}
+	return false
+}
+
+// windowPiece returns the window's piece holding off, when the window
+// found it (in Redis, or put it in the local tier). f.mu must be held.
+func (f *File) windowPiece(off int64) (piece, bool) {
 	for j := range f.win.pieces {
-		pc := &f.win.pieces[j]
-		if off < pc.off || off >= pc.off+pc.n {
+		wp := &f.win.pieces[j]
+		if off < wp.off || off >= wp.off+wp.n {
 			continue
 		}
-		if !pc.have && pc.fl == nil && !pc.direct {
-			f.resolve(pc)
+		switch {
+		case wp.local:
+			// In the local tier, or fetched from Redis by this window and
+			// written there (then counted as Redis's): sent from there.
+			pc, ok := f.localPiece(wp.chunk, off, false) // fetch counted the hit
+			pc.src = wp.src
+			return pc, ok
+		case wp.data != nil:
+			lo := wp.off
+			return piece{lo: lo, hi: lo + wp.n, src: srcRedis, data: wp.data[lo-wp.at : lo+wp.n-wp.at]}, true
 		}
-		return pc, nil
+		return piece{}, false
 	}
-	return nil, fmt.Errorf("read %s at %d: no piece in window [%d, %d)", f.name, off, f.win.start, f.win.end)
-}
-
-// bytesAt returns the bytes of pc from off on, at most max of them: those
-// at hand, those its flight has read so far (waiting until there is at
-// least one), or, for a direct piece, bytes read now into the File's
-// scratch buffer. They stay valid until the next call; the caller only
-// reads them. f.mu must be held.
-func (f *File) bytesAt(pc *piece, off int64, max int64) ([]byte, error) {
-	end := min(pc.off+pc.n, off+max)
-	switch {
-	case pc.have:
-		s := pc.data[off-pc.off : end-pc.off]
-		return unsafe.Slice(unsafe.StringData(s), len(s)), nil
-	case pc.fl != nil:
-		fl := pc.fl
-		buf, err := fl.wait(f.ctx, int(off-fl.off))
-		if int64(len(buf)) > off-fl.off {
-			pc.src = fl.src
-			return buf[off-fl.off : min(int64(len(buf)), end-fl.off)], nil
-		}
-		if err == nil {
-			err = fmt.Errorf("read %s at %d: chunk ended early: %w", f.name, off, ErrChanged)
-		}
-		return nil, err
-	}
-	if f.scratch == nil {
-		f.scratch = f.c.scratch.Get().(*[]byte)
-		f.c.scratchHeld.Add(1)
-	}
-	buf := *f.scratch
-	n, err := f.direct(buf[:min(int64(len(buf)), end-off)], off)
-	return buf[:n], err
+	return piece{}, false
 }
 
 // load makes the window start at off: from the prefetch when it starts
-// there, else fetched now. Either way it then starts fetching the window
-// after it. A Redis error is not returned: a slow or unavailable Redis
-// switches this File to the origin for a second (skipRedisFor). f.mu must
-// be held.
+// there, else fetched now, with probes of the chunks after it up to chunk
+// probeTo (for PrepareSources). Either way it then starts fetching the
+// window after it. A Redis error is not returned but kept in f.win.err: a
+// slow or unavailable Redis makes the File leave it alone for a while
+// (skip.go). Only the request's end is an error. f.mu must be held.
 func (f *File) load(off, probeTo int64) error {
 	f.adapt(off)
 	f.releaseWindow()
 	var w window
-	if pf := f.pf; pf != nil && pf.start == off {
+	if pf := f.pf; pf != nil && pf.start == off && probeTo <= 0 {
 		f.pf = nil
 		select {
 		case <-pf.done:
@@ -151,38 +119,50 @@ func (f *File) load(off, probeTo int64) error {
 	} else {
 		f.dropPrefetch()
 		w = f.plan(off)
-		held, ok := f.c.tryAcquire(w.end - w.start)
+		held, ok := f.c.tryAcquire(w.cost())
 		if !ok {
 			// The budget is tight: shrink to the smallest window, and
 			// wait only for that much.
 			f.winSize = minWindow
 			w = f.plan(off)
 			var err error
-			if held, err = f.c.acquire(f.ctx, w.end-w.start); err != nil {
+			if held, err = f.c.acquire(f.ctx, w.cost()); err != nil {
 				return err
 			}
 		}
-		f.fetch(&w, f.cacheable(), f.probeKeys(w, probeTo), false)
 		w.held = held
+		f.fetch(&w, f.probes(w, probeTo), false)
+		if w.err != nil && f.ctx.Err() == nil && f.skip.busy(w.err, f.c.store) {
+			// Redis timed out while answering others: busy, not down.
+			// One more try before the origin takes over this window.
+			w.err, w.asked = nil, false
+			f.fetch(&w, f.probes(w, probeTo), false)
+		}
 	}
 	if w.err != nil {
 		if err := f.ctx.Err(); err != nil {
 			f.c.release(w.held)
 			return err
 		}
-		// A slow or unavailable Redis is left alone for a while (see
-		// skipRedisFor); a fast failure (a Cluster node refusing
-		// connections) costs little, and the next window may live on a
-		// node that is up.
 		if store.IsSlow(w.err) {
-			f.skipRedis()
+			f.skip.skipRedis()
 		}
 	} else if w.asked {
-		f.redisAnswered()
+		f.skip.answered()
 	}
 	f.win, f.winAt = w, time.Now()
 	f.startPrefetch(w.end)
 	return nil
+}
+
+// cost is the in-flight budget a window's fetch takes: the bytes of its
+// pieces, or of their whole chunks when fetched whole.
+func (w *window) cost() int64 {
+	var n int64
+	for _, pc := range w.pieces {
+		n += pc.n + store.BlockSize // a block at each end, at most
+	}
+	return n
 }
 
 // adapt sizes the next window from how fast the client drained the last
@@ -205,7 +185,7 @@ func (f *File) adapt(off int64) {
 // a fair share of the in-flight budget among the Files open (each may hold
 // two windows), so that many readers do not queue for memory.
 func (f *File) maxWindow() int64 {
-	share := f.c.memCap / (2 * max(1, f.c.open.Load()))
+	share := f.c.memCap / (2 * max(1, f.c.files.Load()))
 	return max(minWindow, min(int64(f.c.window)*f.c.chunkSize, share))
 }
 
@@ -222,22 +202,109 @@ func (f *File) plan(off int64) window {
 		i := f.geo.Index(p)
 		_, ce := f.geo.Bounds(i)
 		n := min(ce, end) - p
-		w.pieces = append(w.pieces, piece{off: p, n: n, chunk: i})
+		w.pieces = append(w.pieces, wpiece{off: p, n: n, chunk: i})
 		p += n
 	}
 	return w
 }
 
-// probeKeys returns the keys of the chunks after w up to chunk probeTo,
-// at most maxProbe of them: those Prepare wants to know about.
-func (f *File) probeKeys(w window, probeTo int64) []string {
+// probes returns the chunks after w up to chunk probeTo, at most maxProbe
+// of them: those PrepareSources wants to know about.
+func (f *File) probes(w window, probeTo int64) []int64 {
 	if probeTo <= 0 || w.end <= w.start {
 		return nil
 	}
 	next := f.geo.Index(w.end-1) + 1
 	last := min(probeTo, next+maxProbe-1)
-	if next > last {
-		return nil
+	var idx []int64
+	for i := next; i <= last; i++ {
+		idx = append(idx, i)
 	}
-	return f.keys(next, last)
+	return idx
 }
+
+// fetch fills w's pieces from Redis in one round trip (store.Read), and
+// asks in the same round trip whether the probe chunks are there (w.exist;
+// those the local tier holds count without asking). A chunk the local tier
+// wants is fetched whole and written there, unless a purge reached the
+// tier during the round trip (the bytes are still served, as a read that
+// ended just before the purge would have served them). It touches no
+// mutable field of f, so the read-ahead goroutine may call it.
+//
+// ahead says the window is read ahead of the client, off the path of its
+// first byte. Only then is a chunk fetched whole for the tier when the
+// window needs less than half of it: a seek's first window is small so
+// that its first byte comes soon.
+func (f *File) fetch(w *window, probe []int64, ahead bool) {
+	local := f.c.local
+	var gen uint64
+	if local != nil {
+		gen = local.Generation()
+	}
+	w.exist = make([]bool, len(probe))
+	var asks []store.Probe
+	var askAt []int
+	for k, i := range probe {
+		if local != nil && local.Has(f.Key(i)) {
+			w.exist[k] = true
+			continue
+		}
+		cs, ce := f.geo.Bounds(i)
+		asks, askAt = append(asks, store.Probe{Key: f.Key(i), Len: ce - cs}), append(askAt, k)
+	}
+	gets := make([]store.Get, 0, len(w.pieces))
+	which := make([]int, 0, len(w.pieces)) // the piece each get is for
+	for j := range w.pieces {
+		wp := &w.pieces[j]
+		cs, ce := f.geo.Bounds(wp.chunk)
+		g := store.Get{Key: f.Key(wp.chunk), Len: ce - cs, Lo: wp.off - cs, Hi: wp.off - cs + wp.n}
+		if local != nil && f.mode != readRefresh && local.Has(g.Key) {
+			wp.local, wp.src = true, srcLocal
+			f.c.stats.localHits.Add(1)
+			continue
+		}
+		if local != nil && local.Wanted(g.Key, f.id, ahead || 2*wp.n >= g.Len) {
+			g.Lo, g.Hi, wp.whole = 0, g.Len, true
+		}
+		gets, which = append(gets, g), append(which, j)
+	}
+	if len(gets) == 0 && len(asks) == 0 {
+		w.asked = false
+		w.probed = len(probe) > 0
+		return
+	}
+	got, present, err := f.c.store.Read(f.ctx, gets, asks)
+	w.asked = true
+	if err != nil {
+		w.err = err
+		return
+	}
+	for k, at := range askAt {
+		w.exist[at] = present[k]
+	}
+	w.probed = len(probe) > 0
+	for k, j := range which {
+		wp, g := &w.pieces[j], got[k]
+		if !g.Found() {
+			continue
+		}
+		cs, _ := f.geo.Bounds(wp.chunk)
+		wp.data, wp.at, wp.src = g.Data, cs+g.Start, srcRedis
+		f.c.stats.hits.Add(1)
+		if wp.whole && local.AddAt(gen, gets[k].Key, g.Data) {
+			// Read it from the tier (sendfile), and let go of the bytes.
+			wp.local, wp.data = true, nil
+		}
+	}
+}
+
+// releaseWindow gives the window's bytes back to the budget. f.mu must be
+// held.
+func (f *File) releaseWindow() {
+	f.c.release(f.win.held)
+	f.win.held = 0
+	f.win.pieces = nil
+}
+
+// maxProbe is the most chunks PrepareSources asks Redis about.
+const maxProbe = 32

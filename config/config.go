@@ -63,7 +63,9 @@ type Cache struct {
 	Readahead        int           // chunks fetched per round trip, and ahead of the reader
 	Versions         string        // "local" (device, inode, ctime too) or "shared" (name, size, mtime)
 	MaxInflightBytes int64         // cap on chunk bytes held by all requests at once
-	LocalBytes       int64         // in-process tier of chunks several requests read; 0: off
+	LocalBytes       int64         // local tier of chunk files for chunks several requests read; 0: off
+	LocalDir         string        // where the local tier makes its directory; "": the system's temporary directory
+	IntegrityKey     string        // HMAC key of cached chunks' tags; "": CRC-32C (secret: never printed)
 	Settle           time.Duration // after a file changes, how long its bytes are served but not cached
 	MinUses          int           // requests that must miss a chunk before it is cached
 }

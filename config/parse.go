@@ -145,6 +145,13 @@ func parse(c *Config, name, raw string) error {
 			return errors.New("want a size such as 512MiB, or 0 for off")
 		}
 		c.Cache.LocalBytes = int64(n)
+	case "cache.local_dir":
+		c.Cache.LocalDir = raw
+	case "cache.integrity_key":
+		if raw != "" && len(raw) < 16 {
+			return errors.New("want at least 16 bytes (a random string; every instance sharing the Redis needs the same)")
+		}
+		c.Cache.IntegrityKey = raw
 	case "cache.min_uses":
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > 100 {

@@ -100,12 +100,14 @@ func TestCacheStatus(t *testing.T) {
 		})
 	})
 	t.Run("local tier", func(t *testing.T) {
-		// Fill off: what is read from disk enters the local tier only, so
-		// each tier's part is known exactly.
+		// Fill off: what is read from disk enters the local tier only
+		// (when a second request reads it), so each tier's part is known
+		// exactly.
 		s := newServer(t, serverOptions{chunkSize: cs, fill: chunker.FillOff, local: 8 * cs, metrics: true})
 		data := s.write(t, "v.mp4", 3*cs, 2)
 		runSteps(t, s, "v.mp4", []cacheStep{
 			{"cold", "GET", []string{"Range: bytes=0-9999"}, 206, "MISS", "reelcache; fwd=miss", 0, 0, 10000},
+			{"a second request: the tier takes it", "GET", []string{"Range: bytes=0-9999"}, 206, "MISS", "reelcache; fwd=miss", 0, 0, 10000},
 			{"from the local tier", "GET", []string{"Range: bytes=0-9999"}, 206, "HIT", "reelcache; hit; detail=local", 0, 10000, 0},
 		})
 		// Chunk 1 in Redis only (as another instance would have put it).
@@ -115,7 +117,7 @@ func TestCacheStatus(t *testing.T) {
 		}
 		key := f.Key(1)
 		f.Close()
-		if err := s.store.Set(t.Context(), []string{key}, []string{string(data[cs : 2*cs])}); err != nil {
+		if err := s.store.Set(t.Context(), []string{key}, [][]byte{s.store.Codec().Sealed(key, data[cs:2*cs])}); err != nil {
 			t.Fatal(err)
 		}
 		runSteps(t, s, "v.mp4", []cacheStep{
@@ -123,6 +125,8 @@ func TestCacheStatus(t *testing.T) {
 			// Chunk 1 is asked for a second time: it comes from Redis
 			// whole and enters the local tier.
 			{"the tiers and disk", "GET", []string{fmt.Sprintf("Range: bytes=%d-%d", cs-100, 2*cs+99)}, 206, "PARTIAL", "reelcache; fwd=partial", cs, 100, 100},
+			// Chunk 2 is asked for a second time: read from disk and kept.
+			{"chunk 2 again", "GET", []string{fmt.Sprintf("Range: bytes=%d-%d", cs-100, 2*cs+99)}, 206, "PARTIAL", "reelcache; fwd=partial", 0, cs + 100, 100},
 			{"all local now", "GET", []string{fmt.Sprintf("Range: bytes=%d-%d", cs-100, 2*cs+99)}, 206, "HIT", "reelcache; hit; detail=local", 0, cs + 200, 0},
 		})
 	})

@@ -128,6 +128,11 @@ func TestRedisRefusingIsBypass(t *testing.T) {
 	if r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-99"); r.header.Get("X-Cache") != "MISS" {
 		t.Fatalf("first request: X-Cache %q, want MISS", r.header.Get("X-Cache"))
 	}
+	// A second request for chunk 0, reading at least half of it: the
+	// local tier takes it from Redis.
+	if r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-49999"); r.header.Get("X-Cache") != "HIT" {
+		t.Fatalf("second request: X-Cache %q, want HIT", r.header.Get("X-Cache"))
+	}
 	s.redis.Kill()
 	for _, tt := range []struct {
 		from int

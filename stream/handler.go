@@ -131,47 +131,12 @@ func (h *Handler) count(name string, redis, local, disk int64) {
 	h.metrics.served(redis, local, disk)
 }
 
-// contentTypes are the media types of the extensions reelcache knows. An
-// extension configured but not listed here is served as
-// application/octet-stream; ServeContent never sniffs, because the type is
-// set before it is called.
-var contentTypes = map[string]string{
-	".mp4":  "video/mp4",
-	".m4v":  "video/mp4",
-	".m4a":  "audio/mp4",
-	".mov":  "video/quicktime",
-	".webm": "video/webm",
-	".mkv":  "video/x-matroska",
-	".ogv":  "video/ogg",
-	".ogg":  "audio/ogg",
-	".mp3":  "audio/mpeg",
-	".ts":   "video/mp2t",
-}
-
 // Defaults of Options. The server's configuration (package config) takes
 // its defaults from these.
 const (
 	DefaultURLTTL    = 10 * time.Minute
 	DefaultMaxRanges = 16
 )
-
-// DefaultExtensions are served when Options.Extensions is empty.
-var DefaultExtensions = []string{"mp4", "m4v", "mov", "webm", "mkv", "ogv"}
-
-// NormalizeExtensions returns exts in lower case without a leading dot,
-// or an error naming the first that cannot be an extension (empty, or
-// holding a dot or a slash). The configuration and New both use it.
-func NormalizeExtensions(exts []string) ([]string, error) {
-	out := make([]string, 0, len(exts))
-	for _, e := range exts {
-		n := strings.ToLower(strings.TrimPrefix(e, "."))
-		if n == "" || strings.ContainsAny(n, "./\\") {
-			return nil, fmt.Errorf("bad extension %q", e)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
 
 // New returns a Handler.
 func New(opts Options) (*Handler, error) {
@@ -260,33 +225,6 @@ func (h *Handler) Register(e *echo.Echo) {
 		e.GET("/*", page)
 		e.HEAD("/*", page)
 	}
-}
-
-// mediaName returns the file name a /media/ request path asks for, or false
-// when the path is not one the server could ever serve. The path is the
-// decoded URL path, so "%2e%2e" has already become ".." here and is refused
-// like any other spelling; a double-encoded "%252e" stays the literal name
-// "%2e", which os.Root then fails to find.
-func (h *Handler) mediaName(p string) (string, bool) {
-	name, ok := strings.CutPrefix(p, "/media/")
-	if !ok || name == "" {
-		return "", false
-	}
-	// fs.ValidPath refuses "", ".", "..", empty elements and a leading or
-	// trailing slash. Backslashes and NULs are refused on top, since some
-	// systems (and some proxies) treat a backslash as a separator.
-	if !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
-		return "", false
-	}
-	for el := range strings.SplitSeq(name, "/") {
-		if strings.HasPrefix(el, ".") { // dotfiles and dot-directories
-			return "", false
-		}
-	}
-	if _, ok := h.exts[strings.ToLower(path.Ext(name))]; !ok {
-		return "", false
-	}
-	return name, true
 }
 
 // Media serves GET and HEAD /media/*: the route's middleware has already

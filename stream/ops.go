@@ -32,6 +32,7 @@ type Metrics struct {
 	requests     *prometheus.CounterVec
 	inflight     prometheus.Gauge
 	redisLatency *prometheus.HistogramVec
+	rejected     *prometheus.CounterVec
 	servedRedis  atomic.Int64
 	servedLocal  atomic.Int64
 	servedDisk   atomic.Int64
@@ -51,7 +52,13 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 		Name: "reelcache_redis_call_seconds", Help: "Duration of calls to Redis by operation and result.",
 		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1},
 	}, []string{"op", "result"})
-	m.reg.MustRegister(m.requests, m.inflight, m.redisLatency,
+	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reelcache_chunk_rejected_total", Help: "Cached chunk values that failed their check (not served; refilled from the origin), by reason: format, length or digest.",
+	}, []string{"reason"})
+	for _, r := range []string{"format", "length", "digest"} {
+		m.rejected.WithLabelValues(r) // present at 0
+	}
+	m.reg.MustRegister(m.requests, m.inflight, m.redisLatency, m.rejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for source, n := range map[string]*atomic.Int64{"redis": &m.servedRedis, "local": &m.servedLocal, "disk": &m.servedDisk} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -65,7 +72,7 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 		}{
 			{"reelcache_chunk_hits_total", "Chunks found in Redis.", func(s chunker.Stats) int64 { return s.Hits }},
 			{"reelcache_chunk_misses_total", "Chunks read from disk.", func(s chunker.Stats) int64 { return s.Misses }},
-			{"reelcache_local_hits_total", "Chunks found in the in-process tier (cache.local_bytes).", func(s chunker.Stats) int64 { return s.LocalHits }},
+			{"reelcache_local_hits_total", "Chunks found in the local tier (cache.local_bytes).", func(s chunker.Stats) int64 { return s.LocalHits }},
 			{"reelcache_origin_bytes_total", "Bytes read from disk for chunks.", func(s chunker.Stats) int64 { return s.DiskBytes }},
 			{"reelcache_fills_total", "Chunks written to Redis after a miss.", func(s chunker.Stats) int64 { return s.Fills }},
 			{"reelcache_fill_errors_total", "Chunk writes that failed.", func(s chunker.Stats) int64 { return s.FillErrors }},
@@ -78,7 +85,7 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 			Name: "reelcache_inflight_bytes", Help: "Chunk bytes requests hold now: windows and chunks being filled (bounded by cache.max_inflight_bytes).",
 		}, func() float64 { return float64(stats().Inflight) }))
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "reelcache_local_bytes", Help: "Bytes of chunks the in-process tier holds (cache.local_bytes).",
+			Name: "reelcache_local_bytes", Help: "Bytes of chunks the local tier holds as files (cache.local_bytes).",
 		}, func() float64 { return float64(stats().LocalHeld) }))
 	}
 	if breakerOpen != nil {
@@ -94,7 +101,11 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 	return m
 }
 
-// ObserveRedis records one Redis call; it fits chunker.StoreOptions.Observe.
+// RejectedChunk counts a cached value that failed its check; it fits
+// store.Options.Rejected.
+func (m *Metrics) RejectedChunk(reason string) { m.rejected.WithLabelValues(reason).Inc() }
+
+// ObserveRedis records one Redis call; it fits store.Options.Observe.
 func (m *Metrics) ObserveRedis(op string, d time.Duration, err error) {
 	result := "ok"
 	if err != nil {

@@ -70,11 +70,11 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		if sr, isSection := lr.R.(*io.SectionReader); isSection {
 			if ra, base, _ := sr.Outer(); ra != nil {
 				if rw, ok := ra.(rangeWriter); ok {
-					var out io.Writer = w.Response
-					if w.ctx != nil {
-						out = newWritableWriter(w.ctx, w.Response)
+					ctx := w.ctx
+					if ctx == nil {
+						ctx = context.Background()
 					}
-					return writeSection(out, rw, sr, base, lr)
+					return writeSection(newWritableWriter(ctx, w.Response), rw, sr, base, lr)
 				}
 			}
 		}

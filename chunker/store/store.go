@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -75,6 +76,17 @@ type Options struct {
 	// operation ("get", "exists", "set"), its duration and error: a hook
 	// for metrics.
 	Observe func(op string, d time.Duration, err error)
+
+	// IntegrityKey, when set, makes chunk values carry HMAC-SHA256 tags
+	// under it, so that whoever can write to Redis but lacks the key
+	// cannot change what viewers get; without it values carry CRC-32Cs,
+	// which catch damage (see Codec).
+	IntegrityKey []byte
+
+	// Rejected, when set, is called for every value that fails its check
+	// (Codec), with the reason: a hook for metrics. Rejections are also
+	// logged, at most once a second.
+	Rejected func(reason string)
 }
 
 // Store reads and writes chunks in Redis. It is safe for concurrent use.
@@ -90,6 +102,10 @@ type Store struct {
 	wtimeout time.Duration
 	brk      *breaker
 	observe  func(op string, d time.Duration, err error)
+	codec    *Codec
+	log      *slog.Logger
+	rejected func(reason string)
+	lastLog  atomic.Int64 // unix nanoseconds of the last rejection logged
 }
 
 // New returns a Store over opts.Client.
@@ -121,6 +137,9 @@ func New(opts Options) *Store {
 		wtimeout: opts.WriteTimeout,
 		brk:      newBreaker(opts.FailureThreshold, opts.Cooldown, opts.Logger),
 		observe:  opts.Observe,
+		codec:    NewCodec(opts.IntegrityKey),
+		log:      opts.Logger,
+		rejected: opts.Rejected,
 	}
 }
 
@@ -144,71 +163,6 @@ func (s *Store) Prefix() string { return s.prefix }
 // Available reports whether the breaker lets calls through now. It does not
 // contact Redis.
 func (s *Store) Available() bool { return s.brk.ready() }
-
-// RangeRequest asks for N bytes at Start of the value at Key, which must be
-// Len bytes long to count as found.
-type RangeRequest struct {
-	Key           string
-	Start, N, Len int64
-}
-
-// RangeReply is the answer to GetRanges.
-type RangeReply struct {
-	Vals  []string // Vals[i] holds the N bytes of reqs[i] when Found[i]
-	Found []bool
-	Exist []bool // Exist[i] says whether probe[i] exists
-}
-
-// GetRanges fetches parts of values in one pipeline: a STRLEN and a
-// GETRANGE per request, so that only the bytes a reader needs cross the
-// network, and a value that is not a whole chunk (damaged, or written by
-// something else) is a miss. The same round trip asks whether the probe
-// keys exist (what a response's X-Cache says of the chunks past its first
-// window), so that a seek waits for Redis once. Errors are as for Get.
-func (s *Store) GetRanges(ctx context.Context, reqs []RangeRequest, probe []string) (RangeReply, error) {
-	r := RangeReply{Vals: make([]string, len(reqs)), Found: make([]bool, len(reqs)), Exist: make([]bool, len(probe))}
-	if len(reqs) == 0 && len(probe) == 0 {
-		return r, nil
-	}
-	lens := make([]*redis.IntCmd, len(reqs))
-	gets := make([]*redis.StringCmd, len(reqs))
-	exists := make([]*redis.IntCmd, len(probe))
-	err := s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, r := range reqs {
-				lens[i] = p.StrLen(ctx, r.Key)
-				gets[i] = p.GetRange(ctx, r.Key, r.Start, r.Start+r.N-1)
-			}
-			for i, k := range probe {
-				exists[i] = p.Exists(ctx, k)
-			}
-			return nil
-		})
-		return partial(err, 2*len(reqs)+len(probe), func(i int) error {
-			switch {
-			case i >= 2*len(reqs):
-				return exists[i-2*len(reqs)].Err()
-			case i%2 == 0:
-				return lens[i/2].Err()
-			}
-			return gets[i/2].Err()
-		})
-	})
-	if err != nil {
-		return RangeReply{}, fmt.Errorf("get %d chunk ranges: %w", len(reqs), err)
-	}
-	for i, q := range reqs {
-		n, err1 := lens[i].Result()
-		v, err2 := gets[i].Result()
-		if err1 == nil && err2 == nil && n == q.Len && int64(len(v)) == q.N {
-			r.Vals[i], r.Found[i] = v, true
-		}
-	}
-	for i, c := range exists {
-		r.Exist[i] = c.Val() > 0
-	}
-	return r, nil
-}
 
 // partial turns a pipeline's error into the error of the call. go-redis
 // reports the first failed command's error for the pipeline; when some
@@ -266,7 +220,9 @@ func (s *Store) Exists(ctx context.Context, keys []string) ([]bool, error) {
 // and releases the chunks' fill leases in the same round trip (see
 // lease.go). Each SET is atomic in Redis, so a chunk is either stored whole
 // or absent.
-func (s *Store) Set(ctx context.Context, keys, vals []string) error {
+//
+// vals are sealed values (Codec.Seal).
+func (s *Store) Set(ctx context.Context, keys []string, vals [][]byte) error {
 	if len(keys) != len(vals) {
 		return fmt.Errorf("set chunks: %d keys for %d values", len(keys), len(vals))
 	}

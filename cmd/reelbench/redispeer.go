@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -110,25 +109,25 @@ func (p *redisPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for off := start; off <= end; {
 		n := min(p.window, end+1-off)
 		first, last, _ := geo.Span(off, n)
-		reqs := make([]store.RangeRequest, 0, last-first+1)
+		gets := make([]store.Get, 0, last-first+1)
 		for i := first; i <= last; i++ {
 			cs, ce := geo.Bounds(i)
 			s, e := max(off, cs), min(off+n, ce)
-			reqs = append(reqs, store.RangeRequest{Key: p.store.Key(info.Version, p.chunk, i), Start: s - cs, N: e - s, Len: ce - cs})
+			gets = append(gets, store.Get{Key: p.store.Key(info.Version, p.chunk, i), Len: ce - cs, Lo: s - cs, Hi: e - cs})
 		}
-		rep, err := p.store.GetRanges(r.Context(), reqs, nil)
+		got, _, err := p.store.Read(r.Context(), gets, nil)
 		if err != nil {
 			panic(http.ErrAbortHandler)
 		}
-		for i, v := range rep.Vals {
-			if !rep.Found[i] {
+		for i, g := range got {
+			if !g.Found() {
 				panic(http.ErrAbortHandler) // not warm: cut the response
 			}
-			// One write of the value's bytes, as reelcache's WriteRange
+			// One write of the bytes asked for, as reelcache's WriteRange
 			// does: io.WriteString would go through the ResponseWriter's
-			// 2 KiB buffer, a copy and a syscall per 2 KiB. The string
-			// is immutable and Write only reads the slice.
-			if _, err := w.Write(unsafe.Slice(unsafe.StringData(v), len(v))); err != nil {
+			// 2 KiB buffer, a copy and a syscall per 2 KiB.
+			lo := gets[i].Lo - g.Start
+			if _, err := w.Write(g.Data[lo : lo+gets[i].Hi-gets[i].Lo]); err != nil {
 				return // the client left
 			}
 		}

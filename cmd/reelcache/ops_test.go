@@ -126,7 +126,10 @@ func TestLocalTierMetrics(t *testing.T) {
 	base, _ := serveWith(t, config.Redis{URL: rs.URL()}, func(c *config.Config) { c.Cache.LocalBytes = 1 << 20 })
 	media := base + "/media/sample.webm"
 	want, _ := os.ReadFile(filepath.Join(samples(t), "sample.webm"))
-	httpGet(t, media, "Range: bytes=0-99999") // chunks 0 and 1 from disk, kept
+	httpGet(t, media, "Range: bytes=0-99999") // chunks 0 and 1 from disk, into Redis
+	// The fill is asynchronous: wait for both chunks to land.
+	settle(func() bool { return metric(t, base, `reelcache_fills_total`) >= 2 })
+	httpGet(t, media, "Range: bytes=0-99999") // a second request for them: from Redis, into the tier
 	for range 3 {
 		_, h, b := httpGet(t, media, "Range: bytes=1000-1999")
 		if !bytes.Equal(b, want[1000:2000]) || h.Get("X-Cache") != "HIT" {
@@ -139,7 +142,7 @@ func TestLocalTierMetrics(t *testing.T) {
 		want   float64
 	}{
 		{`reelcache_served_bytes_total{source="local"}`, 3000},
-		{`reelcache_served_bytes_total{source="redis"}`, 0},
+		{`reelcache_served_bytes_total{source="redis"}`, 100000},
 		{`reelcache_served_bytes_total{source="disk"}`, 100000},
 		{`reelcache_local_hits_total`, 3},
 		{`reelcache_local_bytes`, 2 << 16}, // two 64 KiB chunks held

@@ -83,7 +83,14 @@ func (b *backend) Close() error {
 	return err
 }
 
-func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration, observe func(string, time.Duration, error)) (*backend, error) {
+// cacheHooks are the metrics hooks openCache gives the store; zero for
+// operator commands.
+type cacheHooks struct {
+	observe  func(op string, d time.Duration, err error)
+	rejected func(reason string)
+}
+
+func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill chunker.FillMode, readTimeout time.Duration, hooks cacheHooks) (*backend, error) {
 	remote, err := openOrigin(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -132,7 +139,9 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 			TTL:              cfg.Cache.TTL,
 			Timeout:          max(cfg.Redis.Timeout, readTimeout),
 			Logger:           log,
-			Observe:          observe,
+			Observe:          hooks.observe,
+			Rejected:         hooks.rejected,
+			IntegrityKey:     []byte(cfg.Cache.IntegrityKey),
 		})
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		err := rdb.Ping(pctx).Err()
@@ -150,7 +159,8 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		Fill:             fill,
 		Window:           cfg.Cache.Readahead,
 		MaxInflightBytes: cfg.Cache.MaxInflightBytes,
-		LocalBytes:       cfg.Cache.LocalBytes,
+		LocalBytes:       localBytes(cfg, hooks),
+		LocalDir:         cfg.Cache.LocalDir,
 		Settle:           cfg.Cache.Settle,
 		MinUses:          cfg.Cache.MinUses,
 		Logger:           log,
@@ -165,6 +175,16 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		return nil, err
 	}
 	return &backend{cache: cache, rdb: rdb, root: root}, nil
+}
+
+// localBytes is the local tier's size for what openCache opens: none for
+// an operator command (it serves no viewer; hooks are unset), else
+// cache.local_bytes.
+func localBytes(cfg *config.Config, hooks cacheHooks) int64 {
+	if hooks.observe == nil {
+		return 0
+	}
+	return cfg.Cache.LocalBytes
 }
 
 // minBudgetChunks is the fewest chunks cache.max_inflight_bytes should hold.
@@ -184,7 +204,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		func() chunker.Stats { return a.cache.Stats() },
 		func() bool { s := a.cache.Store(); return s != nil && !s.Available() },
 	)
-	a.backend, err = openCache(ctx, cfg, log, fill, 0, metrics.ObserveRedis)
+	a.backend, err = openCache(ctx, cfg, log, fill, 0, cacheHooks{observe: metrics.ObserveRedis, rejected: metrics.RejectedChunk})
 	if err != nil {
 		return nil, err
 	}
@@ -246,34 +266,23 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	return a, nil
 }
 
-// gcPercent is the GOGC for a local tier of local bytes. The GC lets the
-// heap grow by GOGC percent of what is live before it collects; a full local
-// tier is live, long-lived and pointer-free, and letting garbage grow in
-// proportion to it would only add to RSS. So the headroom is that of the
-// working heap (half the in-flight budget plus 64 MiB): with a 384 MiB
-// tier, 500 viewers ran with 325 MB RSS at GOGC 25 against 391 MB at 100,
-// and no more stalls.
-func gcPercent(local, inflight int64) int {
-	work := inflight/2 + 64<<20
-	return int(max(10, 100*work/(work+local)))
-}
-
 // serve runs the HTTP server until ctx ends, then gives in-flight requests
 // grace to finish (see shutdown).
 func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// Chunk data is bounded by cache.max_inflight_bytes and
-		// cache.local_bytes; a soft limit a little above them makes the GC
-		// return garbage chunks before the heap doubles. GOMEMLIMIT in the
-		// environment overrides it.
-		debug.SetMemoryLimit(cfg.Cache.LocalBytes + cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
+		// Chunk data in the heap is bounded by cache.max_inflight_bytes
+		// (the local tier's chunks are files, in the page cache); a soft
+		// limit a little above it makes the GC return garbage chunks
+		// before the heap doubles. GOMEMLIMIT in the environment
+		// overrides it.
+		debug.SetMemoryLimit(cfg.Cache.MaxInflightBytes + cfg.Cache.MaxInflightBytes/2 + 64<<20)
 	}
 	if os.Getenv("GOGC") == "" {
-		// GOGC for the tier, raised while the live heap is small so
-		// that the goal is at least a quarter of the in-flight budget.
-		// GOGC in the environment overrides both.
-		stop := startHeapFloor(cfg.Cache.MaxInflightBytes/heapFloorFraction, gcPercent(cfg.Cache.LocalBytes, cfg.Cache.MaxInflightBytes))
+		// GOGC 100, raised while the live heap is small so that the
+		// goal is at least a quarter of the in-flight budget. GOGC in
+		// the environment overrides it.
+		stop := startHeapFloor(cfg.Cache.MaxInflightBytes/heapFloorFraction, 100)
 		defer stop()
 	}
 	a, err := newApp(ctx, cfg, log)

@@ -1,0 +1,86 @@
+package chunker
+
+import (
+	"context"
+	"io"
+	"sync"
+	"testing"
+)
+
+// TestStatusJudgesChunksByWhatRedisHolds: X-Cache must say where the bytes
+// really come from (issue 21 item 8). Chunks past the first window are
+// judged, in the same round trip, by the length their value must have: a
+// value of the wrong length there makes the response PARTIAL, not HIT; so
+// does it for a HEAD, which fetches nothing.
+func TestStatusJudgesChunksByWhatRedisHolds(t *testing.T) {
+	const cs = 64 << 10
+	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillSync})
+	writeRandom(t, fx.dir, "a.mp4", 8*cs, 23)
+	readAll(t, fx.cache, "a.mp4") // all cached
+	f, err := fx.cache.Open(context.Background(), "a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := f.Key(6)
+	f.Close()
+	for _, body := range []bool{true, false} {
+		f, _ := fx.cache.Open(context.Background(), "a.mp4")
+		if got := f.PrepareSources(0, 8*cs, body).Status(); got != Hit {
+			t.Fatalf("all cached, body %v: %v, want Hit", body, got)
+		}
+		f.Close()
+	}
+	rdb := fx.redis.Client()
+	defer rdb.Close()
+	rdb.SetRange(context.Background(), key, 10, "x") // same length: caught when read
+	rdb.Append(context.Background(), key, "!")       // now the wrong length: caught at once
+	for _, body := range []bool{true, false} {
+		f, _ := fx.cache.Open(context.Background(), "a.mp4")
+		src := f.PrepareSources(0, 8*cs, body)
+		f.Close()
+		if src.Status() != Partial || src.Disk != 1 {
+			t.Errorf("chunk 6 of the wrong length, body %v: %+v (%v), want Partial with one chunk from the origin", body, src, src.Status())
+		}
+	}
+}
+
+// recordingOrigin is a Dir that records the ranges read from it.
+type recordingOrigin struct {
+	*Dir
+	mu     sync.Mutex
+	ranges [][2]int64 // off, n
+}
+
+func (r *recordingOrigin) ReadRange(ctx context.Context, name, version string, off, n int64) (io.ReadCloser, error) {
+	r.mu.Lock()
+	r.ranges = append(r.ranges, [2]int64{off, n})
+	r.mu.Unlock()
+	return r.Dir.ReadRange(ctx, name, version, off, n)
+}
+
+// TestSeekFillReadsItsBytesFirst: a cold seek far into a chunk that will
+// be cached reads the chunk from the seek's offset first and its start
+// after, each byte once (issue 21 item 5): its first byte does not wait
+// for the chunk's prefix.
+func TestSeekFillReadsItsBytesFirst(t *testing.T) {
+	const cs = 1 << 20
+	rec := &recordingOrigin{}
+	fx := newFixtureWith(t, true, Options{ChunkSize: cs, Fill: FillAsync}, storeOptions(), nil)
+	rec.Dir = NewDir(fx.root, DirOptions{})
+	fx.cache.origin = rec
+	want := writeRandom(t, fx.dir, "a.mp4", 2*cs, 24)
+	seek := int64(cs + 900<<10)
+	got, _ := readRange(t, fx.cache, "a.mp4", seek, 1000)
+	if string(got) != string(want[seek:seek+1000]) {
+		t.Fatal("wrong bytes")
+	}
+	waitIdle(t, fx.cache) // the fill has ended
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.ranges) != 2 || rec.ranges[0] != [2]int64{seek, 2*cs - seek} || rec.ranges[1] != [2]int64{cs, seek - cs} {
+		t.Fatalf("origin reads %v, want [%d %d] then [%d %d]", rec.ranges, seek, 2*cs-seek, cs, seek-cs)
+	}
+	if keys := fx.redis.Keys(context.Background(), "reelcache:c:*"); len(keys) != 1 {
+		t.Fatalf("chunk keys after the seek's fill: %v, want 1", keys)
+	}
+}

@@ -24,6 +24,13 @@ func TestMetaBoundToVersion(t *testing.T) {
 	if _, err := c.Meta(ctx, "v2", "index"); !errors.Is(err, ErrNoMeta) {
 		t.Fatalf("Meta of another version: err = %v, want ErrNoMeta", err)
 	}
+	// A damaged or forged value reads as absent.
+	rdb := fx.redis.Client()
+	defer rdb.Close()
+	rdb.Set(ctx, "reelcache:m:v1:forged", "one\x00two", 0)
+	if _, err := c.Meta(ctx, "v1", "forged"); !errors.Is(err, ErrNoMeta) {
+		t.Fatalf("Meta of an unsealed value: err = %v, want ErrNoMeta", err)
+	}
 	for _, bad := range []string{"", "a:b", "a b", "\x1b"} {
 		if err := c.SetMeta(ctx, "v1", bad, nil); err == nil {
 			t.Errorf("SetMeta kind %q: no error", bad)
@@ -38,17 +45,17 @@ func TestMetaBoundToVersion(t *testing.T) {
 		t.Fatalf("MetaLease = %v, %v", ok, err)
 	}
 	n, err := c.Store().PurgeMeta(ctx, []string{"v1"})
-	if err != nil || n != 2 {
-		t.Fatalf("PurgeMeta(v1) = %d, %v; want 2 keys", n, err)
+	if err != nil || n != 3 {
+		t.Fatalf("PurgeMeta(v1) = %d, %v; want 3 keys", n, err)
 	}
 	if _, err := c.Meta(ctx, "v1", "index"); !errors.Is(err, ErrNoMeta) {
 		t.Fatalf("Meta after purge: err = %v", err)
 	}
-	fx.redis.Client().Set(ctx, "other:m:v9:index", "keep", 0)
+	rdb.Set(ctx, "other:m:v9:index", "keep", 0)
 	if n, err := c.Store().PurgeMeta(ctx, nil); err != nil || n != 1 {
 		t.Fatalf("PurgeMeta(all) = %d, %v; want 1 key", n, err)
 	}
-	if v, _ := fx.redis.Client().Get(ctx, "other:m:v9:index").Result(); v != "keep" {
+	if v, _ := rdb.Get(ctx, "other:m:v9:index").Result(); v != "keep" {
 		t.Fatal("PurgeMeta(all) deleted another prefix's key")
 	}
 }

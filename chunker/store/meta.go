@@ -48,7 +48,8 @@ func CheckKind(kind string) error {
 }
 
 // GetMeta returns the metadata value kind of version, ErrNoMeta when none
-// is stored. It goes through the breaker, with the write timeout (values
+// is stored or what is stored fails its check (counted like a rejected
+// chunk). It goes through the breaker, with the write timeout (values
 // may be a few MB).
 func (s *Store) GetMeta(ctx context.Context, version, kind string) ([]byte, error) {
 	var val string
@@ -63,14 +64,24 @@ func (s *Store) GetMeta(ctx context.Context, version, kind string) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("get %s of version %s: %w", kind, version, err)
 	}
-	return []byte(val), nil
+	key := s.metaKey(version, kind)
+	data, err := s.codec.OpenSized(key, bytesOf(val))
+	if err != nil {
+		// Damaged or forged: as if absent (the caller computes it again
+		// and overwrites it).
+		s.reject(err)
+		return nil, ErrNoMeta
+	}
+	return data, nil
 }
 
 // SetMeta stores val as the metadata value kind of version, with the
-// store's TTL.
+// store's TTL, sealed like a chunk (Codec): GetMeta never returns a value
+// that fails its check.
 func (s *Store) SetMeta(ctx context.Context, version, kind string, val []byte) error {
 	err := s.call(ctx, s.wtimeout, "set", func(ctx context.Context) error {
-		return s.uc.Set(ctx, s.metaKey(version, kind), val, s.ttl).Err()
+		key := s.metaKey(version, kind)
+		return s.uc.Set(ctx, key, s.codec.Sealed(key, val), s.ttl).Err()
 	})
 	if err != nil {
 		return fmt.Errorf("set %s of version %s: %w", kind, version, err)

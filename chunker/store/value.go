@@ -245,3 +245,17 @@ func (c *Codec) Sealed(key string, data []byte) []byte {
 	c.Seal(key, buf)
 	return buf
 }
+
+// OpenSized checks a whole value read from key whose length is not known
+// ahead (a metadata value): the header's own length field is taken, and
+// must agree with the value's. It fails like Open.
+func (c *Codec) OpenSized(key string, val []byte) ([]byte, error) {
+	if len(val) < headerFixed {
+		return nil, reject(key, RejectLength)
+	}
+	n := int64(binary.BigEndian.Uint64(val[8:16]))
+	if n < 0 || n > int64(len(val)) {
+		return nil, reject(key, RejectLength)
+	}
+	return c.Open(key, val, n)
+}

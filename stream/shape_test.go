@@ -59,6 +59,11 @@ func TestRateShaping(t *testing.T) {
 					t.Fatalf("warm-up read %d bytes: %v", n, err)
 				}
 			}
+			// The tier takes a chunk just after its readers have the
+			// bytes: wait for the last one.
+			if tt.o.local > 0 {
+				waitFor(t, func() bool { return s.cache.Stats().LocalHeld >= size })
+			}
 			// Within limit_rate_after: full speed, far faster than the
 			// 0.5 s that 1 MiB at 2 MiB/s would take.
 			start := time.Now()

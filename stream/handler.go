@@ -182,51 +182,6 @@ func New(opts Options) (*Handler, error) {
 	return h, nil
 }
 
-// Register adds the handler's routes to e, each with its middleware, in
-// this order (outermost first):
-//
-//	/media/*       CORS, CacheControl, RequireSignature, LimitStreams, Shape
-//	/api/media     CORS, CacheControl(no-store), RequireGrant
-//	/api/chunks/*  CORS, CacheControl(no-store), RequireGrant
-//	/              the page (no CORS)
-//
-// Each is left out when its option is off. CORS comes first so that even a
-// 403 or 429 reaches a page on an allowed origin as a status it can read;
-// with CORS on, the three routes also answer preflight OPTIONS.
-func (h *Handler) Register(e *echo.Echo) {
-	o := h.opts
-	var cors []echo.MiddlewareFunc
-	if len(o.CORSOrigins) > 0 {
-		cors = []echo.MiddlewareFunc{CORS(o.CORSOrigins)}
-	}
-	media := append(cors[:len(cors):len(cors)], CacheControl(o.CacheControl))
-	api := append(cors[:len(cors):len(cors)], CacheControl("no-store"))
-	if h.signer != nil {
-		media = append(media, RequireSignature(h.signer))
-		api = append(api, RequireGrant(h.signer))
-	}
-	if o.MaxStreamsPerClient > 0 {
-		media = append(media, LimitStreams(o.MaxStreamsPerClient))
-	}
-	if o.LimitRate > 0 {
-		media = append(media, Shape(o.LimitRate, o.LimitRateAfter))
-	}
-	e.GET("/media/*", h.Media, media...)
-	e.HEAD("/media/*", h.Media, media...)
-	e.GET("/api/media", h.List, api...)
-	e.GET("/api/chunks/*", h.Chunks, api...)
-	if cors != nil {
-		for _, p := range []string{"/media/*", "/api/media", "/api/chunks/*"} {
-			e.OPTIONS(p, preflight, cors...)
-		}
-	}
-	if h.static != nil {
-		page := echo.WrapHandler(pageHandler(h.static))
-		e.GET("/*", page)
-		e.HEAD("/*", page)
-	}
-}
-
 // Media serves GET and HEAD /media/*: the route's middleware has already
 // checked the signature, the client's limit and set up rate shaping.
 func (h *Handler) Media(c echo.Context) error {

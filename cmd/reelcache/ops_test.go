@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testproc"
 )
 
 // metric returns the value of one sample line of /metrics ("name{labels}").
@@ -308,29 +308,18 @@ func TestRedisSentinel(t *testing.T) {
 	bin := redistest.Require(t, "redis-server")
 	master := redistest.Start(t)
 	dir := t.TempDir()
-	_, mport, _ := strings.Cut(master.Addr(), ":")
-	var addr string
-	var cmd *exec.Cmd
-	for range 5 {
-		port := freeTCPPort(t)
-		conf := filepath.Join(dir, "sentinel.conf")
-		os.WriteFile(conf, []byte(fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %s 1\n", port, dir, mport)), 0o644)
-		cmd = exec.Command(bin, conf, "--sentinel")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		addr = fmt.Sprintf("127.0.0.1:%d", port)
-		if waitTCP(addr) {
-			break
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		cmd = nil
-	}
-	if cmd == nil {
-		t.Fatal("redis-server --sentinel did not start")
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sentinel := testproc.Start(t, testproc.Options{
+		Name: "redis-server --sentinel",
+		Command: func(port int) (*exec.Cmd, error) {
+			conf := filepath.Join(dir, "sentinel.conf")
+			text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\n", port, dir, master.Port())
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				return nil, err
+			}
+			return exec.Command(bin, conf, "--sentinel"), nil
+		},
+	})
+	addr := sentinel.Addr()
 
 	base, _ := serveWith(t, config.Redis{URL: "redis://" + addr, Mode: "sentinel", MasterName: "mymaster"})
 	if a, b := xcacheTwice(t, base); a != "MISS" || b != "HIT" {
@@ -339,24 +328,4 @@ func TestRedisSentinel(t *testing.T) {
 	if keys := master.Keys(context.Background(), "reelcache:c:*"); len(keys) == 0 {
 		t.Error("no chunks on the master the sentinel names")
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitTCP(addr string) bool {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return true
-		}
-	}
-	return false
 }

@@ -9,24 +9,20 @@ package nginxtest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/reelcache/reelcache/internal/testproc"
 )
 
-// Server is a running nginx. Its methods are for the test goroutine.
+// Server is a running nginx: Kill and Addr are its process's. Its methods
+// are for the test goroutine.
 type Server struct {
-	tb   testing.TB
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	conf string
+	*testproc.Proc
+	dir string
 }
 
 // Options say what the server serves.
@@ -48,11 +44,7 @@ func Find(tb testing.TB) string {
 			return path
 		}
 	}
-	msg := "nginx not found: run `make deps` as root to install it (apt-get install nginx-light)"
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
+	testproc.Missing(tb, "nginx not found: run `make deps` as root to install it (apt-get install nginx-light)")
 	return ""
 }
 
@@ -63,32 +55,19 @@ func Find(tb testing.TB) string {
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	bin := Find(tb)
-	s := &Server{tb: tb, dir: tb.TempDir()}
-	var err error
-	for range 5 { // the free port can be taken between probe and bind
-		s.port = freePort(tb)
-		if err = s.start(bin, opts); err == nil {
-			tb.Cleanup(s.Kill)
-			return s
-		}
-	}
-	tb.Fatalf("start nginx: %v", err)
-	return nil
+	s := &Server{dir: tb.TempDir()}
+	s.Proc = testproc.Start(tb, testproc.Options{
+		Name:    "nginx",
+		Command: func(port int) (*exec.Cmd, error) { return s.command(bin, port, opts) },
+		Log:     func() string { return testproc.Tail(filepath.Join(s.dir, "error.log")) },
+	})
+	return s
 }
 
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (s *Server) start(bin string, opts Options) error {
+// command writes nginx.conf for port and returns the command that runs it.
+func (s *Server) command(bin string, port int, opts Options) (*exec.Cmd, error) {
 	d := s.dir
-	s.conf = fmt.Sprintf(`daemon off;
+	text := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
 pid %[1]s/nginx.pid;
@@ -114,47 +93,15 @@ http {
 		}
 	}
 }
-`, d, s.port, opts.Root, opts.Location)
+`, d, port, opts.Root, opts.Location)
 	conf := filepath.Join(d, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(s.conf), 0o644); err != nil {
-		return err
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(bin, "-p", d, "-c", conf, "-e", filepath.Join(d, "error.log"))
 	cmd.Dir = d
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("nginx exited: %v: %s", err, s.errorLog())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond); err == nil {
-			c.Close()
-			s.cmd = cmd
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	<-exited
-	return fmt.Errorf("nginx did not listen on %s: %s", s.Addr(), s.errorLog())
+	return cmd, nil
 }
-
-func (s *Server) errorLog() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "error.log"))
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
-}
-
-// Addr returns host:port.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 // URL returns http://host:port/.
 func (s *Server) URL() string { return "http://" + s.Addr() + "/" }
@@ -164,15 +111,4 @@ func (s *Server) URL() string { return "http://" + s.Addr() + "/" }
 func (s *Server) AccessLog() []string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "access.log"))
 	return strings.FieldsFunc(string(b), func(r rune) bool { return r == '\n' })
-}
-
-// Kill stops nginx with SIGKILL. It is safe to call more than once.
-func (s *Server) Kill() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT)
-	s.cmd.Process.Kill()
-	s.cmd.Process.Wait()
-	s.cmd = nil
 }

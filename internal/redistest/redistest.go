@@ -17,7 +17,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -25,37 +24,30 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/internal/testproc"
 )
 
-// Server is a running redis-server. Its methods are for the test goroutine.
+// Server is a running redis-server: Kill, Pause, Resume, Restart (empty, on
+// the same port) and Addr are its process's. Its methods are for the test
+// goroutine.
 type Server struct {
+	*testproc.Proc
 	tb   testing.TB
 	dir  string
-	port int
 	args []string
-	cmd  *exec.Cmd
 	tls  *tls.Config // set for a TLS-only server: the client config that trusts it
 }
 
-// Require returns the path of the named program, skipping the test when it is
-// missing, or failing it under CI=true.
+// Require is testproc.Require, kept here for the many tests that already
+// import this package.
 func Require(tb testing.TB, name string) string {
 	tb.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	msg := fmt.Sprintf("%s not found in PATH: run `make test` as root to install it (apt-get install redis-server ffmpeg chromium)", name)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-	return ""
+	return testproc.Require(tb, name)
 }
 
 // Start runs a redis-server with no persistence on a free loopback port and
@@ -63,38 +55,30 @@ func Require(tb testing.TB, name string) string {
 // "name value" pairs, e.g. "maxmemory", "2mb".
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	Require(tb, "redis-server")
 	s := &Server{tb: tb, dir: tb.TempDir(), args: extra}
-	var err error
-	for range 5 { // the free port can be taken between probe and bind
-		s.port = freePort(tb)
-		if err = s.start(); err == nil {
-			tb.Cleanup(s.Kill)
-			return s
-		}
-	}
-	tb.Fatalf("start redis-server: %v", err)
-	return nil
+	s.start()
+	return s
 }
 
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+func (s *Server) start() {
+	s.tb.Helper()
+	bin := Require(s.tb, "redis-server")
+	s.Proc = testproc.Start(s.tb, testproc.Options{
+		Name:    "redis-server",
+		Command: func(port int) (*exec.Cmd, error) { return s.command(bin, port), nil },
+		Ready:   s.ready,
+		Log:     func() string { return testproc.Tail(filepath.Join(s.dir, "redis.log")) },
+	})
 }
 
-func (s *Server) start() error {
-	port := []string{"--port", strconv.Itoa(s.port)}
+func (s *Server) command(bin string, port int) *exec.Cmd {
+	args := []string{"--port", strconv.Itoa(port)}
 	if s.tls != nil {
-		port = []string{"--port", "0", "--tls-port", strconv.Itoa(s.port),
+		args = []string{"--port", "0", "--tls-port", strconv.Itoa(port),
 			"--tls-cert-file", "server.pem", "--tls-key-file", "server.key",
 			"--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"}
 	}
-	args := append(port,
+	args = append(args,
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
 		"--save", "",
@@ -105,46 +89,26 @@ func (s *Server) start() error {
 	for i := 0; i+1 < len(s.args); i += 2 {
 		args = append(args, "--"+s.args[i], s.args[i+1])
 	}
-	cmd := exec.Command("redis-server", args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = s.dir
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("redis-server exited: %v: %s", err, s.logTail())
-		default:
-		}
-		if c, err := s.dial(); err == nil {
-			ok := ping(c)
-			c.Close()
-			if ok {
-				s.cmd = cmd
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	<-exited
-	return fmt.Errorf("redis-server did not answer on %s: %s", s.Addr(), s.logTail())
+	return cmd
 }
 
-func (s *Server) dial() (net.Conn, error) {
+// ready reports whether the server at addr answers PING: PONG, or NOAUTH
+// from a server with a password.
+func (s *Server) ready(addr string) bool {
 	d := &net.Dialer{Timeout: 100 * time.Millisecond}
+	var c net.Conn
+	var err error
 	if s.tls != nil {
-		return tls.DialWithDialer(d, "tcp", s.Addr(), s.tls)
+		c, err = tls.DialWithDialer(d, "tcp", addr, s.tls)
+	} else {
+		c, err = d.Dial("tcp", addr)
 	}
-	return d.Dial("tcp", s.Addr())
-}
-
-// ping reports whether the server answers: PONG, or NOAUTH from a server
-// with a password.
-func ping(c net.Conn) bool {
+	if err != nil {
+		return false
+	}
+	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return false
@@ -158,7 +122,6 @@ func ping(c net.Conn) bool {
 // file. extra are as for Start.
 func StartTLS(tb testing.TB, extra ...string) (*Server, string) {
 	tb.Helper()
-	Require(tb, "redis-server")
 	s := &Server{tb: tb, dir: tb.TempDir(), args: extra}
 	caFile, err := writeCerts(s.dir)
 	if err != nil {
@@ -168,15 +131,8 @@ func StartTLS(tb testing.TB, extra ...string) (*Server, string) {
 	pem, _ := os.ReadFile(caFile)
 	pool.AppendCertsFromPEM(pem)
 	s.tls = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	for range 5 {
-		s.port = freePort(tb)
-		if err = s.start(); err == nil {
-			tb.Cleanup(s.Kill)
-			return s, caFile
-		}
-	}
-	tb.Fatalf("start redis-server with TLS: %v", err)
-	return nil, ""
+	s.start()
+	return s, caFile
 }
 
 // writeCerts writes ca.pem, server.pem and server.key into dir.
@@ -227,17 +183,6 @@ func pemEncode(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
-func (s *Server) logTail() string {
-	b, _ := os.ReadFile(s.dir + "/redis.log")
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
-}
-
-// Addr returns host:port.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
-
 // URL returns a redis:// (or rediss://) URL for database 0.
 func (s *Server) URL() string {
 	if s.tls != nil {
@@ -251,34 +196,6 @@ func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr(), TLSConfig: s.tls})
 	s.tb.Cleanup(func() { c.Close() })
 	return c
-}
-
-// Kill stops the server with SIGKILL, as a crash would. It is safe to call
-// more than once.
-func (s *Server) Kill() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT) // a stopped process must run to die
-	s.cmd.Process.Kill()
-	s.cmd.Process.Wait()
-	s.cmd = nil
-}
-
-// Pause stops the process with SIGSTOP: it keeps its port but answers
-// nothing, as a hung server does. Resume undoes it.
-func (s *Server) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
-
-// Resume continues a paused server.
-func (s *Server) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
-
-// Restart starts a killed server again on the same port, empty.
-func (s *Server) Restart() {
-	s.tb.Helper()
-	s.Kill()
-	if err := s.start(); err != nil {
-		s.tb.Fatalf("restart redis-server: %v", err)
-	}
 }
 
 // Keys returns the keys matching pattern, for assertions.

@@ -12,13 +12,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testproc"
 )
 
 // Credentials of every test server.
@@ -36,15 +34,14 @@ const (
 	Region    = "us-east-1"
 )
 
-// Server is a running versitygw. Its methods are for the test goroutine.
+// Server is a running versitygw: Kill, Pause, Resume and Addr are its
+// process's. Its methods are for the test goroutine.
 type Server struct {
-	tb   testing.TB
-	bin  string
-	dir  string // buckets are its subdirectories
-	port int
-	cmd  *exec.Cmd
-	log  *testlog.Buffer // one line per request
-	cl   *s3.Client
+	*testproc.Proc
+	tb  testing.TB
+	dir string          // buckets are its subdirectories
+	log *testlog.Buffer // one line per request
+	cl  *s3.Client
 }
 
 // Find returns versitygw's path, skipping the test when it is missing, or
@@ -69,72 +66,30 @@ func Find(tb testing.TB) string {
 			return p
 		}
 	}
-	msg := "versitygw not found in PATH or $(go env GOPATH)/bin: run `make deps` (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
+	testproc.Missing(tb, "versitygw not found in PATH or $(go env GOPATH)/bin: run `make deps` (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)")
 	return ""
 }
 
 // Start runs versitygw and stops it when the test ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: Find(tb), dir: tb.TempDir(), log: &testlog.Buffer{}}
-	var err error
-	for range 5 {
-		s.port = freePort(tb)
-		if err = s.start(); err == nil {
-			tb.Cleanup(s.Kill)
-			s.cl = s.Client(AccessKey, SecretKey)
-			return s
-		}
-	}
-	tb.Fatalf("start versitygw: %v", err)
-	return nil
+	bin := Find(tb)
+	s := &Server{tb: tb, dir: tb.TempDir(), log: &testlog.Buffer{}}
+	s.Proc = testproc.Start(tb, testproc.Options{
+		Name: "versitygw",
+		Command: func(port int) (*exec.Cmd, error) {
+			cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
+				"--port", fmt.Sprintf("127.0.0.1:%d", port), "--keep-alive", "posix", s.dir)
+			cmd.Stdout, cmd.Stderr = s.log, s.log
+			cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID=", "ROOT_SECRET_ACCESS_KEY=")
+			return cmd, nil
+		},
+		Log:     s.log.String,
+		Timeout: 15 * time.Second,
+	})
+	s.cl = s.Client(AccessKey, SecretKey)
+	return s
 }
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (s *Server) start() error {
-	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
-		"--port", s.Addr(), "--keep-alive", "posix", s.dir)
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID=", "ROOT_SECRET_ACCESS_KEY=")
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("versitygw exited: %v: %s", err, s.log)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond); err == nil {
-			c.Close()
-			s.cmd = cmd
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	<-exited
-	return fmt.Errorf("versitygw did not listen on %s: %s", s.Addr(), s.log)
-}
-
-// Addr returns host:port.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 // Endpoint returns the S3 endpoint URL (path-style addressing).
 func (s *Server) Endpoint() string { return "http://" + s.Addr() }
@@ -207,21 +162,3 @@ func (s *Server) Put(bucket, key string, data []byte) string {
 	}
 	return aws.ToString(out.ETag)
 }
-
-// Kill stops the server with SIGKILL. It is safe to call more than once.
-func (s *Server) Kill() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Signal(syscall.SIGCONT)
-	s.cmd.Process.Kill()
-	s.cmd.Process.Wait()
-	s.cmd = nil
-}
-
-// Pause stops the process with SIGSTOP: it keeps its port and accepts
-// connections (the kernel does) but answers nothing, as a hung server does.
-func (s *Server) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
-
-// Resume continues a paused server.
-func (s *Server) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // BenchmarkWarm measures warm's throughput into Redis (MB/s) on a 64 MiB
@@ -27,7 +28,7 @@ func BenchmarkWarm(b *testing.B) {
 func benchWarm(b *testing.B, cs int64) {
 	fx := newFixtureSize(b, cs, "maxmemory", "512mb", "maxmemory-policy", "allkeys-lru")
 	const size = 64 << 20
-	fx.write(b, "a.mp4", random(size, 1))
+	fx.write(b, "a.mp4", testmedia.Bytes(size, 1))
 	names := []string{"a.mp4"}
 	b.SetBytes(size)
 	b.ResetTimer()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestStatusEscapesControlCharacters: `cache status` of a real file whose
@@ -13,8 +15,8 @@ import (
 func TestStatusEscapesControlCharacters(t *testing.T) {
 	fx := newFixture(t)
 	const evil = "clip\x1b[2J\x1b[1;1Hfake\nwarmed.mp4"
-	fx.write(t, evil, random(3*chunkSize, 1))
-	fx.write(t, "plain.mp4", random(chunkSize, 2))
+	fx.write(t, evil, testmedia.Bytes(3*chunkSize, 1))
+	fx.write(t, "plain.mp4", testmedia.Bytes(chunkSize, 2))
 	fx.warm(t, Options{}) // the whole root: a name with "[" is not a pattern
 	files, err := Status(t.Context(), fx.cache, []string{evil, "plain.mp4"})
 	if err != nil {

@@ -21,13 +21,11 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/stream"
 )
 
-func TestMain(m *testing.M) {
-	redistest.QuietRedisLogs()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 type fixture struct {
 	dir   string
@@ -66,19 +64,13 @@ func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
 
 func (fx *fixture) write(t testing.TB, name string, data []byte) {
 	t.Helper()
-	p := filepath.Join(fx.dir, filepath.FromSlash(name))
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testmedia.Write(t, fx.dir, name, data)
 }
 
+// copySample copies the named sample video into the media directory.
 func (fx *fixture) copySample(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "media", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testmedia.Sample(t, name)
 	fx.write(t, name, b)
 	return b
 }
@@ -116,26 +108,17 @@ func (fx *fixture) cachedChunks(t *testing.T, name string) []int64 {
 	return idx
 }
 
-func random(n int, seed uint64) []byte {
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, 3))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 // TestWarmThenServeAllHits: after warming a directory, random ranges of
 // every file are X-Cache: HIT with zero bytes read from disk.
 func TestWarmThenServeAllHits(t *testing.T) {
 	fx := newFixture(t)
 	files := map[string][]byte{
-		"a.mp4":          random(1_000_003, 1),
-		"dir/b.webm":     random(64<<10, 2),
-		"dir/sub/c.mkv":  random(5, 3),
-		"dir/sub/d.mp4":  random(300_000, 4),
-		".hidden/e.mp4":  random(100, 5),
-		"dir/.f.mp4":     random(100, 6),
+		"a.mp4":          testmedia.Bytes(1_000_003, 1),
+		"dir/b.webm":     testmedia.Bytes(64<<10, 2),
+		"dir/sub/c.mkv":  testmedia.Bytes(5, 3),
+		"dir/sub/d.mp4":  testmedia.Bytes(300_000, 4),
+		".hidden/e.mp4":  testmedia.Bytes(100, 5),
+		"dir/.f.mp4":     testmedia.Bytes(100, 6),
 		"dir/empty.webm": nil,
 	}
 	for n, b := range files {
@@ -245,7 +228,7 @@ func TestWarmModes(t *testing.T) {
 // --dry-run writes nothing.
 func TestWarmSkipForceDryRun(t *testing.T) {
 	fx := newFixture(t)
-	fx.write(t, "a.mp4", random(500_000, 1))
+	fx.write(t, "a.mp4", testmedia.Bytes(500_000, 1))
 	if rep := fx.warm(t, Options{DryRun: true}); rep.Written != 0 || rep.Chunks != 8 || rep.Bytes != 500_000 {
 		t.Fatalf("dry run: %+v", rep)
 	}
@@ -267,13 +250,13 @@ func TestWarmSkipForceDryRun(t *testing.T) {
 // serves its new bytes.
 func TestChangedAfterWarm(t *testing.T) {
 	fx := newFixture(t)
-	fx.write(t, "a.mp4", random(200_000, 1))
+	fx.write(t, "a.mp4", testmedia.Bytes(200_000, 1))
 	fx.warm(t, Options{})
 	st, err := Status(t.Context(), fx.cache, []string{"a.mp4"})
 	if err != nil || st[0].Cached != 4 {
 		t.Fatalf("status after warm: %+v %v", st, err)
 	}
-	next := random(200_000, 2)
+	next := testmedia.Bytes(200_000, 2)
 	p := filepath.Join(fx.dir, "a.mp4")
 	fi, _ := os.Stat(p)
 	os.WriteFile(p, next, 0o644)
@@ -300,7 +283,7 @@ func TestChangedAfterWarm(t *testing.T) {
 // chunks, and what fits is written.
 func TestWarmNoEviction(t *testing.T) {
 	fx := newFixture(t, "maxmemory", "3mb", "maxmemory-policy", "noeviction")
-	fx.write(t, "big.mp4", random(8<<20, 1))
+	fx.write(t, "big.mp4", testmedia.Bytes(8<<20, 1))
 	rep := fx.warm(t, Options{Concurrency: 1, Depth: 1})
 	if rep.Failed == 0 || len(rep.Failures) != int(rep.Failed) || rep.Written+rep.Failed != rep.Chunks {
 		t.Fatalf("report %+v: want some failures, each named", rep)
@@ -319,8 +302,8 @@ func TestWarmNoEviction(t *testing.T) {
 // TestPurge removes exactly the targeted keys.
 func TestPurge(t *testing.T) {
 	fx := newFixture(t)
-	fx.write(t, "a.mp4", random(200_000, 1))
-	fx.write(t, "b.mp4", random(100_000, 2))
+	fx.write(t, "a.mp4", testmedia.Bytes(200_000, 1))
+	fx.write(t, "b.mp4", testmedia.Bytes(100_000, 2))
 	fx.warm(t, Options{})
 	other := fx.redis.Client()
 	other.Set(t.Context(), "otherapp:c:x:1:0", "keep", 0)
@@ -396,7 +379,7 @@ func TestLateMoov(t *testing.T) {
 		{"sample-faststart.mp4", false},
 		{"sample.webm", false},
 	} {
-		f, err := os.Open(filepath.Join("..", "testdata", "media", tt.name))
+		f, err := os.Open(filepath.Join(testmedia.SamplesDir(t), tt.name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -412,7 +395,7 @@ func TestLateMoov(t *testing.T) {
 	}
 	// Garbage never panics or loops.
 	for seed := range uint64(200) {
-		b := random(int(seed*7), seed)
+		b := testmedia.Bytes(int(seed*7), seed)
 		lateMoov(bytes.NewReader(b), int64(len(b)))
 	}
 }

@@ -17,26 +17,10 @@ import (
 
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
-func TestMain(m *testing.M) {
-	redistest.QuietRedisLogs()
-	os.Exit(m.Run())
-}
-
-// writeRandom writes size pseudo-random bytes (from seed) to dir/name.
-func writeRandom(tb testing.TB, dir, name string, size int, seed uint64) []byte {
-	tb.Helper()
-	b := make([]byte, size)
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 type fixture struct {
 	dir   string
@@ -120,7 +104,7 @@ func readAll(tb testing.TB, c *Cache, name string) ([]byte, Status) {
 func TestReadThroughFillsThenHits(t *testing.T) {
 	for _, mode := range []FillMode{FillSync, FillAsync} {
 		fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: mode})
-		want := writeRandom(t, fx.dir, "a.mp4", 300_001, 1) // 5 chunks, the last short
+		want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 300_001, 1) // 5 chunks, the last short
 
 		got, st := readAll(t, fx.cache, "a.mp4")
 		if !bytes.Equal(got, want) {
@@ -155,7 +139,7 @@ func TestReadThroughFillsThenHits(t *testing.T) {
 
 func TestRandomReadAtMatchesFile(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
-	want := writeRandom(t, fx.dir, "b.webm", 1_000_003, 2)
+	want := testmedia.WriteRandom(t, fx.dir, "b.webm", 1_000_003, 2)
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range 200 {
 		f, err := fx.cache.Open(context.Background(), "b.webm")
@@ -183,12 +167,12 @@ func TestRandomReadAtMatchesFile(t *testing.T) {
 
 func TestReplacedFileGetsNewVersion(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
-	old := writeRandom(t, fx.dir, "v.mp4", 200_000, 5)
+	old := testmedia.WriteRandom(t, fx.dir, "v.mp4", 200_000, 5)
 	if got, _ := readAll(t, fx.cache, "v.mp4"); !bytes.Equal(got, old) {
 		t.Fatal("first read differs")
 	}
 	// Same name, same size, other bytes, written the way deploy tools do.
-	next := writeRandom(t, fx.dir, "v.mp4.tmp", 200_000, 6)
+	next := testmedia.WriteRandom(t, fx.dir, "v.mp4.tmp", 200_000, 6)
 	if err := os.Rename(filepath.Join(fx.dir, "v.mp4.tmp"), filepath.Join(fx.dir, "v.mp4")); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +187,7 @@ func TestReplacedFileGetsNewVersion(t *testing.T) {
 	// Rewritten in place, same size, mtime set back to the old value: the
 	// change time still tells.
 	fi, _ := os.Stat(filepath.Join(fx.dir, "v.mp4"))
-	third := writeRandom(t, fx.dir, "v.mp4", 200_000, 7)
+	third := testmedia.WriteRandom(t, fx.dir, "v.mp4", 200_000, 7)
 	os.Chtimes(filepath.Join(fx.dir, "v.mp4"), fi.ModTime(), fi.ModTime())
 	if got, _ := readAll(t, fx.cache, "v.mp4"); !bytes.Equal(got, third) {
 		t.Fatal("after an in-place rewrite with the old mtime, reads returned old bytes")
@@ -212,7 +196,7 @@ func TestReplacedFileGetsNewVersion(t *testing.T) {
 
 func TestChangedUnderReadFails(t *testing.T) {
 	fx := newFixture(t, false, Options{ChunkSize: 64 << 10})
-	writeRandom(t, fx.dir, "c.mp4", 200_000, 8)
+	testmedia.WriteRandom(t, fx.dir, "c.mp4", 200_000, 8)
 	f, err := fx.cache.Open(context.Background(), "c.mp4")
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +220,7 @@ func TestChangedUnderReadFails(t *testing.T) {
 
 func TestRedisDownFallsBackToDisk(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
-	want := writeRandom(t, fx.dir, "d.mp4", 500_000, 9)
+	want := testmedia.WriteRandom(t, fx.dir, "d.mp4", 500_000, 9)
 	readAll(t, fx.cache, "d.mp4")
 	fx.redis.Kill()
 	for i := range 5 {
@@ -255,7 +239,7 @@ func TestRedisDownFallsBackToDisk(t *testing.T) {
 
 func TestConcurrentMissesShareOneDiskRead(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 256 << 10, Fill: FillAsync})
-	want := writeRandom(t, fx.dir, "e.mp4", 1<<20, 10) // 4 chunks
+	want := testmedia.WriteRandom(t, fx.dir, "e.mp4", 1<<20, 10) // 4 chunks
 	// Hold Redis so every reader misses at the same moment and stays in flight.
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -310,7 +294,7 @@ func mustClient(tb testing.TB, url string) redis.UniversalClient {
 // served; the chunk comes from disk.
 func TestWrongLengthValueIsAMiss(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
-	want := writeRandom(t, fx.dir, "a.mp4", 100_000, 2) // chunks of 65536 and 34464
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 100_000, 2) // chunks of 65536 and 34464
 	f, err := fx.cache.Open(context.Background(), "a.mp4")
 	if err != nil {
 		t.Fatal(err)
@@ -338,8 +322,8 @@ func TestWrongLengthValueIsAMiss(t *testing.T) {
 func TestSharedVersionsAcrossCopies(t *testing.T) {
 	a := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync})
 	a.cache.origin = NewDir(a.root, DirOptions{SharedVersions: true})
-	want := writeRandom(t, a.dir, "v.mp4", 200_000, 3)
-	writeRandom(t, a.dir, "w.mp4", 200_000, 4)
+	want := testmedia.WriteRandom(t, a.dir, "v.mp4", 200_000, 3)
+	testmedia.WriteRandom(t, a.dir, "w.mp4", 200_000, 4)
 	dirB := t.TempDir()
 	fi, _ := os.Stat(filepath.Join(a.dir, "v.mp4"))
 	os.WriteFile(filepath.Join(dirB, "v.mp4"), want, 0o644)
@@ -383,7 +367,7 @@ func TestPrepareAsksRedisOnce(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillOff})
-			data := writeRandom(t, fx.dir, "long.mp4", 10*cs, 11)
+			data := testmedia.WriteRandom(t, fx.dir, "long.mp4", 10*cs, 11)
 			calls := map[string]int{}
 			var mu sync.Mutex
 			store := store.New(store.Options{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestCachedValuesAreChecked: whatever sits under a chunk's key is served
@@ -60,7 +61,7 @@ func TestCachedValuesAreChecked(t *testing.T) {
 				IntegrityKey: tt.key,
 				Rejected:     func(r string) { mu.Lock(); rejected[r]++; mu.Unlock() },
 			})
-			want := writeRandom(t, fx.dir, "a.mp4", 3*cs, 21)
+			want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 3*cs, 21)
 			f, err := fx.cache.Open(context.Background(), "a.mp4")
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +103,7 @@ func TestCachedValuesAreChecked(t *testing.T) {
 func TestFutureTimestampSettlesFromFirstSight(t *testing.T) {
 	const settle = 300 * time.Millisecond
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync, Settle: settle})
-	want := writeRandom(t, fx.dir, "a.mp4", 100_000, 22)
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 100_000, 22)
 	future := time.Now().Add(time.Hour)
 	if err := chtimes(fx.dir, "a.mp4", future); err != nil {
 		t.Fatal(err)

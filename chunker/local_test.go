@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // readRange reads n bytes at off through a fresh File, as one request does.
@@ -29,8 +31,8 @@ func readRange(tb testing.TB, c *Cache, name string, off, n int64) ([]byte, Stat
 func TestLocalTierServesHotChunksWithoutRedis(t *testing.T) {
 	const cs = 64 << 10
 	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillSync})
-	want := writeRandom(t, fx.dir, "hot.mp4", 300_001, 7) // 5 chunks
-	readAll(t, fx.cache, "hot.mp4")                       // fills Redis
+	want := testmedia.WriteRandom(t, fx.dir, "hot.mp4", 300_001, 7) // 5 chunks
+	readAll(t, fx.cache, "hot.mp4")                                 // fills Redis
 
 	// A second instance on the same Redis, with a local tier.
 	c, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20, Settle: time.Nanosecond})
@@ -87,7 +89,7 @@ func TestLocalTierServesHotChunksWithoutRedis(t *testing.T) {
 func TestLocalTierKeepsDiskReadsAndStaysBounded(t *testing.T) {
 	const cs = 64 << 10
 	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillOff, LocalBytes: 2 * cs})
-	want := writeRandom(t, fx.dir, "a.mp4", 5*cs, 8)
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 5*cs, 8)
 
 	if got, _ := readAll(t, fx.cache, "a.mp4"); !bytes.Equal(got, want) {
 		t.Fatal("first read differs from the file")
@@ -137,7 +139,7 @@ func TestLocalTierKeepsDiskReadsAndStaysBounded(t *testing.T) {
 func TestLocalTierNeverServesAnOldVersion(t *testing.T) {
 	const cs = 64 << 10
 	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillSync, LocalBytes: 1 << 20})
-	writeRandom(t, fx.dir, "v.mp4", 3*cs, 9)
+	testmedia.WriteRandom(t, fx.dir, "v.mp4", 3*cs, 9)
 	readAll(t, fx.cache, "v.mp4") // read from disk, filled into Redis
 	readAll(t, fx.cache, "v.mp4") // a second request: the tier takes version 1
 	readAll(t, fx.cache, "v.mp4")
@@ -146,7 +148,7 @@ func TestLocalTierNeverServesAnOldVersion(t *testing.T) {
 	}
 
 	// Rewrite in place, same size; make sure the mtime moves.
-	v2 := writeRandom(t, fx.dir, "v.mp4", 3*cs, 10)
+	v2 := testmedia.WriteRandom(t, fx.dir, "v.mp4", 3*cs, 10)
 	future := time.Now().Add(time.Minute)
 	if err := os.Chtimes(filepath.Join(fx.dir, "v.mp4"), future, future); err != nil {
 		t.Fatal(err)

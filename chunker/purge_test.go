@@ -15,6 +15,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // tierHeld waits up to 5 s for c's local tier to hold want bytes and
@@ -46,8 +47,8 @@ func waitWatching(tb testing.TB, c *Cache) {
 // (issue 13, items 1 and 2).
 func TestPurgeReachesEveryLocalTier(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20})
-	writeRandom(t, fx.dir, "a.mp4", 128<<10, 1)
-	writeRandom(t, fx.dir, "b.mp4", 128<<10, 2)
+	testmedia.WriteRandom(t, fx.dir, "a.mp4", 128<<10, 1)
+	testmedia.WriteRandom(t, fx.dir, "b.mp4", 128<<10, 2)
 	b, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: 64 << 10, Fill: FillSync, LocalBytes: 4 << 20, Settle: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +115,7 @@ func TestPurgeReachesEveryLocalTier(t *testing.T) {
 // again (issue 13, item 2).
 func TestPurgeRemovesDamageFromTheTier(t *testing.T) {
 	fx := newFixture(t, true, Options{ChunkSize: 64 << 10, Fill: FillOff, LocalBytes: 4 << 20})
-	want := writeRandom(t, fx.dir, "a.mp4", 64<<10, 9)
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 64<<10, 9)
 	key, junk := damageChunk(t, fx, "a.mp4")
 	rdb := fx.redis.Client()
 	defer rdb.Close()
@@ -166,7 +167,7 @@ func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
 	pm := &purgeMidFetch{}
 	fx := newFixtureWrapped(t, true, Options{ChunkSize: 64 << 10, Fill: FillOff, LocalBytes: 4 << 20},
 		func(c redis.UniversalClient) redis.UniversalClient { pm.UniversalClient = c; return pm })
-	want := writeRandom(t, fx.dir, "a.mp4", 64<<10, 11)
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 64<<10, 11)
 	key, junk := damageChunk(t, fx, "a.mp4")
 	rdb := fx.redis.Client()
 	defer rdb.Close()
@@ -320,7 +321,7 @@ func TestPurgeSubscriptionSilentlyDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	writeRandom(t, dir, "a.mp4", 128<<10, 3)
+	testmedia.WriteRandom(t, dir, "a.mp4", 128<<10, 3)
 	waitWatching(t, c)
 	readAll(t, c, "a.mp4") // read from disk, filled into Redis
 	readAll(t, c, "a.mp4") // a second request: the tier keeps it

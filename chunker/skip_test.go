@@ -10,6 +10,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestSlowRedisIsRetriedWithinARequest: a read whose Redis call times out
@@ -69,7 +70,7 @@ func skipFixture(t *testing.T) (*redistest.Server, *File, func(off, n int64)) {
 	t.Helper()
 	rs := redistest.Start(t)
 	dir := t.TempDir()
-	want := writeRandom(t, dir, "f.mp4", 1<<20, 31)
+	want := testmedia.WriteRandom(t, dir, "f.mp4", 1<<20, 31)
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"testing"
+
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestStatusJudgesChunksByWhatRedisHolds: X-Cache must say where the bytes
@@ -15,7 +17,7 @@ import (
 func TestStatusJudgesChunksByWhatRedisHolds(t *testing.T) {
 	const cs = 64 << 10
 	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillSync})
-	writeRandom(t, fx.dir, "a.mp4", 8*cs, 23)
+	testmedia.WriteRandom(t, fx.dir, "a.mp4", 8*cs, 23)
 	readAll(t, fx.cache, "a.mp4") // all cached
 	f, err := fx.cache.Open(context.Background(), "a.mp4")
 	if err != nil {
@@ -68,7 +70,7 @@ func TestSeekFillReadsItsBytesFirst(t *testing.T) {
 	fx := newFixtureWith(t, true, Options{ChunkSize: cs, Fill: FillAsync}, storeOptions(), nil)
 	rec.Dir = NewDir(fx.root, DirOptions{})
 	fx.cache.origin = rec
-	want := writeRandom(t, fx.dir, "a.mp4", 2*cs, 24)
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 2*cs, 24)
 	seek := int64(cs + 900<<10)
 	got, _ := readRange(t, fx.cache, "a.mp4", seek, 1000)
 	if string(got) != string(want[seek:seek+1000]) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // slowGet reads url (with an optional Range) pausing between 64 KiB reads,
@@ -219,13 +220,13 @@ func TestFileChangedMidStream(t *testing.T) {
 					switch change {
 					case "rewrite":
 						f, _ := os.OpenFile(p, os.O_WRONLY, 0)
-						f.Write(randomBytes(size, 26))
+						f.Write(testmedia.Bytes(size, 26))
 						f.Close()
 						os.Chtimes(p, fi.ModTime(), fi.ModTime())
 					case "truncate":
 						os.Truncate(p, size/2)
 					case "rename":
-						os.WriteFile(p+".new", randomBytes(size, 27), 0o644)
+						os.WriteFile(p+".new", testmedia.Bytes(size, 27), 0o644)
 						os.Rename(p+".new", p)
 					}
 				})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestRangeFixes asserts, one by one, where reelcache deliberately answers
@@ -193,7 +194,7 @@ func TestReplacedFile(t *testing.T) {
 	}
 
 	// Rename over it.
-	next := randomBytes(size, 5)
+	next := testmedia.Bytes(size, 5)
 	os.WriteFile(p+".tmp", next, 0o644)
 	if err := os.Rename(p+".tmp", p); err != nil {
 		t.Fatal(err)
@@ -204,7 +205,7 @@ func TestReplacedFile(t *testing.T) {
 	}
 
 	// Rewrite in place, same size, same mtime.
-	third := randomBytes(size, 6)
+	third := testmedia.Bytes(size, 6)
 	if err := os.WriteFile(p, third, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,11 @@
 package stream
 
 import (
-	"encoding/binary"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,12 +16,10 @@ import (
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
-func TestMain(m *testing.M) {
-	redistest.QuietRedisLogs()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 // server is reelcache's handler on a real Echo behind a real listener, over
 // a media directory, with a real redis-server unless the cache is off.
@@ -122,24 +117,7 @@ func (s *server) url(name string) string { return s.srv.URL + MediaURL(name) }
 // directory and returns them.
 func (s *server) write(tb testing.TB, name string, size int, seed uint64) []byte {
 	tb.Helper()
-	b := randomBytes(size, seed)
-	p := filepath.Join(s.dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-func randomBytes(size int, seed uint64) []byte {
-	b := make([]byte, size+7)
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	for i := 0; i < size; i += 8 { // eight bytes a draw: fast under -race too
-		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
-	}
-	return b[:size:size]
+	return testmedia.WriteRandom(tb, s.dir, name, size, seed)
 }
 
 // response is a fully read HTTP response.

@@ -19,6 +19,7 @@ import (
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestDifferentialRangesHTTPOrigin is TestDifferentialRanges with the media
@@ -29,7 +30,7 @@ import (
 func TestDifferentialRangesHTTPOrigin(t *testing.T) {
 	dir := t.TempDir()
 	const size = 1<<20 + 3<<16 + 12345
-	data := randomBytes(size, 21)
+	data := testmedia.Bytes(size, 21)
 	p := filepath.Join(dir, "v.mp4")
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)

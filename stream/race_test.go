@@ -24,6 +24,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestMultipartAbortsRace sets up, every time, the race of issue 13 item
@@ -51,7 +52,7 @@ func TestMultipartAbortsRace(t *testing.T) {
 		// it takes two reads.
 		rng = "bytes=0-99,1000000-1099999"
 	)
-	data := randomBytes(size, 37)
+	data := testmedia.Bytes(size, 37)
 	root := rootWith(t, "v.mp4", data)
 	for round := range 3 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -226,7 +227,7 @@ func (o slowOrigin) ReadRange(ctx context.Context, name, version string, off, n 
 // sets up the one of issue 13 item 8 every time.)
 func TestMultipartAborts(t *testing.T) {
 	const size = 2 << 20
-	data := randomBytes(size, 31)
+	data := testmedia.Bytes(size, 31)
 	root := rootWith(t, "v.mp4", data)
 	rs := redistest.Start(t)
 	rdb, err := store.NewRedisClient(rs.URL())

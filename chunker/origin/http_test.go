@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,27 +18,14 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
-
-func randomBytes(n int, seed uint64) []byte {
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
 
 // writeOld writes data to dir/name with an mtime an hour back.
 func writeOld(t *testing.T, dir, name string, data []byte, age time.Duration) {
 	t.Helper()
+	testmedia.Write(t, dir, name, data)
 	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	old := time.Now().Add(-age)
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
@@ -96,7 +82,7 @@ func newHTTP(t *testing.T, opts HTTPOptions) (*Remote, *testlog.Buffer) {
 // read of the old version with ErrChanged, after which Open sees the new one.
 func TestHTTPOriginReadsRangesOfOneVersion(t *testing.T) {
 	dir := t.TempDir()
-	data := randomBytes(300<<10+17, 1)
+	data := testmedia.Bytes(300<<10+17, 1)
 	writeOld(t, dir, "v/a.mp4", data, time.Hour)
 	ng := nginxtest.Start(t, nginxtest.Options{Root: dir})
 	o, logs := newHTTP(t, HTTPOptions{URL: ng.URL() + "v", Options: Options{TTL: time.Hour}})
@@ -142,7 +128,7 @@ func TestHTTPOriginReadsRangesOfOneVersion(t *testing.T) {
 	}
 
 	// Replaced under the same name (same size, another mtime: another ETag).
-	data2 := randomBytes(len(data), 2)
+	data2 := testmedia.Bytes(len(data), 2)
 	writeOld(t, dir, "v/a.mp4", data2, time.Minute)
 	_, err := readAll(ctx, o, "a.mp4", info.Version, 0, 1000)
 	if !errors.Is(err, chunker.ErrChanged) {
@@ -179,7 +165,7 @@ func TestHTTPOriginReadsRangesOfOneVersion(t *testing.T) {
 // from, within the timeout, after one retry; secrets appear nowhere.
 func TestHTTPOriginFailures(t *testing.T) {
 	dir := t.TempDir()
-	writeOld(t, dir, "a.mp4", randomBytes(1000, 3), time.Hour)
+	writeOld(t, dir, "a.mp4", testmedia.Bytes(1000, 3), time.Hour)
 	const token = "Bearer s3cr3t-t0ken"
 	auth := nginxtest.Start(t, nginxtest.Options{Root: dir, Location: `if ($http_authorization != "` + token + `") { return 401; }`})
 	broken := nginxtest.Start(t, nginxtest.Options{Root: dir, Location: "return 500;"})

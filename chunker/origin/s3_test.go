@@ -12,6 +12,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/s3test"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 func newS3(t *testing.T, srv *s3test.Server, url string, o Options) (*Remote, *testlog.Buffer) {
@@ -33,7 +34,7 @@ func TestS3Origin(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.Env(t)
 	srv.Bucket("media")
-	data := randomBytes(200<<10+5, 4)
+	data := testmedia.Bytes(200<<10+5, 4)
 	etag := srv.Put("media", "lib/a.mp4", data)
 	srv.Put("media", "lib/sub/b.webm", []byte("webm"))
 	srv.Put("media", "lib/.hidden/c.mp4", []byte("hidden"))
@@ -74,7 +75,7 @@ func TestS3Origin(t *testing.T) {
 		t.Errorf("Changed before any change: %v", err)
 	}
 
-	data2 := randomBytes(len(data), 5)
+	data2 := testmedia.Bytes(len(data), 5)
 	srv.Put("media", "lib/a.mp4", data2)
 	if _, err := readAll(ctx, o, "a.mp4", info.Version, 0, 100); !errors.Is(err, chunker.ErrChanged) {
 		t.Fatalf("read of the replaced version: %v, want ErrChanged", err)

@@ -3,8 +3,9 @@ package store
 import (
 	"bytes"
 	"errors"
-	"math/rand/v2"
 	"testing"
+
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 func sealed(c *Codec, key string, data []byte) []byte {
@@ -12,15 +13,6 @@ func sealed(c *Codec, key string, data []byte) []byte {
 	copy(buf[c.HeaderLen(int64(len(data))):], data)
 	c.Seal(key, buf)
 	return buf
-}
-
-func randomData(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, 1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
 }
 
 func reason(err error) string {
@@ -34,7 +26,7 @@ func reason(err error) string {
 func TestCodecRoundTripAndRejects(t *testing.T) {
 	for _, c := range []*Codec{NewCodec(nil), NewCodec([]byte("secret"))} {
 		for _, n := range []int{0, 1, BlockSize - 1, BlockSize, BlockSize + 1, 8 * BlockSize, 8*BlockSize - 3} {
-			data := randomData(n, uint64(n))
+			data := testmedia.Bytes(n, uint64(n))
 			val := sealed(c, "k:1", data)
 			if got := int64(len(val)); got != c.ValueLen(int64(n)) {
 				t.Fatalf("keyed=%v n=%d: value length %d, want %d", c.Keyed(), n, got, c.ValueLen(int64(n)))
@@ -57,7 +49,7 @@ func TestCodecRoundTripAndRejects(t *testing.T) {
 				{"flipped byte", "k:1", flipped, int64(n), RejectDigest},
 				{"other key", "k:2", val, int64(n), RejectDigest},
 				{"cut short", "k:1", val[:len(val)-1], int64(n), RejectLength},
-				{"raw bytes of the same length", "k:1", randomData(len(val), 9), int64(n), RejectFormat},
+				{"raw bytes of the same length", "k:1", testmedia.Bytes(len(val), 9), int64(n), RejectFormat},
 				{"old format: the bare chunk", "k:1", data, int64(n), bareReason(n)},
 			} {
 				if _, err := c.Open(tt.key, tt.val, tt.n); reason(err) != tt.want || !errors.Is(err, ErrRejected) {
@@ -69,7 +61,7 @@ func TestCodecRoundTripAndRejects(t *testing.T) {
 }
 
 func TestCodecKeyMatters(t *testing.T) {
-	data := randomData(3*BlockSize, 1)
+	data := testmedia.Bytes(3*BlockSize, 1)
 	forged := sealed(NewCodec(nil), "k", data) // a forger who knows the format but not the key
 	if _, err := NewCodec([]byte("secret")).Open("k", forged, int64(len(data))); reason(err) != RejectFormat {
 		t.Errorf("CRC-sealed value under an HMAC codec: err = %v, want %s", err, RejectFormat)
@@ -83,7 +75,7 @@ func TestCodecKeyMatters(t *testing.T) {
 func TestCodecBlocks(t *testing.T) {
 	c := NewCodec([]byte("k"))
 	n := int64(5*BlockSize + 100)
-	data := randomData(int(n), 2)
+	data := testmedia.Bytes(int(n), 2)
 	val := sealed(c, "key", data)
 	hl := c.HeaderLen(n)
 	for _, tt := range []struct{ lo, hi int64 }{{0, 1}, {BlockSize - 1, BlockSize + 1}, {3 * BlockSize, n}, {n - 1, n}, {0, n}} {
@@ -105,7 +97,7 @@ func TestCodecBlocks(t *testing.T) {
 
 func FuzzOpenBlocks(f *testing.F) {
 	c := NewCodec(nil)
-	val := sealed(c, "k", randomData(2*BlockSize+7, 3))
+	val := sealed(c, "k", testmedia.Bytes(2*BlockSize+7, 3))
 	f.Add(val, int64(2*BlockSize+7), int64(0))
 	f.Add(val[:40], int64(10), int64(3))
 	f.Fuzz(func(t *testing.T, val []byte, n, first int64) {

@@ -17,6 +17,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/load"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -72,7 +73,7 @@ func TestCompareSourcesOriginAndResets(t *testing.T) {
 	rs := redistest.Start(t)
 	cli := redistest.Require(t, "redis-cli")
 	const mib = 1 << 20
-	dir := mediaDir(t, map[string]int{"a.mp4": 2*mib + 5, "b.mp4": mib / 2})
+	dir := testmedia.Dir(t, map[string]int{"a.mp4": 2*mib + 5, "b.mp4": mib / 2})
 	rc := startReelcache(t, dir, rs, chunker.FillSync)
 	peer := httptest.NewServer(plain(dir))
 	defer peer.Close()

@@ -16,6 +16,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 func TestSingleRange(t *testing.T) {
@@ -51,7 +52,7 @@ func TestSingleRange(t *testing.T) {
 func TestRedisPeerReadsWhatReelcacheWrote(t *testing.T) {
 	rs := redistest.Start(t)
 	const mib = 1 << 20
-	dir := mediaDir(t, map[string]int{"a.mp4": 5*mib/2 + 12345, "cold.mp4": 3 * mib})
+	dir := testmedia.Dir(t, map[string]int{"a.mp4": 5*mib/2 + 12345, "cold.mp4": 3 * mib})
 	rc := startReelcache(t, dir, rs, chunker.FillSync)
 	res, err := http.Get(rc.URL + "/media/a.mp4")
 	if err != nil {

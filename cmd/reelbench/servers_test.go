@@ -1,12 +1,10 @@
 package main
 
 import (
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,21 +16,6 @@ import (
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/stream"
 )
-
-// mediaDir writes files of random bytes (name -> size) into a temporary
-// directory.
-func mediaDir(t *testing.T, sizes map[string]int) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, n := range sizes {
-		b := make([]byte, n)
-		rand.Read(b)
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // reelcacheServer is reelcache's serving path in process, wired as
 // cmd/reelcache wires it (chunker.Cache, stream.Handler, /metrics), on a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // requireFUSE skips the test (fails it under CI=true) without /dev/fuse
@@ -28,7 +29,7 @@ func requireFUSE(t *testing.T) {
 func TestSlowFS(t *testing.T) {
 	requireFUSE(t)
 	const mib = 1 << 20
-	src := mediaDir(t, map[string]int{"a.mp4": 3*mib + 100})
+	src := testmedia.Dir(t, map[string]int{"a.mp4": 3*mib + 100})
 	if err := os.Mkdir(filepath.Join(src, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 func TestSlowProxy(t *testing.T) {
-	dir := mediaDir(t, map[string]int{"a.mp4": 300_000})
+	dir := testmedia.Dir(t, map[string]int{"a.mp4": 300_000})
 	file, _ := os.ReadFile(filepath.Join(dir, "a.mp4"))
 	var seen http.Header
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // playAndSeek is run in the page: wait for the player to load the video,
@@ -151,7 +152,7 @@ func TestBrowserPlaysAndSeeks(t *testing.T) {
 	}
 
 	check := func(phase string, want func(served) bool) {
-		for _, name := range sampleNames {
+		for _, name := range testmedia.SampleNames() {
 			shot := ""
 			if phase == "cold" {
 				shot = filepath.Join(shots, name+".png")
@@ -182,7 +183,7 @@ func TestBrowserPlaysAndSeeks(t *testing.T) {
 		check("cold", func(served) bool { return true })
 	})
 	t.Run("warm", func(t *testing.T) {
-		rep, err := cachewarm.Warm(t.Context(), sampleNames, cachewarm.Options{Cache: s.cache, Force: true, Logger: slog.New(slog.DiscardHandler)})
+		rep, err := cachewarm.Warm(t.Context(), testmedia.SampleNames(), cachewarm.Options{Cache: s.cache, Force: true, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil || rep.Failed != 0 {
 			t.Fatalf("warm: %+v %v", rep, err)
 		}

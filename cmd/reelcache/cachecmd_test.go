@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // cacheCLI runs reelcache subcommands in-process against a real Redis and a
@@ -33,7 +34,7 @@ func cacheCLI(t *testing.T, common ...string) func(args ...string) (string, erro
 // "rc[1]" deleted "rc1:c:..." and left its own keys).
 func TestPurgeAllSparesOtherApplications(t *testing.T) {
 	rs := redistest.Start(t)
-	cli := cacheCLI(t, "--media-root", samples(t), "--redis-url", rs.URL(), "--redis-key-prefix", "rc[1]")
+	cli := cacheCLI(t, "--media-root", testmedia.SamplesDir(t), "--redis-url", rs.URL(), "--redis-key-prefix", "rc[1]")
 	if out, err := cli("warm", "sample.webm"); err != nil {
 		t.Fatalf("warm: %v\n%s", err, out)
 	}

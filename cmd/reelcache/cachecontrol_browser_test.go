@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // ccHit is one media request as the server saw it, with the tab it came
@@ -192,10 +193,7 @@ func playTab(t *testing.T, bctx context.Context, url string) seekBackResult {
 // In the first tab, seeking back to the start asks for nothing: the media
 // element still holds those bytes. The cases run in parallel.
 func TestBrowserCacheControl(t *testing.T) {
-	sample, err := os.ReadFile(filepath.Join(samples(t), "sample-faststart.mp4"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sample := testmedia.Sample(t, "sample-faststart.mp4")
 	bctx := newBrowser(t)
 	for _, tt := range []struct {
 		name         string

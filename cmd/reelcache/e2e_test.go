@@ -14,11 +14,9 @@ import (
 
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/stream"
 )
-
-// sampleNames are the committed sample videos (testdata/make-samples.sh).
-var sampleNames = []string{"sample-faststart.mp4", "sample-moov-at-end.mp4", "sample.webm"}
 
 // served is one response the server sent, as the server saw it.
 type served struct {
@@ -44,7 +42,7 @@ func newE2EServer(t *testing.T, opts ...func(*config.Config)) *e2eServer {
 	t.Helper()
 	s := &e2eServer{redis: redistest.Start(t)}
 	cfg := &config.Config{
-		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
+		Media:     config.Media{Root: testmedia.SamplesDir(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10, // many chunks per sample, so seeks cross chunk boundaries
 		Redis:     config.Redis{URL: s.redis.URL(), KeyPrefix: "reelcache", Timeout: 100 * time.Millisecond},
 		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // edgeHit is one media or API response as the server saw it.
@@ -39,7 +40,7 @@ type edgeServer struct {
 func newEdgeServer(t *testing.T, mod func(*config.Config)) *edgeServer {
 	t.Helper()
 	cfg := &config.Config{
-		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
+		Media:     config.Media{Root: testmedia.SamplesDir(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10,
 		Cache:     config.Cache{Fill: "async"},
 		Log:       config.Log{Level: "info", Format: "text"},
@@ -277,7 +278,7 @@ func TestBrowserSignedURLExpiry(t *testing.T) {
 	})
 	var out strings.Builder
 	err := run(t.Context(), []string{"sign", "--page", "--ttl", "1h", "--base", s.url, "--auth-signing-key", key,
-		"--media-root", samples(t), "sample-faststart.mp4"}, &out, &strings.Builder{})
+		"--media-root", testmedia.SamplesDir(t), "sample-faststart.mp4"}, &out, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}

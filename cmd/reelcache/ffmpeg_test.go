@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestFFprobe: ffprobe reads each sample over HTTP and finds its duration
@@ -20,7 +21,7 @@ import (
 func TestFFprobe(t *testing.T) {
 	redistest.Require(t, "ffprobe")
 	s := newE2EServer(t)
-	for _, name := range sampleNames {
+	for _, name := range testmedia.SampleNames() {
 		out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name",
 			"-of", "json", s.url+"/media/"+name).Output()
 		if err != nil {
@@ -61,8 +62,8 @@ func TestFFmpegSeeks(t *testing.T) {
 	redistest.Require(t, "ffmpeg")
 	s := newE2EServer(t)
 	dir := t.TempDir()
-	for _, name := range sampleNames {
-		size := fileSize(t, filepath.Join(samples(t), name))
+	for _, name := range testmedia.SampleNames() {
+		size := fileSize(t, filepath.Join(testmedia.SamplesDir(t), name))
 		for _, at := range []float64{2, 12, 21.5} {
 			out := filepath.Join(dir, fmt.Sprintf("%s-%v.png", name, at))
 			cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",

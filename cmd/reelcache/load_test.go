@@ -2,10 +2,8 @@ package main
 
 import (
 	"log/slog"
-	"math/rand/v2"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"github.com/reelcache/reelcache/internal/load"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestLoadWithRedisOutage runs browser-like seeks from many clients while
@@ -35,13 +34,8 @@ func TestLoadWithRedisOutage(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	dir := t.TempDir()
-	r := rand.New(rand.NewPCG(1, 2))
 	for i, size := range []int{16<<20 + 1, 8<<20 + 12345, 3 << 20, 777_777} {
-		b := make([]byte, size)
-		for j := range b {
-			b[j] = byte(r.Uint32())
-		}
-		os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)+".mp4"), b, 0o644)
+		testmedia.WriteRandom(t, dir, "f"+strconv.Itoa(i)+".mp4", size, uint64(i))
 	}
 	logs := &testlog.Buffer{}
 	cfg := &config.Config{

@@ -16,12 +16,10 @@ import (
 
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
-func TestMain(m *testing.M) {
-	redistest.QuietRedisLogs()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 // running is `reelcache serve` run in-process.
 type running struct {
@@ -69,14 +67,6 @@ func startServe(t *testing.T, args ...string) *running {
 	return r
 }
 
-func samples(t *testing.T) string {
-	p, err := filepath.Abs("../../testdata/media")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // curl runs the real curl and returns the body and the response headers.
 func curl(t *testing.T, args ...string) (body []byte, header string) {
 	t.Helper()
@@ -94,11 +84,8 @@ func curl(t *testing.T, args ...string) (body []byte, header string) {
 // file's bytes, and the same request again is a cache hit with no byte
 // from disk, the repeat from Redis.
 func TestServeQuickStart(t *testing.T) {
-	media := samples(t)
-	want, err := os.ReadFile(filepath.Join(media, "sample-faststart.mp4"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	media := testmedia.SamplesDir(t)
+	want := testmedia.Sample(t, "sample-faststart.mp4")
 	for _, tt := range []struct {
 		name   string
 		args   []string
@@ -159,9 +146,9 @@ func TestServeQuickStart(t *testing.T) {
 // TestServeWithoutRedis: with nothing listening at redis.url, the server
 // still serves from disk and says so.
 func TestServeWithoutRedis(t *testing.T) {
-	media := samples(t)
+	media := testmedia.SamplesDir(t)
 	srv := startServe(t, "--media-root", media, "--redis-url", "redis://127.0.0.1:1/0")
-	want, _ := os.ReadFile(filepath.Join(media, "sample.webm"))
+	want := testmedia.Sample(t, "sample.webm")
 	for range 5 {
 		body, hdr := curl(t, "-r", "100-", srv.url+"/media/sample.webm")
 		if !bytes.Equal(body, want[100:]) {
@@ -208,7 +195,7 @@ func TestConfigErrors(t *testing.T) {
 
 // TestShutdown: cancelling the context (SIGINT in main) stops serve cleanly.
 func TestShutdown(t *testing.T) {
-	srv := startServe(t, "--media-root", samples(t), "--redis-url", "")
+	srv := startServe(t, "--media-root", testmedia.SamplesDir(t), "--redis-url", "")
 	srv.cancel()
 	select {
 	case err := <-srv.done:
@@ -240,7 +227,7 @@ func TestVersion(t *testing.T) {
 // statuses.
 func TestWarmCommand(t *testing.T) {
 	rs := redistest.Start(t)
-	common := []string{"--media-root", samples(t), "--redis-url", rs.URL()}
+	common := []string{"--media-root", testmedia.SamplesDir(t), "--redis-url", rs.URL()}
 	t.Chdir(t.TempDir())
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	cli := func(args ...string) (string, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/internal/testproc"
 )
 
@@ -125,7 +125,7 @@ func TestLocalTierMetrics(t *testing.T) {
 	rs := redistest.Start(t)
 	base, _ := serveWith(t, config.Redis{URL: rs.URL()}, func(c *config.Config) { c.Cache.LocalBytes = 1 << 20 })
 	media := base + "/media/sample.webm"
-	want, _ := os.ReadFile(filepath.Join(samples(t), "sample.webm"))
+	want := testmedia.Sample(t, "sample.webm")
 	httpGet(t, media, "Range: bytes=0-99999") // chunks 0 and 1 from disk, into Redis
 	// The fill is asynchronous: wait for both chunks to land.
 	settle(func() bool { return metric(t, base, `reelcache_fills_total`) >= 2 })
@@ -159,7 +159,7 @@ func TestLocalTierMetrics(t *testing.T) {
 func TestTwoInstancesOneRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	cfgA := &config.Config{
-		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
+		Media:     config.Media{Root: testmedia.SamplesDir(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10,
 		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second, Mode: "single"},
 		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
@@ -169,13 +169,13 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	rep, err := cachewarm.Warm(t.Context(), sampleNames, cachewarm.Options{Cache: a.cache, Logger: slog.New(slog.DiscardHandler)})
+	rep, err := cachewarm.Warm(t.Context(), testmedia.SampleNames(), cachewarm.Options{Cache: a.cache, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || rep.Failed != 0 || rep.Written == 0 {
 		t.Fatalf("warm through A: %+v %v", rep, err)
 	}
 	base, _ := serveWith(t, config.Redis{URL: rs.URL(), Mode: "single"}) // instance B
-	for _, name := range sampleNames {
-		want, _ := os.ReadFile(filepath.Join(samples(t), name))
+	for _, name := range testmedia.SampleNames() {
+		want := testmedia.Sample(t, name)
 		_, h, body := httpGet(t, base+"/media/"+name, "Range: bytes=300000-")
 		if h.Get("X-Cache") != "HIT" || !bytes.Equal(body, want[300000:]) {
 			t.Errorf("%s from B: X-Cache %q, bytes equal %v", name, h.Get("X-Cache"), bytes.Equal(body, want[300000:]))
@@ -222,12 +222,7 @@ func TestRedisCluster(t *testing.T) {
 	})
 
 	dir := t.TempDir()
-	data := make([]byte, 3<<20+777)
-	r := rand.New(rand.NewPCG(5, 6))
-	for i := range data {
-		data[i] = byte(r.Uint32())
-	}
-	os.WriteFile(filepath.Join(dir, "big.mp4"), data, 0o644)
+	data := testmedia.WriteRandom(t, dir, "big.mp4", 3<<20+777, 5)
 	cfg := &config.Config{
 		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
 		ChunkSize: 64 << 10,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // metricsOffWarning is what serve logs when signing is on and /metrics has
@@ -21,7 +22,7 @@ const metricsOffWarning = "auth.signing_key is set and admin.listen is empty: /m
 func TestMetricsNotPublicWithSigning(t *testing.T) {
 	const key = "0123456789abcdef0123456789abcdef"
 	rs := redistest.Start(t)
-	common := []string{"--media-root", samples(t), "--redis-url", rs.URL()}
+	common := []string{"--media-root", testmedia.SamplesDir(t), "--redis-url", rs.URL()}
 	for _, tt := range []struct {
 		name          string
 		args          []string
@@ -84,7 +85,7 @@ func TestSmallBudgetWarns(t *testing.T) {
 		{"no Redis", []string{"--redis-url", "", "--chunk-size", "16MiB", "--cache-max-inflight-bytes", "16MiB"}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServe(t, append([]string{"--media-root", samples(t), "--redis-url", rs.URL()}, tt.args...)...)
+			srv := startServe(t, append([]string{"--media-root", testmedia.SamplesDir(t), "--redis-url", rs.URL()}, tt.args...)...)
 			if code, _, _ := httpGet(t, srv.url+"/healthz"); code != 200 {
 				t.Fatalf("/healthz: %d", code)
 			}

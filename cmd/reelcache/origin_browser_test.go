@@ -2,8 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/s3test"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestBrowserPlaysAndSeeksFromS3 drives headless Chromium through the
@@ -21,11 +20,8 @@ func TestBrowserPlaysAndSeeksFromS3(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.Env(t)
 	srv.Bucket("media")
-	for _, name := range sampleNames {
-		b, err := os.ReadFile(filepath.Join(samples(t), name))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, name := range testmedia.SampleNames() {
+		b := testmedia.Sample(t, name)
 		srv.Put("media", "v/"+name, b)
 	}
 	s := newE2EServer(t, func(c *config.Config) {
@@ -36,7 +32,7 @@ func TestBrowserPlaysAndSeeksFromS3(t *testing.T) {
 	bctx := newBrowser(t)
 
 	check := func(t *testing.T, phase string, want func(served) bool) {
-		for _, name := range sampleNames {
+		for _, name := range testmedia.SampleNames() {
 			res := playInBrowser(t, bctx, s.url, name, "")
 			var ranged int
 			for _, r := range s.take() {
@@ -60,7 +56,7 @@ func TestBrowserPlaysAndSeeksFromS3(t *testing.T) {
 		check(t, "cold", func(served) bool { return true })
 	})
 	t.Run("warm", func(t *testing.T) {
-		rep, err := cachewarm.Warm(t.Context(), sampleNames, cachewarm.Options{Cache: s.cache, Force: true, Logger: slog.New(slog.DiscardHandler)})
+		rep, err := cachewarm.Warm(t.Context(), testmedia.SampleNames(), cachewarm.Options{Cache: s.cache, Force: true, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil || rep.Failed != 0 {
 			t.Fatalf("warm: %+v %v", rep, err)
 		}

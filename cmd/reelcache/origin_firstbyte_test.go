@@ -11,6 +11,7 @@ import (
 
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestOriginFailsAfterItsMetadata: an origin whose metadata answers (a HEAD
@@ -21,7 +22,7 @@ import (
 // 206 header followed by a cut connection. Nothing is cached.
 func TestOriginFailsAfterItsMetadata(t *testing.T) {
 	dir := t.TempDir()
-	data := randomData(300_000, 21)
+	data := testmedia.Bytes(300_000, 21)
 	os.WriteFile(filepath.Join(dir, "a.mp4"), data, 0o644)
 	// HEAD answers as nginx always does; every GET fails.
 	getFails := nginxtest.Start(t, nginxtest.Options{Root: dir, Location: `if ($request_method = GET) { return 500; }`})

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,16 +14,8 @@ import (
 	"github.com/reelcache/reelcache/internal/nginxtest"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/s3test"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
-
-func randomData(n int, seed uint64) []byte {
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, seed^0xfeed))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
 
 // s3Library starts versitygw with bucket "media" holding the sample videos
 // and big.mp4 (8 MiB of random bytes) under lib/, and returns the server,
@@ -34,14 +25,11 @@ func s3Library(t *testing.T) (*s3test.Server, []string, []byte) {
 	srv := s3test.Start(t)
 	srv.Env(t)
 	srv.Bucket("media")
-	for _, name := range sampleNames {
-		b, err := os.ReadFile(filepath.Join(samples(t), name))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, name := range testmedia.SampleNames() {
+		b := testmedia.Sample(t, name)
 		srv.Put("media", "lib/"+name, b)
 	}
-	big := randomData(8<<20, 9)
+	big := testmedia.Bytes(8<<20, 9)
 	srv.Put("media", "lib/big.mp4", big)
 	flags := []string{"--media-origin", "s3://media/lib/", "--media-s3-endpoint", srv.Endpoint(), "--media-s3-path-style", "true"}
 	return srv, flags, big
@@ -52,7 +40,6 @@ func s3Library(t *testing.T) (*s3test.Server, []string, []byte) {
 // status and purge through the CLI.
 func TestServeFromS3(t *testing.T) {
 	rs := redistest.Start(t)
-	media := samples(t) // before startServe changes the directory
 	_, flags, big := s3Library(t)
 	common := append([]string{"--redis-url", rs.URL(), "--chunk-size", "64KiB"}, flags...)
 	srv := startServe(t, append([]string{"--cache-fill", "sync"}, common...)...)
@@ -77,7 +64,7 @@ func TestServeFromS3(t *testing.T) {
 		t.Errorf("%d chunks in Redis, want the 22 the ranges touched", len(keys))
 	}
 	code, _, body := httpGet(t, srv.url+"/api/media")
-	for _, name := range append([]string{"big.mp4"}, sampleNames...) {
+	for _, name := range append([]string{"big.mp4"}, testmedia.SampleNames()...) {
 		if code != 200 || !bytes.Contains(body, []byte(`"path":"`+name+`"`)) {
 			t.Errorf("/api/media: %d %s: want %s listed", code, body, name)
 		}
@@ -107,9 +94,9 @@ func TestServeFromS3(t *testing.T) {
 			t.Errorf("a warmed sample is not all cached: %q", line)
 		}
 	}
-	for _, name := range sampleNames {
+	for _, name := range testmedia.SampleNames() {
 		code, hdr, body := httpGet(t, srv.url+"/media/"+name, "Range: bytes=0-")
-		want, _ := os.ReadFile(filepath.Join(media, name))
+		want := testmedia.Sample(t, name)
 		if code != 206 || hdr.Get("X-Cache") != "HIT" || !bytes.Equal(body, want) {
 			t.Errorf("%s after warm: %d X-Cache %s, %d bytes of %d", name, code, hdr.Get("X-Cache"), len(body), len(want))
 		}
@@ -141,7 +128,7 @@ func TestS3ObjectReplacedMidStream(t *testing.T) {
 	if _, err := io.ReadFull(res.Body, head); err != nil {
 		t.Fatal(err)
 	}
-	big2 := randomData(len(big), 10)
+	big2 := testmedia.Bytes(len(big), 10)
 	s3srv.Put("media", "lib/big.mp4", big2)
 	rest, err := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -168,7 +155,7 @@ func TestS3ObjectReplacedMidStream(t *testing.T) {
 // cause without the secret.
 func TestRemoteOriginFailures(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "a.mp4"), randomData(1000, 11), 0o644)
+	os.WriteFile(filepath.Join(dir, "a.mp4"), testmedia.Bytes(1000, 11), 0o644)
 	broken := nginxtest.Start(t, nginxtest.Options{Root: dir, Location: "return 500;"})
 	s3srv, s3flags, _ := s3Library(t)
 	for _, tt := range []struct {

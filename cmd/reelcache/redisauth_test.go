@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // serveWith builds the app on redis (URL and TLS files) and returns its URL
@@ -22,7 +21,7 @@ func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (st
 	logs := &testlog.Buffer{}
 	r.KeyPrefix, r.Timeout = "reelcache", 500*time.Millisecond
 	cfg := &config.Config{
-		Media:     config.Media{Root: samples(t), Extensions: []string{"mp4", "webm"}},
+		Media:     config.Media{Root: testmedia.SamplesDir(t), Extensions: []string{"mp4", "webm"}},
 		ChunkSize: 64 << 10, Redis: r,
 		Cache: config.Cache{Settle: time.Nanosecond, Fill: "sync", Readahead: 2, MaxInflightBytes: 64 << 20},
 		Log:   config.Log{Level: "info", Format: "text"},
@@ -44,7 +43,7 @@ func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (st
 // checking the bytes.
 func xcacheTwice(t *testing.T, base string) (string, string) {
 	t.Helper()
-	want, _ := os.ReadFile(filepath.Join(samples(t), "sample.webm"))
+	want := testmedia.Sample(t, "sample.webm")
 	var xs []string
 	for range 2 {
 		body, hdr := curl(t, "-r", "70000-140000", base+"/media/sample.webm")

@@ -2,15 +2,14 @@ package load
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // library writes n files of random bytes, of sizes 100 KiB + i*37 KiB, into
@@ -19,11 +18,7 @@ func library(t *testing.T, n int) (string, []File) {
 	t.Helper()
 	dir := t.TempDir()
 	for i := range n {
-		b := make([]byte, 100<<10+i*37<<10)
-		rand.Read(b)
-		if err := os.WriteFile(filepath.Join(dir, "f"+string(rune('a'+i))+".mp4"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testmedia.WriteRandom(t, dir, "f"+string(rune('a'+i))+".mp4", 100<<10+i*37<<10, uint64(i))
 	}
 	files, err := FilesIn(dir)
 	if err != nil || len(files) != n {

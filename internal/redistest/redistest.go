@@ -216,6 +216,11 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-// QuietRedisLogs silences go-redis's own log lines (a refused dial per
-// pooled connection while a test has Redis down). Call it from TestMain.
-func QuietRedisLogs() { redis.SetLogger(quietLogger{}) }
+// Main is TestMain for packages whose tests take Redis down: it silences
+// go-redis's own log lines (a refused dial per pooled connection while
+// Redis is down), runs the tests and exits with their status. Use it as
+// `func TestMain(m *testing.M) { redistest.Main(m) }`.
+func Main(m *testing.M) {
+	redis.SetLogger(quietLogger{})
+	os.Exit(m.Run())
+}

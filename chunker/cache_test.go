@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -420,11 +421,7 @@ func storeOptions() store.Options { return store.Options{} }
 // its chunk has been written (or dropped).
 func waitIdle(tb testing.TB, c *Cache) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Stats().Inflight != 0 {
-		if time.Now().After(deadline) {
-			tb.Fatalf("the cache still holds %d bytes after 10s", c.Stats().Inflight)
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Wait(10*time.Second, func() bool { return c.Stats().Inflight == 0 }) {
+		tb.Fatalf("the cache still holds %d bytes after 10s", c.Stats().Inflight)
 	}
 }

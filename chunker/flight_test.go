@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
@@ -164,14 +165,13 @@ func TestSettleWindow(t *testing.T) {
 	if keys := fx.redis.Keys(t.Context(), "reelcache:c:*"); len(keys) != 0 {
 		t.Fatalf("a file changed %v ago was cached: %v", time.Millisecond, keys)
 	}
-	time.Sleep(800 * time.Millisecond)
-	got, _ = readAll(t, fx.cache, "a.mp4")
-	if !bytes.Equal(got, want) {
-		t.Fatal("settled file: wrong bytes")
-	}
-	if keys := fx.redis.Keys(t.Context(), "reelcache:c:*"); len(keys) != 4 {
-		t.Fatalf("settled file: %d chunks cached, want 4", len(keys))
-	}
+	poll.Until(t, 10*time.Second, func() bool {
+		got, _ = readAll(t, fx.cache, "a.mp4")
+		if !bytes.Equal(got, want) {
+			t.Fatal("settled file: wrong bytes")
+		}
+		return len(fx.redis.Keys(t.Context(), "reelcache:c:*")) == 4
+	}, "settled file: its 4 chunks were not cached")
 }
 
 // TestFIFOIsNotOpened: a FIFO named like a video is refused at once rather
@@ -239,19 +239,15 @@ func TestInstancesShareAFill(t *testing.T) {
 	go func() { errs <- read(insts[0]) }()
 	// The first instance has taken the lease and started reading when its
 	// origin sees a read.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	poll.Until(t, 5*time.Second, func() bool {
 		origins[0].mu.Lock()
-		n := origins[0].reads
-		origins[0].mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first instance never read the origin")
-		}
-	}
+		defer origins[0].mu.Unlock()
+		return origins[0].reads > 0
+	}, "the first instance never read the origin")
 	go func() { errs <- read(insts[1]) }()
-	time.Sleep(100 * time.Millisecond) // the second instance misses and finds the lease taken
+	// The second instance misses and finds the lease taken: nothing outside
+	// the cache shows when it has, so this is a wait in time.
+	time.Sleep(100 * time.Millisecond)
 	close(gate)
 	for range 2 {
 		if err := <-errs; err != nil {

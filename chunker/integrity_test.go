@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
@@ -122,15 +123,8 @@ func TestFutureTimestampSettlesFromFirstSight(t *testing.T) {
 	if keys := fx.redis.Keys(t.Context(), "reelcache:c:*"); len(keys) != 0 {
 		t.Fatalf("cached within the settle window: %v", keys)
 	}
-	deadline := time.Now().Add(10 * settle)
-	for {
+	poll.Until(t, 10*settle, func() bool {
 		readAll(t, fx.cache, "a.mp4")
-		if keys := fx.redis.Keys(t.Context(), "reelcache:c:*"); len(keys) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a file dated an hour ahead was not cached %v after it was first seen", 10*settle)
-		}
-		time.Sleep(settle / 4)
-	}
+		return len(fx.redis.Keys(t.Context(), "reelcache:c:*")) == 2
+	}, "a file dated an hour ahead was not cached after it was first seen")
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/reelcache/reelcache/internal/poll"
 )
 
 func TestMetaBoundToVersion(t *testing.T) {
@@ -83,20 +85,13 @@ func TestMetaLeaseIsExclusive(t *testing.T) {
 	if !okA {
 		t.Fatal("lease on w refused")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Until(t, 5*time.Second, func() bool {
 		ok, _, err := c.MetaLease(ctx, "w", "previews", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("expired lease never went")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	}, "expired lease never went")
 	releaseA()
 	if ok, _, _ := c.MetaLease(ctx, "w", "previews", time.Minute); ok {
 		t.Fatal("an expired holder's release removed its successor's lease")

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -21,14 +22,12 @@ import (
 // tierHeld waits up to 5 s for c's local tier to hold want bytes and
 // returns what it holds.
 func tierHeld(c *Cache, want int64) int64 {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, _ := c.local.Size()
-		if got == want || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var got int64
+	poll.Wait(5*time.Second, func() bool {
+		got, _ = c.local.Size()
+		return got == want
+	})
+	return got
 }
 
 func waitWatching(tb testing.TB, c *Cache) {
@@ -180,12 +179,8 @@ func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
 		if err := store.AnnouncePurge(context.Background(), nil); err != nil {
 			t.Error(err)
 		}
-		for deadline := time.Now().Add(5 * time.Second); fx.cache.local.Generation() == gen; {
-			if time.Now().After(deadline) {
-				t.Error("the purge never reached the tier")
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !poll.Wait(5*time.Second, func() bool { return fx.cache.local.Generation() != gen }) {
+			t.Error("the purge never reached the tier")
 		}
 	}
 

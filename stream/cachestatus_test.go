@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/poll"
 )
 
 // scrapeServed returns reelcache_served_bytes_total by source, from the
@@ -61,7 +63,7 @@ func runSteps(t *testing.T, s *server, name string, steps []cacheStep) {
 		want := map[string]int64{"redis": st.redis, "local": st.local, "disk": st.disk}
 		var got map[string]int64
 		// The handler counts a response once it has been written.
-		waitForOrNot(func() bool {
+		poll.Wait(5*time.Second, func() bool {
 			got = scrapeServed(t, s)
 			for src, n := range want {
 				if got[src]-before[src] != n {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
@@ -113,10 +114,10 @@ func TestRedisHung(t *testing.T) {
 		}
 	}
 	s.redis.Resume()
-	waitFor(t, func() bool {
+	poll.Until(t, 10*time.Second, func() bool {
 		r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-99")
 		return r.header.Get("X-Cache") == "HIT" && bytes.Equal(r.body, data[:100])
-	})
+	}, "no HIT with the file's bytes once Redis answered again")
 }
 
 // TestRedisRefusingIsBypass: a Redis whose port refuses connections fails
@@ -173,10 +174,10 @@ func TestRedisRestarted(t *testing.T) {
 		}
 	}
 	s.redis.Restart()
-	waitFor(t, func() bool {
+	poll.Until(t, 10*time.Second, func() bool {
 		r := get(t, "GET", s.url("v.mp4"), "Range: bytes=1000-1999")
 		return r.header.Get("X-Cache") == "HIT" && bytes.Equal(r.body, data[1000:2000])
-	})
+	}, "no HIT with the file's bytes from the restarted Redis")
 }
 
 // TestColdStampede: 50 concurrent requests for the same cold range read

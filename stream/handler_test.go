@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
@@ -129,12 +130,13 @@ func TestHitAfterFill(t *testing.T) {
 				t.Fatalf("first: %d %q, %d bytes", r.status, r.header.Get("X-Cache"), len(r.body))
 			}
 			// Chunks 1..3 hold bytes 100000-250000.
-			waitFor(t, func() bool { return len(s.redis.Keys(t.Context(), "reelcache:c:*")) == 3 })
+			poll.Until(t, 10*time.Second, func() bool { return len(s.redis.Keys(t.Context(), "reelcache:c:*")) == 3 },
+				"chunks 1..3 did not land in Redis")
 			before := s.cache.Stats()
 			r = get(t, "GET", s.url("v.mp4"), rng)
 			// The handler counts a write after it returns, which can be
 			// after the client has the last byte.
-			waitForOrNot(func() bool { return s.cache.Stats().RedisBytes-before.RedisBytes >= 150001 })
+			poll.Wait(5*time.Second, func() bool { return s.cache.Stats().RedisBytes-before.RedisBytes >= 150001 })
 			after := s.cache.Stats()
 			if r.status != 206 || !bytes.Equal(r.body, data[100000:250001]) {
 				t.Fatalf("second: status %d, %d bytes, want the file's", r.status, len(r.body))
@@ -154,26 +156,6 @@ func TestHitAfterFill(t *testing.T) {
 				t.Errorf("straddling: X-Cache %q, want PARTIAL and the file's bytes", x)
 			}
 		})
-	}
-}
-
-// waitForOrNot polls cond for up to 5 s and returns, met or not: the
-// assertions after it say what was wrong.
-func waitForOrNot(cond func() bool) {
-	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -384,7 +366,7 @@ func testChunksAPI(t *testing.T, localBytes, fromRedis, fromLocal int64) {
 	var m chunkMap
 	var r response
 	// The handler counts bytes after the response is sent.
-	waitForOrNot(func() bool {
+	poll.Wait(5*time.Second, func() bool {
 		r = get(t, "GET", s.srv.URL+"/api/chunks/d/v.mp4")
 		m = chunkMap{}
 		if err := json.Unmarshal(r.body, &m); err != nil {

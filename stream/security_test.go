@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/poll"
 )
 
 // secret is the content of a file just outside the media root; no response
@@ -207,7 +208,8 @@ func TestStreamsPerClient(t *testing.T) {
 	for _, res := range open {
 		res.Body.Close()
 	}
-	waitFor(t, func() bool { return get(t, "GET", srv.URL+"/media/v.mp4", "Range: bytes=0-0").status == 206 })
+	poll.Until(t, 10*time.Second, func() bool { return get(t, "GET", srv.URL+"/media/v.mp4", "Range: bytes=0-0").status == 206 },
+		"no stream served once the two held open were closed")
 }
 
 // FuzzRangeHandler serves a small file through the whole handler, from

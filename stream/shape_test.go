@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/poll"
 )
 
 // TestRateShaping: with limit_rate 2 MiB/s after 4 MiB, a 12 MiB download
@@ -62,7 +63,8 @@ func TestRateShaping(t *testing.T) {
 			// The tier takes a chunk just after its readers have the
 			// bytes: wait for the last one.
 			if tt.o.local > 0 {
-				waitFor(t, func() bool { return s.cache.Stats().LocalHeld >= size })
+				poll.Until(t, 10*time.Second, func() bool { return s.cache.Stats().LocalHeld >= size },
+					"the local tier did not take the whole file")
 			}
 			// Within limit_rate_after: full speed, far faster than the
 			// 0.5 s that 1 MiB at 2 MiB/s would take.

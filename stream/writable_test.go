@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/poll"
 )
 
 // TestStalledClientsHoldNoChunks: clients that ask for a big file and stop
@@ -36,11 +37,10 @@ func TestStalledClientsHoldNoChunks(t *testing.T) {
 		conns = append(conns, c)
 	}
 	var held int64
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if held = s.cache.Stats().Inflight; held == 0 {
-			break
-		}
-	}
+	poll.Wait(10*time.Second, func() bool {
+		held = s.cache.Stats().Inflight
+		return held == 0
+	})
 	if held != 0 {
 		t.Errorf("%d stalled clients hold %d bytes of chunk data, want 0", clients, held)
 	}
@@ -77,12 +77,11 @@ func TestStalledClientsHoldNoScratch(t *testing.T) {
 		fmt.Fprintf(c, "GET /media/big.mp4 HTTP/1.1\r\nHost: x\r\nRange: bytes=%d-\r\n\r\n", i<<20)
 	}
 	var held int64
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	poll.Wait(10*time.Second, func() bool {
 		st := s.cache.Stats()
-		if held = st.Scratch; held == 0 && st.DiskBytes >= clients*128<<10 {
-			break
-		}
-	}
+		held = st.Scratch
+		return held == 0 && st.DiskBytes >= clients*128<<10
+	})
 	if st := s.cache.Stats(); st.DiskBytes < clients*128<<10 {
 		t.Fatalf("%d bytes read from the origin: the responses did not take the direct path", st.DiskBytes)
 	}

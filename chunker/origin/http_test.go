@@ -17,6 +17,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/nginxtest"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/testlog"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -45,14 +46,12 @@ func readAll(ctx context.Context, o chunker.Origin, name, version string, off, n
 // settled returns the access log once it has at least want lines with
 // substr, or after two seconds: nginx writes a line after the response.
 func settled(ng *nginxtest.Server, substr string, want int) []string {
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		log := ng.AccessLog()
-		if count(log, substr) >= want || time.Now().After(deadline) {
-			return log
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var log []string
+	poll.Wait(2*time.Second, func() bool {
+		log = ng.AccessLog()
+		return count(log, substr) >= want
+	})
+	return log
 }
 
 func count(lines []string, substr string) int {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/internal/poll"
 )
 
 func TestBreaker(t *testing.T) {
@@ -118,8 +120,8 @@ func TestBusyRedisKeepsTheBreakerClosed(t *testing.T) {
 			s.rdb = stallClient{stall: func() bool { return n.Add(1) <= 4 || !tt.answered }}
 			var wg sync.WaitGroup
 			for i := range 5 {
-				if i == 4 {
-					time.Sleep(10 * time.Millisecond)
+				if i == 4 { // once the four wait
+					poll.Until(t, 5*time.Second, func() bool { return n.Load() >= 4 }, "the four calls never reached Redis")
 				}
 				wg.Add(1)
 				go func() {

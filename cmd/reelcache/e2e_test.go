@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/stream"
@@ -101,18 +102,15 @@ func summarize(log []served) string {
 // waitHTTP waits until url answers 200.
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res, err := http.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not answering: %v", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	poll.Until(t, 5*time.Second, func() bool { return answers200(url) }, "%s not answering 200", url)
+}
+
+// answers200 reports whether a GET of url is answered 200.
+func answers200(url string) bool {
+	res, err := http.Get(url)
+	if err != nil {
+		return false
 	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 )
@@ -192,18 +193,6 @@ func TestOutOfDescriptors(t *testing.T) {
 	for _, res := range open {
 		res.Body.Close()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := http.Get(c.url + "/media/small.mp4")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no 200 within 10 s of the streams ending: %v %v", res, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, func() bool { return answers200(c.url + "/media/small.mp4") },
+		"no 200 once the streams ended")
 }

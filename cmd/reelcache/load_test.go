@@ -14,6 +14,7 @@ import (
 
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/load"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 	"github.com/reelcache/reelcache/internal/testmedia"
@@ -78,14 +79,11 @@ func TestLoadWithRedisOutage(t *testing.T) {
 		// served if that takes longer (the race detector and the other
 		// test packages share the cores), but by half way at the latest.
 		time.Sleep(dur / 3)
-		for deadline := time.Now().Add(dur/2 - dur/3); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		poll.Wait(dur/2-dur/3, func() bool {
 			mu.Lock()
-			hit := xcache["HIT"] > 0
-			mu.Unlock()
-			if hit {
-				break
-			}
-		}
+			defer mu.Unlock()
+			return xcache["HIT"] > 0
+		})
 		rs.Kill()
 		time.Sleep(dur / 3)
 		rs.Restart()

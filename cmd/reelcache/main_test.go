@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 	"github.com/reelcache/reelcache/internal/testmedia"
@@ -111,21 +112,17 @@ func TestServeQuickStart(t *testing.T) {
 			served := func(source string) float64 {
 				return metric(t, srv.url, `reelcache_served_bytes_total{source="`+source+`"}`)
 			}
-			settle(func() bool { return served("disk") >= 1001 })
+			poll.Wait(5*time.Second, func() bool { return served("disk") >= 1001 })
 			disk0, src0 := served("disk"), served(tt.source)
 			// The fill is asynchronous: wait for the chunk to land.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			poll.Wait(10*time.Second, func() bool {
 				body, hdr = curl(t, "-r", "1000-2000", url)
-				if strings.Contains(hdr, "X-Cache: HIT") || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return strings.Contains(hdr, "X-Cache: HIT")
+			})
 			if !strings.Contains(hdr, "X-Cache: HIT") || !bytes.Equal(body, want[1000:2001]) {
 				t.Errorf("repeat: want X-Cache: HIT and the same bytes; headers:\n%s", hdr)
 			}
-			settle(func() bool { return served(tt.source)-src0 >= 1001 })
+			poll.Wait(5*time.Second, func() bool { return served(tt.source)-src0 >= 1001 })
 			if d := served(tt.source) - src0; d != 1001 {
 				t.Errorf("repeat: %v bytes from %s, want 1001", d, tt.source)
 			}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 )
@@ -147,8 +148,10 @@ func TestSlowViewersRSS(t *testing.T) {
 			}
 			wg.Wait()
 			// The windows being read when the viewers left are counted
-			// once their reads end; let them.
-			time.Sleep(200 * time.Millisecond)
+			// once their reads end; wait for them.
+			poll.Wait(10*time.Second, func() bool {
+				return metric(t, base, "reelcache_streams_in_flight") == 0 && metric(t, base, "reelcache_inflight_bytes") == 0
+			})
 			hwm := procStatusBytes(t, pid, "VmHWM")
 			origin := int64(metric(t, base, "reelcache_origin_bytes_total"))
 			var written int64

@@ -19,6 +19,7 @@ import (
 
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 	"github.com/reelcache/reelcache/internal/testmedia"
@@ -61,15 +62,6 @@ func httpGet(t *testing.T, url string, header ...string) (int, http.Header, []by
 	return res.StatusCode, res.Header, b
 }
 
-// settle polls cond for up to 5 s and returns, met or not: responses are
-// counted after they are sent, and the assertions after it say what was
-// wrong.
-func settle(cond func() bool) {
-	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestMetricsAndReadiness: counters move by exactly what a known sequence
 // of requests served; /readyz stays ready (degraded) with Redis down.
 func TestMetricsAndReadiness(t *testing.T) {
@@ -89,7 +81,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 		httpGet(t, media, "Range: bytes=1000-1999") // 1000 bytes from Redis each
 	}
 	// Responses are counted after they are sent: wait for the last one.
-	settle(func() bool {
+	poll.Wait(5*time.Second, func() bool {
 		return metric(t, base, `reelcache_served_bytes_total{source="redis"}`)-hits0 >= 3000 &&
 			metric(t, base, `reelcache_http_requests_total{code="206",method="GET",route="/media/*"}`) >= 4
 	})
@@ -128,7 +120,7 @@ func TestLocalTierMetrics(t *testing.T) {
 	want := testmedia.Sample(t, "sample.webm")
 	httpGet(t, media, "Range: bytes=0-99999") // chunks 0 and 1 from disk, into Redis
 	// The fill is asynchronous: wait for both chunks to land.
-	settle(func() bool { return metric(t, base, `reelcache_fills_total`) >= 2 })
+	poll.Wait(5*time.Second, func() bool { return metric(t, base, `reelcache_fills_total`) >= 2 })
 	httpGet(t, media, "Range: bytes=0-99999") // a second request for them: from Redis, into the tier
 	for range 3 {
 		_, h, b := httpGet(t, media, "Range: bytes=1000-1999")
@@ -136,7 +128,7 @@ func TestLocalTierMetrics(t *testing.T) {
 			t.Fatalf("range from the local tier: X-Cache %q, bytes equal %v", h.Get("X-Cache"), bytes.Equal(b, want[1000:2000]))
 		}
 	}
-	settle(func() bool { return metric(t, base, `reelcache_served_bytes_total{source="local"}`) >= 3000 })
+	poll.Wait(5*time.Second, func() bool { return metric(t, base, `reelcache_served_bytes_total{source="local"}`) >= 3000 })
 	for _, m := range []struct {
 		sample string
 		want   float64
@@ -202,16 +194,7 @@ func TestRedisCluster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
-	waitFor := func(what string, cond func() bool) {
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	waitFor("cluster_state:ok", func() bool {
+	poll.Until(t, 20*time.Second, func() bool {
 		for _, n := range nodes {
 			info, err := n.Client().ClusterInfo(context.Background()).Result()
 			if err != nil || !strings.Contains(info, "cluster_state:ok") {
@@ -219,7 +202,7 @@ func TestRedisCluster(t *testing.T) {
 			}
 		}
 		return true
-	})
+	}, "cluster_state:ok on every node")
 
 	dir := t.TempDir()
 	data := testmedia.WriteRandom(t, dir, "big.mp4", 3<<20+777, 5)

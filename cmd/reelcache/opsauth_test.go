@@ -4,7 +4,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -47,7 +49,7 @@ func TestMetricsNotPublicWithSigning(t *testing.T) {
 			if tt.adminMetrics {
 				re := regexp.MustCompile(`msg="admin endpoints" addr=(\S+)`)
 				var addr string
-				settle(func() bool {
+				poll.Wait(5*time.Second, func() bool {
 					if m := re.FindStringSubmatch(srv.stderr.String()); m != nil {
 						addr = m[1]
 					}

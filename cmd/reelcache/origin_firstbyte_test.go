@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/internal/nginxtest"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -93,7 +94,7 @@ func TestOriginFailsAfterItsMetadata(t *testing.T) {
 			if n := len(rs.Keys(t.Context(), "reelcache:c:*")); n != cachedBefore {
 				t.Errorf("%d chunks cached while the origin failed (%d before)", n, cachedBefore)
 			}
-			settle(func() bool { return strings.Contains(srv.stderr.String(), tt.log) })
+			poll.Wait(5*time.Second, func() bool { return strings.Contains(srv.stderr.String(), tt.log) })
 			if logs := srv.stderr.String(); !strings.Contains(logs, tt.log) {
 				t.Errorf("log does not say %q:\n%s", tt.log, logs)
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/internal/nginxtest"
+	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/s3test"
 	"github.com/reelcache/reelcache/internal/testmedia"
@@ -139,7 +140,7 @@ func TestS3ObjectReplacedMidStream(t *testing.T) {
 	if !bytes.Equal(got, big[:len(got)]) {
 		t.Fatal("the cut response holds bytes that are not the old object's")
 	}
-	settle(func() bool { return strings.Contains(srv.stderr.String(), "object changed at the origin") })
+	poll.Wait(5*time.Second, func() bool { return strings.Contains(srv.stderr.String(), "object changed at the origin") })
 	if !strings.Contains(srv.stderr.String(), "object changed at the origin") {
 		t.Errorf("log does not say the object changed:\n%s", srv.stderr)
 	}
@@ -188,7 +189,7 @@ func TestRemoteOriginFailures(t *testing.T) {
 			if code, _, body := httpGet(t, srv.url+"/readyz"); code != 200 || !bytes.Contains(body, []byte(`"status":"degraded"`)) || !bytes.Contains(body, []byte(tt.health)) {
 				t.Errorf("/readyz: %d %s, want 200 degraded %s", code, body, tt.health)
 			}
-			settle(func() bool { return strings.Contains(srv.stderr.String(), tt.log) })
+			poll.Wait(5*time.Second, func() bool { return strings.Contains(srv.stderr.String(), tt.log) })
 			logs := srv.stderr.String()
 			if !strings.Contains(logs, tt.log) || !strings.Contains(logs, "origin unreachable") {
 				t.Errorf("log does not name the cause (%q):\n%s", tt.log, logs)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
@@ -18,8 +19,16 @@ import (
 )
 
 // referenceServer is the reference for Range behaviour: http.ServeContent
-// on the *os.File, with the same Content-Type and ETag reelcache sends.
+// on the *os.File, with the same Content-Type and ETag reelcache sends for
+// a file of a directory origin.
 func referenceServer(tb testing.TB, dir string) *httptest.Server {
+	tb.Helper()
+	return referenceServerWith(tb, dir, chunker.VersionOf)
+}
+
+// referenceServerWith is referenceServer with the ETag's version taken
+// from the file by version, as the origin under test names it.
+func referenceServerWith(tb testing.TB, dir string, version func(fs.FileInfo) string) *httptest.Server {
 	tb.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/media/")
@@ -35,7 +44,7 @@ func referenceServer(tb testing.TB, dir string) *httptest.Server {
 			return
 		}
 		w.Header().Set("Content-Type", "video/mp4")
-		w.Header().Set("ETag", `"`+chunker.VersionOf(fi)+`"`)
+		w.Header().Set("ETag", `"`+version(fi)+`"`)
 		http.ServeContent(w, r, "", fi.ModTime(), f)
 	}))
 	tb.Cleanup(srv.Close)
@@ -117,42 +126,51 @@ func TestDifferentialRanges(t *testing.T) {
 			etag := `"` + chunker.VersionOf(fi) + `"`
 			lastMod := fi.ModTime().UTC().Format(http.TimeFormat)
 
-			g := rangeGen{rand.New(rand.NewPCG(uint64(cs), 7)), size}
-			xcache := map[string]int{}
-			policy := 0
-			for i := range 520 {
-				header := []string{"Range: " + g.header()}
-				// Conditional requests ride along on some: If-Range with
-				// the right and a wrong validator, If-None-Match.
-				switch i % 10 {
-				case 7:
-					header = append(header, "If-Range: "+etag)
-				case 8:
-					header = append(header, `If-Range: "other"`)
-				case 9:
-					header = append(header, "If-Range: "+lastMod)
-				}
-				if i%50 == 3 {
-					header = append(header, "If-None-Match: "+etag)
-				}
-				got := get(t, "GET", s.url("v.mp4"), header...)
-				want := get(t, "GET", ref.URL+"/media/v.mp4", header...)
-				if ignoredByPolicy(header[0], size) && want.status == http.StatusPartialContent {
-					// reelcache's range policy: the whole file instead.
-					if got.status != http.StatusOK || !bytes.Equal(got.body, data) {
-						t.Fatalf("%q: status %d, want 200 and the whole file (more than two overlapping ranges)", header, got.status)
-					}
-					policy++
-					continue
-				}
-				compare(t, header, got, want, data)
-				xcache[got.header.Get("X-Cache")]++
-			}
-			t.Logf("X-Cache counts: %v; %d answered whole by the overlap policy", xcache, policy)
-			if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
-				t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
-			}
+			differential(t, 520, uint64(cs), s.url("v.mp4"), ref.URL+"/media/v.mp4", etag, lastMod, data)
 		})
+	}
+}
+
+// differential sends n random Range headers (from seed), some with
+// If-Range or If-None-Match (etag, lastMod), to url and to the reference
+// ref, and fails the test unless the answers agree: the same response, or
+// for a Range reelcache's policy answers whole, a 200 with all of data.
+// Both cached and uncached answers must have been compared.
+func differential(t *testing.T, n int, seed uint64, url, ref, etag, lastMod string, data []byte) {
+	t.Helper()
+	g := rangeGen{rand.New(rand.NewPCG(seed, 7)), int64(len(data))}
+	xcache, policy := map[string]int{}, 0
+	for i := range n {
+		header := []string{"Range: " + g.header()}
+		// Conditional requests ride along on some: If-Range with the
+		// right and a wrong validator, If-None-Match.
+		switch i % 10 {
+		case 7:
+			header = append(header, "If-Range: "+etag)
+		case 8:
+			header = append(header, `If-Range: "other"`)
+		case 9:
+			header = append(header, "If-Range: "+lastMod)
+		}
+		if i%50 == 3 {
+			header = append(header, "If-None-Match: "+etag)
+		}
+		got := get(t, "GET", url, header...)
+		want := get(t, "GET", ref, header...)
+		if ignoredByPolicy(header[0], int64(len(data))) && want.status == http.StatusPartialContent {
+			// reelcache's range policy: the whole file instead.
+			if got.status != http.StatusOK || !bytes.Equal(got.body, data) {
+				t.Fatalf("%q: status %d, want 200 and the whole file (more than two overlapping ranges)", header, got.status)
+			}
+			policy++
+			continue
+		}
+		compare(t, header, got, want, data)
+		xcache[got.header.Get("X-Cache")]++
+	}
+	t.Logf("X-Cache counts: %v; %d answered whole by the overlap policy", xcache, policy)
+	if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
+		t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
 	}
 }
 

@@ -3,6 +3,7 @@ package stream
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,11 +38,12 @@ type serverOptions struct {
 	chunkSize int64
 	noRedis   bool
 	fill      chunker.FillMode
-	timeout   time.Duration                 // Redis timeout; default 10s (the race detector and parallel packages are slow)
-	local     int64                         // chunker.Options.LocalBytes
-	opts      func(*Options)                // adjusts the handler's options
-	origin    func(*os.Root) chunker.Origin // the cache's origin; default the directory
-	metrics   bool                          // count served bytes in s.metrics, scraped at /metrics
+	timeout   time.Duration                   // Redis timeout; default 10s (the race detector and parallel packages are slow)
+	local     int64                           // chunker.Options.LocalBytes
+	opts      func(*Options)                  // adjusts the handler's options
+	origin    func(*os.Root) chunker.Origin   // the cache's origin; default the directory
+	metrics   bool                            // count served bytes in s.metrics, scraped at /metrics
+	listener  func(net.Listener) net.Listener // wraps the server's listener
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -104,6 +106,9 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 		RegisterOps(e, s.cache, s.metrics)
 	}
 	s.srv = httptest.NewUnstartedServer(e)
+	if o.listener != nil {
+		s.srv.Listener = o.listener(s.srv.Listener)
+	}
 	s.srv.Config.ConnContext = ConnContext
 	s.srv.Start()
 	tb.Cleanup(s.srv.Close)

@@ -6,25 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/reelcache/reelcache/chunker"
-	"github.com/reelcache/reelcache/chunker/store"
-	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestMultipartAbortsRace sets up, every time, the race of issue 13 item
@@ -52,34 +44,20 @@ func TestMultipartAbortsRace(t *testing.T) {
 		// it takes two reads.
 		rng = "bytes=0-99,1000000-1099999"
 	)
-	data := testmedia.Bytes(size, 37)
-	root := rootWith(t, "v.mp4", data)
 	for round := range 3 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sl := &smallBufListener{Listener: ln, writeFailed: make(chan struct{})}
-		o := &stallOrigin{Origin: remoteOrigin(root), failAt: part2 + 32<<10, sl: sl,
-			stalling: make(chan struct{}), failed: make(chan struct{})}
-		log := slog.New(slog.DiscardHandler)
-		cache, err := chunker.New(chunker.Options{Origin: o, ChunkSize: 64 << 10, Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cache.Close() })
-		h, err := New(Options{Files: cache, Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := echo.New()
-		h.Register(e)
-		srv := httptest.NewUnstartedServer(e)
-		srv.Listener.Close()
-		srv.Listener = sl
-		srv.Config.ConnContext = ConnContext
-		srv.Start()
-		t.Cleanup(srv.Close)
+		var sl *smallBufListener
+		o := &stallOrigin{failAt: part2 + 32<<10, stalling: make(chan struct{}), failed: make(chan struct{})}
+		s := newServer(t, serverOptions{chunkSize: 64 << 10, noRedis: true,
+			origin: func(root *os.Root) chunker.Origin {
+				o.Origin = remoteOrigin(root)
+				return o
+			},
+			listener: func(ln net.Listener) net.Listener {
+				sl = &smallBufListener{Listener: ln, writeFailed: make(chan struct{})}
+				o.sl = sl
+				return sl
+			}})
+		data := s.write(t, "v.mp4", size, 37)
 
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 			var err error
@@ -90,7 +68,7 @@ func TestMultipartAbortsRace(t *testing.T) {
 			}
 			return err
 		}}
-		conn, err := d.Dial("tcp", ln.Addr().String())
+		conn, err := d.Dial("tcp", sl.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,10 +89,10 @@ func TestMultipartAbortsRace(t *testing.T) {
 		if !o.overlapped {
 			t.Fatalf("round %d: the handler's write did not fail while the goroutine's read stalled: no race was set up", round)
 		}
-		if r := get(t, "GET", srv.URL+MediaURL("v.mp4"), "Range: bytes=5-9"); r.status != 206 || !bytes.Equal(r.body, data[5:10]) {
+		if r := get(t, "GET", s.url("v.mp4"), "Range: bytes=5-9"); r.status != 206 || !bytes.Equal(r.body, data[5:10]) {
 			t.Fatalf("round %d: after the abort: status %d", round, r.status)
 		}
-		srv.Close() // waits for the handler; a second Close is a no-op
+		s.srv.Close() // waits for the handler; a second Close is a no-op
 	}
 }
 
@@ -227,33 +205,10 @@ func (o slowOrigin) ReadRange(ctx context.Context, name, version string, off, n 
 // sets up the one of issue 13 item 8 every time.)
 func TestMultipartAborts(t *testing.T) {
 	const size = 2 << 20
-	data := testmedia.Bytes(size, 31)
-	root := rootWith(t, "v.mp4", data)
-	rs := redistest.Start(t)
-	rdb, err := store.NewRedisClient(rs.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
-	log := slog.New(slog.DiscardHandler)
-	cache, err := chunker.New(chunker.Options{
-		Origin:    slowOrigin{chunker.NewDir(root, chunker.DirOptions{})},
-		Store:     store.New(store.Options{Client: rdb, Timeout: 10 * time.Second, Logger: log}),
-		ChunkSize: 64 << 10, Fill: chunker.FillOff, Logger: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cache.Close()
-	h, err := New(Options{Files: cache, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := echo.New()
-	h.Register(e)
-	srv := httptest.NewServer(e)
-	defer srv.Close()
-	url := srv.URL + "/media/v.mp4"
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillOff,
+		origin: func(root *os.Root) chunker.Origin { return slowOrigin{chunker.NewDir(root, chunker.DirOptions{})} }})
+	data := s.write(t, "v.mp4", size, 31)
+	url := s.url("v.mp4")
 
 	ranges := []string{
 		"bytes=0-99,1000000-1199999,1500000-1799999",
@@ -329,20 +284,4 @@ func multipartGet(tr *http.Transport, url, rng string, abort bool, keep int64, d
 			return fmt.Errorf("part %q is not the file's bytes", p.Header.Get("Content-Range"))
 		}
 	}
-}
-
-// rootWith writes data as name in a fresh directory and opens the
-// directory as an os.Root, closed when the test ends.
-func rootWith(t *testing.T, name string, data []byte) *os.Root {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	return root
 }

@@ -181,14 +181,10 @@ func TestSignedURLs(t *testing.T) {
 
 // TestStreamsPerClient: past the per-client limit, 429; others unaffected.
 func TestStreamsPerClient(t *testing.T) {
-	s := newServer(t, serverOptions{chunkSize: 64 << 10, noRedis: true})
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, noRedis: true,
+		opts: func(o *Options) { o.MaxStreamsPerClient = 2 }})
 	s.write(t, "v.mp4", 32<<20, 1)
-	h, _ := New(Options{Files: s.cache, MaxStreamsPerClient: 2, Logger: slog.New(slog.DiscardHandler)})
-	e := echo.New()
-	e.IPExtractor = echo.ExtractIPDirect()
-	h.Register(e)
-	srv := httptest.NewServer(e)
-	defer srv.Close()
+	srv := s.srv
 	// Two streams held open (headers read, bodies not).
 	var open []*http.Response
 	for range 2 {

@@ -63,11 +63,7 @@ func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
 		HTTP: config.HTTP{CacheControl: cacheControl, LimitRate: 128 << 10, LimitRateAfter: 128 << 10},
 		Log:  config.Log{Level: "info", Format: "text"},
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	s := &ccServer{}
 	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -52,11 +52,7 @@ func newE2EServer(t *testing.T, opts ...func(*config.Config)) *e2eServer {
 	for _, o := range opts {
 		o(cfg)
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	s.app = a
 	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -113,4 +109,16 @@ func answers200(url string) bool {
 	}
 	res.Body.Close()
 	return res.StatusCode == http.StatusOK
+}
+
+// testApp is newApp for a test: it fails the test on an error and closes
+// the app when the test ends.
+func testApp(t *testing.T, cfg *config.Config, log *slog.Logger) *app {
+	t.Helper()
+	a, err := newApp(t.Context(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
 }

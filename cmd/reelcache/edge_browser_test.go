@@ -46,11 +46,7 @@ func newEdgeServer(t *testing.T, mod func(*config.Config)) *edgeServer {
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
 	mod(cfg)
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	s := &edgeServer{}
 	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

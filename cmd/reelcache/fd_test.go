@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 // childEnv, when set in the environment, makes the test binary run
@@ -47,43 +44,23 @@ func init() {
 }
 
 // child is `reelcache serve` in a subprocess (this test binary, see init).
-type child struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *testlog.Buffer
-}
+type child struct{ *serveProc }
 
 func startChild(t *testing.T, args ...string) *child {
 	t.Helper()
 	b, _ := json.Marshal(append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
-	c := &child{stderr: &testlog.Buffer{}}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	c.cmd.Dir = t.TempDir()
-	c.cmd.Env = append(os.Environ(), childEnv+"="+string(b), "XDG_CONFIG_HOME="+t.TempDir())
-	c.cmd.Stderr = c.stderr
-	out, err := c.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), childEnv+"="+string(b), "XDG_CONFIG_HOME="+t.TempDir())
+	c := &child{startServeProc(t, cmd)}
 	t.Cleanup(func() {
 		c.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { c.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
+		if exited, _ := c.wait(15 * time.Second); !exited {
 			c.cmd.Process.Kill()
+			c.wait(time.Hour)
 			t.Error("the server did not stop within 15 s of SIGTERM")
 		}
 	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("server printed no URL: %v; stderr:\n%s", err, c.stderr)
-	}
-	c.url = strings.TrimSuffix(regexp.MustCompile(`http://\S+/`).FindString(line), "/")
 	return c
 }
 

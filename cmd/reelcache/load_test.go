@@ -46,11 +46,7 @@ func TestLoadWithRedisOutage(t *testing.T) {
 		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20},
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t, cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	var mu sync.Mutex
 	status := map[int]int{}
 	xcache := map[string]int{}

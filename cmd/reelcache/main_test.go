@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,14 +56,7 @@ func startServe(t *testing.T, args ...string) *running {
 	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	go io.Copy(io.Discard, pr)
-	if err != nil {
-		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, r.stderr)
-	}
-	m := regexp.MustCompile(`http://\S+/`).FindString(line)
-	if m == "" {
-		t.Fatalf("no URL in %q", line)
-	}
-	r.url = strings.TrimSuffix(m, "/")
+	r.url = servedURL(t, line, err, r.stderr)
 	return r
 }
 

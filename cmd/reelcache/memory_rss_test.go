@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -22,7 +17,6 @@ import (
 
 	"github.com/reelcache/reelcache/internal/poll"
 	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 // rssBinaryEnv names a reelcache binary to run instead of building this
@@ -76,11 +70,7 @@ func TestSlowViewersRSS(t *testing.T) {
 		bin = abs
 		t.Logf("running %s from $%s, not this tree", bin, rssBinaryEnv)
 	}
-	if out, err := exec.Command("go", "version", "-m", bin).Output(); err != nil {
-		t.Fatalf("go version -m %s: %v", bin, err)
-	} else if bytes.Contains(out, []byte("-race=true")) {
-		t.Fatalf("%s was built with -race (GOFLAGS=%q?): its RSS would not be the product's", bin, os.Getenv("GOFLAGS"))
-	}
+	requireNoRace(t, bin)
 	rs := redistest.Start(t)
 	media := t.TempDir()
 	sparseFile(t, filepath.Join(media, "big.mp4"), viewers*chunk)
@@ -110,7 +100,8 @@ func TestSlowViewersRSS(t *testing.T) {
 			if os.Getenv(rssBinaryEnv) == "" {
 				args = append(args, "--cache-settle", "0") // the file was just created; cache it anyway
 			}
-			base, pid := startServeBinary(t, bin, args...)
+			srv := startServeBinary(t, bin, args...)
+			base, pid := srv.url, srv.cmd.Process.Pid
 			idle := procStatusBytes(t, pid, "VmHWM")
 
 			var received atomic.Int64
@@ -129,19 +120,9 @@ func TestSlowViewersRSS(t *testing.T) {
 						t.Errorf("viewer %d: status %d, want 206", v, res.StatusCode)
 						return
 					}
-					buf := make([]byte, 4096)
-					start := time.Now()
-					var got int64
-					for time.Since(start) < watch {
-						n, err := res.Body.Read(buf)
-						got += int64(n)
-						if err != nil {
-							t.Errorf("viewer %d after %d bytes: %v", v, got, err)
-							break
-						}
-						if ahead := time.Duration(got*int64(time.Second)/rate) - time.Since(start); ahead > 0 {
-							time.Sleep(ahead)
-						}
+					got, err := readPaced(res.Body, rate, watch)
+					if err != nil {
+						t.Errorf("viewer %d after %d bytes: %v", v, got, err)
 					}
 					received.Add(got)
 				})
@@ -185,41 +166,6 @@ func TestSlowViewersRSS(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startServeBinary runs `bin serve args...` on a free port until the test
-// ends and returns its base URL and pid, which a test reading /proc needs.
-// It runs in a temp dir without REELCACHE_* variables (binaryEnv), so no
-// setting of the developer's reaches it.
-func startServeBinary(t *testing.T, bin string, args ...string) (string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Dir = t.TempDir()
-	cmd.Env = binaryEnv(t)
-	stderr := &testlog.Buffer{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	go func() { io.Copy(io.Discard, stdout); cmd.Wait(); close(exited) }()
-	if err != nil {
-		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, stderr)
-	}
-	base := regexp.MustCompile(`http://\S+/`).FindString(line)
-	if base == "" {
-		t.Fatalf("no URL in %q", line)
-	}
-	return strings.TrimSuffix(base, "/"), cmd.Process.Pid
 }
 
 // procStatusBytes returns a "kB" field of /proc/pid/status (VmHWM, VmRSS)

@@ -50,11 +50,7 @@ func TestSlowViewersStayWithinTheBudget(t *testing.T) {
 				Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "mem-" + fill, Timeout: 5 * time.Second, Mode: "single"},
 				Cache:     config.Cache{Settle: time.Nanosecond, Fill: fill, Readahead: 2, MaxInflightBytes: budget},
 			}
-			a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
+			a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 			var sent atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				cw := &countingWriter{ResponseWriter: w}
@@ -91,19 +87,7 @@ func TestSlowViewersStayWithinTheBudget(t *testing.T) {
 						return
 					}
 					defer res.Body.Close()
-					buf := make([]byte, 4096)
-					start := time.Now()
-					var got int64
-					for time.Since(start) < watch {
-						n, err := res.Body.Read(buf)
-						got += int64(n)
-						if err != nil {
-							return
-						}
-						if ahead := time.Duration(got*int64(time.Second)/rate) - time.Since(start); ahead > 0 {
-							time.Sleep(ahead)
-						}
-					}
+					readPaced(res.Body, rate, watch)
 				}()
 			}
 			wg.Wait()
@@ -166,4 +150,24 @@ func sparseFile(t *testing.T, name string, size int64) {
 	if err := f.Truncate(size); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readPaced reads r as a viewer watching at rate bytes a second does, for
+// watch, and returns how many bytes it read and the error that stopped it
+// sooner, if any.
+func readPaced(r io.Reader, rate int64, watch time.Duration) (int64, error) {
+	buf := make([]byte, 4096)
+	start := time.Now()
+	var got int64
+	for time.Since(start) < watch {
+		n, err := r.Read(buf)
+		got += int64(n)
+		if err != nil {
+			return got, err
+		}
+		if ahead := time.Duration(got*int64(time.Second)/rate) - time.Since(start); ahead > 0 {
+			time.Sleep(ahead) // the viewer's pace, not a wait for an event
+		}
+	}
+	return got, nil
 }

@@ -156,11 +156,7 @@ func TestTwoInstancesOneRedis(t *testing.T) {
 		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second, Mode: "single"},
 		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
 	}
-	a, err := newApp(t.Context(), cfgA, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t, cfgA, slog.New(slog.DiscardHandler))
 	rep, err := cachewarm.Warm(t.Context(), testmedia.SampleNames(), cachewarm.Options{Cache: a.cache, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil || rep.Failed != 0 || rep.Written == 0 {
 		t.Fatalf("warm through A: %+v %v", rep, err)
@@ -213,11 +209,7 @@ func TestRedisCluster(t *testing.T) {
 			KeyPrefix: "reelcache", Timeout: 500 * time.Millisecond},
 		Cache: config.Cache{Settle: time.Nanosecond, Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.echo)
 	defer srv.Close()
 	rep, err := cachewarm.Warm(t.Context(), []string{"big.mp4"}, cachewarm.Options{Cache: a.cache, Logger: slog.New(slog.DiscardHandler)})

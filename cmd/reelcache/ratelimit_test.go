@@ -14,14 +14,6 @@ import (
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
-// serveBinary is startServeBinary (memory_rss_test.go) for a test that
-// needs only the URL.
-func serveBinary(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	url, _ := startServeBinary(t, bin, args...)
-	return url
-}
-
 // curlTimed is one download by the real curl: the body, the response
 // headers, and how long curl itself says the transfer took (time_total,
 // from before the connection to the last byte).
@@ -87,11 +79,7 @@ func TestRateShapingCurl(t *testing.T) {
 		want  = 4 * time.Second
 	)
 	bin := buildBinary(t)
-	if out, err := exec.Command("go", "version", "-m", bin).Output(); err != nil {
-		t.Fatalf("go version -m: %v", err)
-	} else if bytes.Contains(out, []byte("-race=true")) {
-		t.Fatalf("the binary was built with -race (GOFLAGS=%q?): its pace would not be the product's", os.Getenv("GOFLAGS"))
-	}
+	requireNoRace(t, bin)
 	rdb := redistest.Start(t)
 	media := t.TempDir()
 	data := make([]byte, size)
@@ -120,7 +108,7 @@ func TestRateShapingCurl(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			url := serveBinary(t, bin, append(common, tt.args...)...) + "/media/v.mp4"
+			url := startServeBinary(t, bin, append(common, tt.args...)...).url + "/media/v.mp4"
 			for range tt.warmups {
 				for off := 0; off < size; off += after {
 					r := curlTime(t, "-r", strconv.Itoa(off)+"-"+strconv.Itoa(off+after-1), url)

@@ -29,11 +29,7 @@ func serveWith(t *testing.T, r config.Redis, change ...func(*config.Config)) (st
 	for _, f := range change {
 		f(cfg)
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testApp(t, cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	srv := httptest.NewServer(a.echo)
 	t.Cleanup(srv.Close)
 	return srv.URL, logs

@@ -68,11 +68,7 @@ func TestInPlaceRewriteCachesNoOldBytes(t *testing.T) {
 		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: 5 * time.Second, Mode: "single"},
 		Cache:     config.Cache{Settle: settle, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20, LocalBytes: 64 << 20},
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.echo)
 	defer srv.Close()
 

@@ -1,44 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/reelcache/reelcache/internal/testlog"
 )
-
-// buildBinary builds bin/reelcache into a temp dir once per test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "reelcache")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// binaryEnv is the environment without REELCACHE_* variables, so that the
-// developer's settings do not reach the binary under test.
-func binaryEnv(t *testing.T) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REELCACHE_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "XDG_CONFIG_HOME="+t.TempDir())
-}
 
 // TestSIGTERMExitsZeroAndCountsCutStreams runs the real binary, opens
 // streams that outlast the grace period (clients that stop reading a
@@ -64,30 +37,8 @@ func TestSIGTERMExitsZeroAndCountsCutStreams(t *testing.T) {
 		{"three stalled streams", 3, "streams_cut=3"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--media-root", media,
-				"--redis-url", "", "--shutdown-grace", grace.String())
-			cmd.Dir = t.TempDir()
-			cmd.Env = binaryEnv(t)
-			stderr := &testlog.Buffer{}
-			cmd.Stderr = stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				<-exited
-			})
-			line, err := bufio.NewReader(stdout).ReadString('\n')
-			go func() { io.Copy(io.Discard, stdout); exited <- cmd.Wait() }()
-			if err != nil {
-				t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, stderr)
-			}
-			base := strings.TrimSuffix(regexp.MustCompile(`http://\S+/`).FindString(line), "/")
+			srv := startServeBinary(t, bin, "--media-root", media, "--redis-url", "", "--shutdown-grace", grace.String())
+			base, stderr := srv.url, srv.stderr
 
 			var bodies []io.ReadCloser
 			for range tt.streams {
@@ -102,13 +53,11 @@ func TestSIGTERMExitsZeroAndCountsCutStreams(t *testing.T) {
 				bodies = append(bodies, resp.Body) // and read no more: the stream stalls
 			}
 			start := time.Now()
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case err = <-exited:
-				exited <- err // for the cleanup
-			case <-time.After(10 * time.Second):
+			exited, err := srv.wait(10 * time.Second)
+			if !exited {
 				t.Fatalf("serve still running 10s after SIGTERM (grace %v); stderr:\n%s", grace, stderr)
 			}
 			took := time.Since(start)

@@ -30,6 +30,22 @@ func load(t *testing.T, yaml string, args ...string) (*Config, error) {
 	return Load(Options{Flags: fs, SearchDirs: []string{dir}})
 }
 
+// loadError loads yaml with args, fails the test unless Load fails with
+// an error that says each of want, and returns the error.
+func loadError(t *testing.T, yaml string, want []string, args ...string) error {
+	t.Helper()
+	_, err := load(t, yaml, args...)
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	return err
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := load(t, "")
 	if err != nil {
@@ -166,15 +182,7 @@ func TestBadInputNamesKeyValueAndSource(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			_, err := load(t, tt.yaml, tt.args...)
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			loadError(t, tt.yaml, tt.want, tt.args...)
 		})
 	}
 }

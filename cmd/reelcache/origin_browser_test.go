@@ -8,7 +8,6 @@ import (
 
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/config"
-	"github.com/reelcache/reelcache/internal/s3test"
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
@@ -17,13 +16,7 @@ import (
 // the origin's ranged GETs), after warm (every response a HIT), and with
 // Redis killed (bytes from the origin again).
 func TestBrowserPlaysAndSeeksFromS3(t *testing.T) {
-	srv := s3test.Start(t)
-	srv.Env(t)
-	srv.Bucket("media")
-	for _, name := range testmedia.SampleNames() {
-		b := testmedia.Sample(t, name)
-		srv.Put("media", "v/"+name, b)
-	}
+	srv := s3Samples(t, "v/")
 	s := newE2EServer(t, func(c *config.Config) {
 		c.Media.Root = ""
 		c.Media.Origin = config.Origin{URL: "s3://media/v/", S3Endpoint: srv.Endpoint(), S3PathStyle: true, TTL: 10 * time.Second, Timeout: 5 * time.Second}

@@ -23,17 +23,24 @@ import (
 // the CLI flags that serve it, and big.mp4's bytes.
 func s3Library(t *testing.T) (*s3test.Server, []string, []byte) {
 	t.Helper()
-	srv := s3test.Start(t)
-	srv.Env(t)
-	srv.Bucket("media")
-	for _, name := range testmedia.SampleNames() {
-		b := testmedia.Sample(t, name)
-		srv.Put("media", "lib/"+name, b)
-	}
+	srv := s3Samples(t, "lib/")
 	big := testmedia.Bytes(8<<20, 9)
 	srv.Put("media", "lib/big.mp4", big)
 	flags := []string{"--media-origin", "s3://media/lib/", "--media-s3-endpoint", srv.Endpoint(), "--media-s3-path-style", "true"}
 	return srv, flags, big
+}
+
+// s3Samples starts versitygw with bucket "media" holding the sample videos
+// under prefix, and points this process's AWS chain at it (s3test.Env).
+func s3Samples(t *testing.T, prefix string) *s3test.Server {
+	t.Helper()
+	srv := s3test.Start(t)
+	srv.Env(t)
+	srv.Bucket("media")
+	for _, name := range testmedia.SampleNames() {
+		srv.Put("media", prefix+name, testmedia.Sample(t, name))
+	}
+	return srv
 }
 
 // TestServeFromS3: `serve` in front of a real S3 server: ranges byte-exact,

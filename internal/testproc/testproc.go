@@ -85,6 +85,18 @@ type Proc struct {
 // test when no attempt gets ready.
 func Start(tb testing.TB, opts Options) *Proc {
 	tb.Helper()
+	p, err := start(tb, opts)
+	if err != nil {
+		tb.Fatalf("start %s: %v", opts.Name, err)
+	}
+	tb.Cleanup(p.Kill)
+	return p
+}
+
+// start is Start up to the first attempt that gets ready, or the last
+// attempt's error.
+func start(tb testing.TB, opts Options) (*Proc, error) {
+	tb.Helper()
 	if opts.Ready == nil {
 		opts.Ready = acceptsTCP
 	}
@@ -99,12 +111,10 @@ func Start(tb testing.TB, opts Options) *Proc {
 	for range 5 {
 		p.port = FreePort(tb)
 		if err = p.start(); err == nil {
-			tb.Cleanup(p.Kill)
-			return p
+			return p, nil
 		}
 	}
-	tb.Fatalf("start %s: %v", opts.Name, err)
-	return nil
+	return nil, err
 }
 
 func acceptsTCP(addr string) bool {

@@ -82,42 +82,33 @@ func TestStartKillPauseRestart(t *testing.T) {
 	}
 }
 
-// recorder is a testing.TB that records Fatalf instead of ending the test.
-type recorder struct {
-	testing.TB
-	msg string
-}
-
-func (r *recorder) Helper() {}
-
-func (r *recorder) Fatalf(format string, args ...any) { r.msg = fmt.Sprintf(format, args...) }
-
 func TestStartFails(t *testing.T) {
 	tests := []struct {
 		name string
 		opts Options
-		want []string // in the failure's message
+		want []string // in the error
 	}{
 		{"exits", Options{Name: "failing", Command: func(int) (*exec.Cmd, error) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "TESTPROC_FAIL=no such thing")
 			return cmd, nil
-		}, Log: func() string { return "its log" }}, []string{"start failing", "exit status 3", "its log"}},
+		}, Log: func() string { return "its log" }}, []string{"failing exited", "exit status 3", "its log"}},
 		{"never ready", Options{Name: "mute", Command: serve, Ready: func(string) bool { return false },
-			Timeout: 50 * time.Millisecond}, []string{"start mute", "did not answer"}},
+			Timeout: 50 * time.Millisecond}, []string{"mute did not answer"}},
 		{"no command", Options{Name: "none", Command: func(int) (*exec.Cmd, error) {
 			return exec.Command("/nonexistent/testproc"), nil
-		}}, []string{"start none", "/nonexistent/testproc"}},
+		}}, []string{"/nonexistent/testproc"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &recorder{TB: t}
-			if p := Start(r, tt.opts); p != nil {
-				t.Fatalf("Start returned a server at %s", p.Addr())
+			p, err := start(t, tt.opts)
+			if err == nil {
+				p.Kill()
+				t.Fatalf("started a server at %s", p.Addr())
 			}
 			for _, w := range tt.want {
-				if !strings.Contains(r.msg, w) {
-					t.Errorf("failure %q does not say %q", r.msg, w)
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
 		})

@@ -30,11 +30,21 @@ func load(t *testing.T, yaml string, args ...string) (*Config, error) {
 	return Load(Options{Flags: fs, SearchDirs: []string{dir}})
 }
 
-// loadError loads yaml with args, fails the test unless Load fails with
-// an error that says each of want, and returns the error.
-func loadError(t *testing.T, yaml string, want []string, args ...string) error {
+// loadEnv is load with the environment variables env set for the rest of
+// the test.
+func loadEnv(t *testing.T, yaml string, env map[string]string, args ...string) (*Config, error) {
 	t.Helper()
-	_, err := load(t, yaml, args...)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	return load(t, yaml, args...)
+}
+
+// loadError is loadEnv that fails the test unless Load fails with an error
+// that says each of want, and returns the error.
+func loadError(t *testing.T, yaml string, env map[string]string, want []string, args ...string) error {
+	t.Helper()
+	_, err := loadEnv(t, yaml, env, args...)
 	if err == nil {
 		t.Fatal("Load succeeded, want an error")
 	}
@@ -139,10 +149,7 @@ cache:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			c, err := load(t, file, tt.args...)
+			c, err := loadEnv(t, file, tt.env, tt.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,10 +186,7 @@ func TestBadInputNamesKeyValueAndSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			loadError(t, tt.yaml, tt.want, tt.args...)
+			loadError(t, tt.yaml, tt.env, tt.want, tt.args...)
 		})
 	}
 }

@@ -29,10 +29,7 @@ func TestSigningKeys(t *testing.T) {
 		{"empty", "", map[string]string{"REELCACHE_AUTH_SIGNING_KEY": ""}, nil, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			c, err := load(t, tt.yaml, tt.args...)
+			c, err := loadEnv(t, tt.yaml, tt.env, tt.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,10 +48,7 @@ func TestSigningKeys(t *testing.T) {
 		{"not a string", "auth:\n  signing_key: {x: 1}\n", nil, []string{"auth.signing_key", "string"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			err := loadError(t, tt.yaml, tt.want)
+			err := loadError(t, tt.yaml, tt.env, tt.want)
 			for _, secret := range []string{"tooshort", "short]"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error %q shows the key", err)
@@ -109,7 +103,7 @@ func TestHTTPEdgeKeyErrors(t *testing.T) {
 		{"cache control with a newline", "http:\n  cache_control: \"max-age=1\\r\\nX-Evil: 1\"\n", []string{"http.cache_control", "one header line"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			loadError(t, tt.yaml, tt.want)
+			loadError(t, tt.yaml, nil, tt.want)
 		})
 	}
 }

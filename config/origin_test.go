@@ -33,10 +33,7 @@ func TestOriginKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			c, err := load(t, tt.yaml, tt.args...)
+			c, err := loadEnv(t, tt.yaml, tt.env, tt.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,10 +67,7 @@ func TestOriginErrorsNameKeyAndHideSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			err := loadError(t, tt.yaml, tt.want)
+			err := loadError(t, tt.yaml, tt.env, tt.want)
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error %q shows a secret", err)
 			}

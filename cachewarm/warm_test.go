@@ -20,93 +20,9 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
-	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/stream"
 )
-
-func TestMain(m *testing.M) { redistest.Main(m) }
-
-type fixture struct {
-	dir   string
-	redis *redistest.Server
-	cache *chunker.Cache
-}
-
-const chunkSize = 64 << 10
-
-func newFixture(t testing.TB, redisArgs ...string) *fixture {
-	return newFixtureSize(t, chunkSize, redisArgs...)
-}
-
-func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
-	t.Helper()
-	fx := &fixture{dir: t.TempDir(), redis: redistest.Start(t, redisArgs...)}
-	root, err := os.OpenRoot(fx.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	rdb, err := store.NewRedisClient(fx.redis.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	log := slog.New(slog.DiscardHandler)
-	store := store.New(store.Options{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
-	fx.cache, err = chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log, Settle: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fx.cache.Close() })
-	return fx
-}
-
-func (fx *fixture) write(t testing.TB, name string, data []byte) {
-	t.Helper()
-	testmedia.Write(t, fx.dir, name, data)
-}
-
-// copySample copies the named sample video into the media directory.
-func (fx *fixture) copySample(t *testing.T, name string) []byte {
-	t.Helper()
-	b := testmedia.Sample(t, name)
-	fx.write(t, name, b)
-	return b
-}
-
-func (fx *fixture) warm(t *testing.T, opts Options, args ...string) *Report {
-	t.Helper()
-	root, _ := os.OpenRoot(fx.dir)
-	defer root.Close()
-	names, err := Resolve(root.FS(), fx.dir, args, func(string) bool { return true })
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Cache = fx.cache
-	opts.Logger = slog.New(slog.DiscardHandler)
-	rep, err := Warm(t.Context(), names, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rep
-}
-
-// cachedChunks returns the chunk indices of name's current version in Redis.
-func (fx *fixture) cachedChunks(t *testing.T, name string) []int64 {
-	t.Helper()
-	_, found, err := fx.cache.ChunkMap(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx []int64
-	for i, ok := range found {
-		if ok {
-			idx = append(idx, int64(i))
-		}
-	}
-	return idx
-}
 
 // TestWarmThenServeAllHits: after warming a directory, random ranges of
 // every file are X-Cache: HIT with zero bytes read from disk.
@@ -326,47 +242,6 @@ func TestPurge(t *testing.T) {
 	// serving instances to empty their local tiers (chunker/purge.go).
 	if !slices.Equal(keys, []string{"otherapp:c:x:1:0", "reelcache:purge:gen", "reelcachex:c:x:1:0"}) {
 		t.Errorf("keys left %v, want only the other prefixes' and reelcache:purge:gen", keys)
-	}
-}
-
-func TestResolve(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"a.mp4", "b.webm", "x.txt", "d/c.mp4", "d/e/f.mp4", ".h/g.mp4", "d/.i.mp4"} {
-		p := filepath.Join(dir, n)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte("x"), 0o644)
-	}
-	keep := func(n string) bool { return !strings.HasSuffix(n, ".txt") }
-	root, _ := os.OpenRoot(dir)
-	defer root.Close()
-	for _, tt := range []struct {
-		args    []string
-		want    []string
-		wantErr string
-	}{
-		{nil, []string{"a.mp4", "b.webm", "d/c.mp4", "d/e/f.mp4"}, ""},
-		{[]string{"d"}, []string{"d/c.mp4", "d/e/f.mp4"}, ""},
-		{[]string{"d/c.mp4", "a.mp4", "d/c.mp4"}, []string{"a.mp4", "d/c.mp4"}, ""},
-		{[]string{filepath.Join(dir, "d", "e")}, []string{"d/e/f.mp4"}, ""},
-		{[]string{"*.mp4"}, []string{"a.mp4"}, ""},
-		{[]string{"d/*/*.mp4"}, []string{"d/e/f.mp4"}, ""},
-		{[]string{"../x.mp4"}, nil, "outside the media root"},
-		{[]string{"/etc/passwd"}, nil, "outside the media root"},
-		{[]string{filepath.Dir(dir)}, nil, "outside the media root"},
-		{[]string{"x.txt"}, nil, "not a media file"},
-		{[]string{"nope.mp4"}, nil, "no such file"},
-		{[]string{"*.mov"}, nil, "no file matches"},
-	} {
-		got, err := Resolve(root.FS(), dir, tt.args, keep)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("Resolve(%q): err %v, want %q", tt.args, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || !slices.Equal(got, tt.want) {
-			t.Errorf("Resolve(%q) = %q, %v; want %q", tt.args, got, err, tt.want)
-		}
 	}
 }
 

@@ -82,6 +82,24 @@ func newFixtureWith(tb testing.TB, withRedis bool, opts Options, sopts store.Opt
 	return fx
 }
 
+// setChunk puts value(key) in Redis under the key of chunk i of name's
+// current version, and returns the key.
+func (fx *fixture) setChunk(tb testing.TB, name string, i int64, value func(key string) []byte) string {
+	tb.Helper()
+	f, err := fx.cache.Open(context.Background(), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key := f.Key(i)
+	f.Close()
+	rdb := fx.redis.Client()
+	defer rdb.Close()
+	if err := rdb.Set(context.Background(), key, value(key), 0).Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return key
+}
+
 func readAll(tb testing.TB, c *Cache, name string) ([]byte, Status) {
 	tb.Helper()
 	f, err := c.Open(context.Background(), name)

@@ -63,17 +63,7 @@ func TestCachedValuesAreChecked(t *testing.T) {
 				Rejected:     func(r string) { mu.Lock(); rejected[r]++; mu.Unlock() },
 			})
 			want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 3*cs, 21)
-			f, err := fx.cache.Open(context.Background(), "a.mp4")
-			if err != nil {
-				t.Fatal(err)
-			}
-			key := f.Key(1)
-			f.Close()
-			rdb := fx.redis.Client()
-			defer rdb.Close()
-			if err := rdb.Set(context.Background(), key, tt.forge(fx.cache.Store(), key, want[cs:2*cs]), 0).Err(); err != nil {
-				t.Fatal(err)
-			}
+			fx.setChunk(t, "a.mp4", 1, func(key string) []byte { return tt.forge(fx.cache.Store(), key, want[cs:2*cs]) })
 			got, st := readRange(t, fx.cache, "a.mp4", cs, cs)
 			if !bytes.Equal(got, want[cs:2*cs]) {
 				t.Fatal("the damaged value's bytes were served")

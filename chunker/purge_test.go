@@ -203,20 +203,10 @@ func TestPurgeDuringAFetchKeepsItOutOfTheTier(t *testing.T) {
 func damageChunk(t *testing.T, fx *fixture, name string) (string, []byte) {
 	t.Helper()
 	waitWatching(t, fx.cache)
-	f, err := fx.cache.Open(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := f.Key(0)
-	f.Close()
-	rdb := fx.redis.Client()
-	defer rdb.Close()
 	// Sealed like a chunk of ours, without an integrity key: what a writer
 	// who knows the format can put in Redis, and what only a purge (or a
 	// key) keeps from viewers.
 	junk := bytes.Repeat([]byte{'x'}, 64<<10)
-	if err := rdb.Set(t.Context(), key, fx.cache.Store().Codec().Sealed(key, junk), 0).Err(); err != nil {
-		t.Fatal(err)
-	}
+	key := fx.setChunk(t, name, 0, func(key string) []byte { return fx.cache.Store().Codec().Sealed(key, junk) })
 	return key, junk
 }

@@ -181,17 +181,24 @@ func (t target) pidsNow() []string {
 // rssMB reads the processes' resident sets from /proc (Linux), in MB,
 // summed.
 func rssMB(pids []string) float64 {
-	var sum float64
-	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + pid + "/status")
-		if err != nil {
-			continue
-		}
-		for line := range strings.SplitSeq(string(b), "\n") {
+	return sumProc(pids, "status", func(status string) float64 {
+		for line := range strings.SplitSeq(status, "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				sum += kb / 1024
+				return kb / 1024
 			}
+		}
+		return 0
+	})
+}
+
+// sumProc sums value of the text of /proc/PID/file over the processes
+// (Linux); one whose file cannot be read counts for nothing.
+func sumProc(pids []string, file string, value func(string) float64) float64 {
+	var sum float64
+	for _, pid := range pids {
+		if b, err := os.ReadFile("/proc/" + pid + "/" + file); err == nil {
+			sum += value(string(b))
 		}
 	}
 	return sum
@@ -210,24 +217,20 @@ var clockTicks = sync.OnceValue(func() float64 {
 // cpuSeconds reads the processes' user+system CPU time from /proc
 // (Linux), including their reaped children, summed.
 func cpuSeconds(pids []string) float64 {
-	var ticks float64
-	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			continue
-		}
+	ticks := sumProc(pids, "stat", func(s string) float64 {
 		// Fields after the ")" that ends the command name: utime is the
 		// 12th, stime 13th, cutime 14th, cstime 15th.
-		s := string(b)
 		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 		if len(f) < 15 {
-			continue
+			return 0
 		}
+		var ticks float64
 		for _, i := range []int{11, 12, 13, 14} {
 			v, _ := strconv.ParseFloat(f[i], 64)
 			ticks += v
 		}
-	}
+		return ticks
+	})
 	return ticks / clockTicks()
 }
 

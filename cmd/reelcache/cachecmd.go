@@ -27,15 +27,11 @@ func cacheCommand() *cobra.Command {
 			return err
 		}
 		ctx := cmd.Context()
-		cache, closer, err := adminCache(ctx, cfg, newLogger(cfg, io.Discard))
+		cache, names, closer, err := adminFiles(ctx, cfg, newLogger(cfg, io.Discard), args)
 		if err != nil {
 			return err
 		}
 		defer closer()
-		names, err := resolveArgs(ctx, cfg, cache, args)
-		if err != nil {
-			return err
-		}
 		files, err := cachewarm.Status(ctx, cache, names)
 		if err != nil {
 			return err

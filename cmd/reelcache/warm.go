@@ -57,6 +57,22 @@ func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chu
 	return cache, closer, nil
 }
 
+// adminFiles is adminCache and resolveArgs in one, for the commands that
+// work on the files args name; the caller calls closer when done, unless
+// err is set.
+func adminFiles(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) (*chunker.Cache, []string, func(), error) {
+	cache, closer, err := adminCache(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	names, err := resolveArgs(ctx, cfg, cache, args)
+	if err != nil {
+		closer()
+		return nil, nil, nil, err
+	}
+	return cache, names, closer, nil
+}
+
 // resolveArgs turns PATH|GLOB arguments into media names: under media.root,
 // or from a remote origin's listing.
 func resolveArgs(ctx context.Context, cfg *config.Config, cache *chunker.Cache, args []string) ([]string, error) {
@@ -134,15 +150,11 @@ configuration error.`,
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		log := newLogger(cfg, stderr)
 		ctx := cmd.Context()
-		cache, closer, err := adminCache(ctx, cfg, log)
+		cache, names, closer, err := adminFiles(ctx, cfg, log, args)
 		if err != nil {
 			return err
 		}
 		defer closer()
-		names, err := resolveArgs(ctx, cfg, cache, args)
-		if err != nil {
-			return err
-		}
 		progress, stop := progressReporter(stderr, log)
 		if *metricsAddr != "" {
 			observe, stopMetrics, err := warmMetrics(*metricsAddr, log)

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,9 +46,8 @@ func (h ccHit) conditional() bool { return h.ifNoneMatch != "" || h.ifMS != "" }
 // a log of every media request.
 type ccServer struct {
 	url string
-	mu  sync.Mutex // protects the fields below
-	tab int
-	log []ccHit
+	tab atomic.Int64
+	hitLog[ccHit]
 }
 
 func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
@@ -65,20 +64,11 @@ func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
 	}
 	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	s := &ccServer{}
-	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req, res := c.Request(), c.Response()
-			if strings.HasPrefix(req.URL.Path, "/media/") {
-				res.Before(func() {
-					s.mu.Lock()
-					s.log = append(s.log, ccHit{s.tab, req.Header.Get("Range"), req.Header.Get("If-Range"),
-						req.Header.Get("If-None-Match"), req.Header.Get("If-Modified-Since"), res.Status})
-					s.mu.Unlock()
-				})
-			}
-			return next(c)
-		}
-	})
+	a.echo.Use(s.record(func(c echo.Context) ccHit {
+		h := c.Request().Header
+		return ccHit{int(s.tab.Load()), h.Get("Range"), h.Get("If-Range"), h.Get("If-None-Match"), h.Get("If-Modified-Since"),
+			c.Response().Status}
+	}, "/media/"))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -92,17 +82,7 @@ func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
 	return s
 }
 
-func (s *ccServer) setTab(n int) {
-	s.mu.Lock()
-	s.tab = n
-	s.mu.Unlock()
-}
-
-func (s *ccServer) hits() []ccHit {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]ccHit(nil), s.log...)
-}
+func (s *ccServer) setTab(n int) { s.tab.Store(int64(n)) }
 
 // playSeekBack is run in the page: play a second, seek to the middle, then
 // back to the start, over bytes already fetched.

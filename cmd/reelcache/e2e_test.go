@@ -122,3 +122,38 @@ func testApp(t *testing.T, cfg *config.Config, log *slog.Logger) *app {
 	t.Cleanup(func() { a.Close() })
 	return a
 }
+
+// hitLog records a value for each response to a path under one of some
+// prefixes, made when the response's header is written (a paced body may
+// stream for long after). It is safe for concurrent use.
+type hitLog[T any] struct {
+	mu  sync.Mutex
+	log []T
+}
+
+// record returns a middleware that appends see(c) to l for each response
+// to a path under one of prefixes.
+func (l *hitLog[T]) record(see func(c echo.Context) T, prefixes ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			for _, p := range prefixes {
+				if strings.HasPrefix(c.Request().URL.Path, p) {
+					c.Response().Before(func() {
+						l.mu.Lock()
+						defer l.mu.Unlock()
+						l.log = append(l.log, see(c))
+					})
+					break
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+// hits returns what has been recorded so far.
+func (l *hitLog[T]) hits() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]T(nil), l.log...)
+}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,8 +32,7 @@ type edgeHit struct {
 // when its header is written (a paced body may stream for long after).
 type edgeServer struct {
 	url string
-	mu  sync.Mutex
-	log []edgeHit
+	hitLog[edgeHit]
 }
 
 func newEdgeServer(t *testing.T, mod func(*config.Config)) *edgeServer {
@@ -48,29 +46,13 @@ func newEdgeServer(t *testing.T, mod func(*config.Config)) *edgeServer {
 	mod(cfg)
 	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	s := &edgeServer{}
-	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req, res := c.Request(), c.Response()
-			if strings.HasPrefix(req.URL.Path, "/media/") || strings.HasPrefix(req.URL.Path, "/api/") {
-				res.Before(func() {
-					s.mu.Lock()
-					s.log = append(s.log, edgeHit{req.URL.Path, req.URL.Query().Get("exp"), res.Status})
-					s.mu.Unlock()
-				})
-			}
-			return next(c)
-		}
-	})
+	a.echo.Use(s.record(func(c echo.Context) edgeHit {
+		return edgeHit{c.Request().URL.Path, c.Request().URL.Query().Get("exp"), c.Response().Status}
+	}, "/media/", "/api/"))
 	srv := httptest.NewServer(a.echo)
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s
-}
-
-func (s *edgeServer) hits() []edgeHit {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]edgeHit(nil), s.log...)
 }
 
 // openTab opens url in a new tab of the browser with the HTTP cache off.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,19 +57,6 @@ func startServe(t *testing.T, args ...string) *running {
 	go io.Copy(io.Discard, pr)
 	r.url = servedURL(t, line, err, r.stderr)
 	return r
-}
-
-// curl runs the real curl and returns the body and the response headers.
-func curl(t *testing.T, args ...string) (body []byte, header string) {
-	t.Helper()
-	redistest.Require(t, "curl")
-	hdr := filepath.Join(t.TempDir(), "h")
-	out, err := exec.Command("curl", append([]string{"-sS", "--fail", "-D", hdr}, args...)...).Output()
-	if err != nil {
-		t.Fatalf("curl %v: %v", args, err)
-	}
-	h, _ := os.ReadFile(hdr)
-	return out, string(h)
 }
 
 // TestServeQuickStart is the README's promise: a ranged curl returns the

@@ -202,3 +202,22 @@ func seekTimes(r seekResult) []string {
 	}
 	return out
 }
+
+// videoScript makes JavaScript for chromedp.Evaluate from body, which
+// drives the page's <video id="v"> and fills an object out: body runs in
+// an async function with sleep(ms) and until(cond, ms), which waits up to
+// ms for cond (or a media error) and returns cond(); then out.error is set
+// to the element's error code (0 for none) and out is the result.
+func videoScript(body string) string {
+	return `(async () => {
+  const v = document.getElementById("v");
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (cond, ms) => {
+    const end = performance.now() + ms;
+    while (!cond() && !v.error && performance.now() < end) await sleep(20);
+    return cond();
+  };
+` + body + `  out.error = v.error ? v.error.code : 0;
+  return out;
+})()`
+}

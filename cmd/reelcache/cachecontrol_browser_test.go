@@ -84,16 +84,9 @@ func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
 
 func (s *ccServer) setTab(n int) { s.tab.Store(int64(n)) }
 
-// playSeekBack is run in the page: play a second, seek to the middle, then
-// back to the start, over bytes already fetched.
-const playSeekBack = `(async () => {
-  const v = document.getElementById("v");
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const until = async (cond, ms) => {
-    const end = performance.now() + ms;
-    while (!cond() && !v.error && performance.now() < end) await sleep(20);
-    return cond();
-  };
+// playSeekBack is run in the page (a videoScript body): play a second,
+// seek to the middle, then back to the start, over bytes already fetched.
+const playSeekBack = `
   const seek = async (t) => {
     const seeked = new Promise((res) => v.addEventListener("seeked", res, { once: true }));
     v.currentTime = t;
@@ -109,9 +102,7 @@ const playSeekBack = `(async () => {
   await sleep(300);
   out.start = await seek(0);
   await sleep(300);
-  out.error = v.error ? v.error.code : 0;
-  return out;
-})()`
+`
 
 type seekBackResult struct {
 	Error  int     `json:"error"`
@@ -139,7 +130,7 @@ func playTab(t *testing.T, bctx context.Context, url string) seekBackResult {
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[seekBackResult](playSeekBack, chromedp.EvalAwaitPromise))
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[seekBackResult](videoScript(playSeekBack), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,16 +88,9 @@ const crossOriginPage = `<!doctype html>
 <canvas id="c" width="64" height="36"></canvas>
 </body></html>`
 
-// drawFrame is run in that page: wait for the video, play, seek to the
-// middle, draw the frame and read its pixels back.
-const drawFrame = `(async () => {
-  const v = document.getElementById("v");
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const until = async (cond, ms) => {
-    const end = performance.now() + ms;
-    while (!cond() && !v.error && performance.now() < end) await sleep(20);
-    return cond();
-  };
+// drawFrame is run in that page (a videoScript body): wait for the video,
+// play, seek to the middle, draw the frame and read its pixels back.
+const drawFrame = `
   const out = { error: 0, loaded: false, landed: -1, pixels: -1, canvasError: "" };
   out.loaded = await until(() => v.readyState >= 2, 10000);
   if (v.error || !out.loaded) { out.error = v.error ? v.error.code : -1; return out; }
@@ -121,9 +114,7 @@ const drawFrame = `(async () => {
   } catch (e) {
     out.canvasError = e.name;
   }
-  out.error = v.error ? v.error.code : 0;
-  return out;
-})()`
+`
 
 type frameResult struct {
 	Error       int     `json:"error"`
@@ -150,7 +141,7 @@ func TestBrowserCORS(t *testing.T) {
 	bctx := newBrowser(t)
 
 	mediaURL = on.url + "/media/sample-faststart.mp4"
-	res, err := chromedp.Run(openTab(t, bctx, page.URL+"/"), chromedp.Evaluate[frameResult](drawFrame, chromedp.EvalAwaitPromise))
+	res, err := chromedp.Run(openTab(t, bctx, page.URL+"/"), chromedp.Evaluate[frameResult](videoScript(drawFrame), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +160,7 @@ func TestBrowserCORS(t *testing.T) {
 	}
 
 	mediaURL = off.url + "/media/sample-faststart.mp4"
-	res, err = chromedp.Run(openTab(t, bctx, page.URL+"/"), chromedp.Evaluate[frameResult](drawFrame, chromedp.EvalAwaitPromise))
+	res, err = chromedp.Run(openTab(t, bctx, page.URL+"/"), chromedp.Evaluate[frameResult](videoScript(drawFrame), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}

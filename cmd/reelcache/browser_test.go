@@ -92,27 +92,37 @@ func newBrowser(t *testing.T) context.Context {
 	return bctx
 }
 
-// playInBrowser opens the page on name in a new tab, with the HTTP cache
-// off so every byte is asked of the server, and plays and seeks.
-func playInBrowser(t *testing.T, bctx context.Context, base, name, shot string) seekResult {
+// openTab opens url in a new tab of the browser, with its HTTP cache off
+// unless httpCache, and returns the tab's context, which times out after
+// 60 s, and a function that closes the tab (the test's end does too).
+func openTab(t *testing.T, bctx context.Context, url string, httpCache bool) (context.Context, func()) {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	tab, closeTab := chromedp.NewContext(bctx)
+	t.Cleanup(closeTab)
+	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	t.Cleanup(cancel)
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil || httpCache {
 				return err
 			}
 			_, err := cdp.Call(ctx, t, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true})
 			return err
 		}),
-		chromedp.Navigate(base+"/#"+name),
+		chromedp.Navigate(url),
 	)
 	if err != nil {
-		t.Fatalf("%s: open page: %v", name, err)
+		t.Fatalf("open %s: %v", url, err)
 	}
+	return ctx, closeTab
+}
+
+// playInBrowser opens the page on name in a new tab, with the HTTP cache
+// off so every byte is asked of the server, and plays and seeks.
+func playInBrowser(t *testing.T, bctx context.Context, base, name, shot string) seekResult {
+	t.Helper()
+	ctx, closeTab := openTab(t, bctx, base+"/#"+name, false)
+	defer closeTab()
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[seekResult](playAndSeek, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)

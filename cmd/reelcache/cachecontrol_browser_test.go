@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 
@@ -116,20 +114,8 @@ type seekBackResult struct {
 // closes the tab.
 func playTab(t *testing.T, bctx context.Context, url string) seekBackResult {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel() // closes the tab
-	ctx, cancel2 := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel2()
-	err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{})
-			return err
-		}),
-		chromedp.Navigate(url),
-	)
-	if err != nil {
-		t.Fatalf("open %s: %v", url, err)
-	}
+	ctx, closeTab := openTab(t, bctx, url, true)
+	defer closeTab()
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[seekBackResult](videoScript(playSeekBack), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)

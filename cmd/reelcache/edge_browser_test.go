@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 
@@ -53,29 +50,6 @@ func newEdgeServer(t *testing.T, mod func(*config.Config)) *edgeServer {
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s
-}
-
-// openTab opens url in a new tab of the browser with the HTTP cache off.
-func openTab(t *testing.T, bctx context.Context, url string) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel)
-	err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, t, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true})
-			return err
-		}),
-		chromedp.Navigate(url),
-	)
-	if err != nil {
-		t.Fatalf("open %s: %v", url, err)
-	}
-	return ctx
 }
 
 // crossOriginPage is a page of another site that plays a video of
@@ -141,7 +115,8 @@ func TestBrowserCORS(t *testing.T) {
 	bctx := newBrowser(t)
 
 	mediaURL = on.url + "/media/sample-faststart.mp4"
-	res, err := chromedp.Run(openTab(t, bctx, page.URL+"/"), chromedp.Evaluate[frameResult](videoScript(drawFrame), chromedp.EvalAwaitPromise))
+	tab, _ := openTab(t, bctx, page.URL+"/", false)
+	res, err := chromedp.Run(tab, chromedp.Evaluate[frameResult](videoScript(drawFrame), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +135,8 @@ func TestBrowserCORS(t *testing.T) {
 	}
 
 	mediaURL = off.url + "/media/sample-faststart.mp4"
-	res, err = chromedp.Run(openTab(t, bctx, page.URL+"/"), chromedp.Evaluate[frameResult](videoScript(drawFrame), chromedp.EvalAwaitPromise))
+	tab, _ = openTab(t, bctx, page.URL+"/", false)
+	res, err = chromedp.Run(tab, chromedp.Evaluate[frameResult](videoScript(drawFrame), chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +229,8 @@ func TestBrowserSignedURLExpiry(t *testing.T) {
 	}
 	link := strings.TrimSpace(out.String())
 	bctx := newBrowser(t)
-	res, err := chromedp.Run(openTab(t, bctx, link), chromedp.Evaluate[expiryResult](expirySeek, chromedp.EvalAwaitPromise))
+	tab, _ := openTab(t, bctx, link, false)
+	res, err := chromedp.Run(tab, chromedp.Evaluate[expiryResult](expirySeek, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%v\nserver saw: %v", err, s.hits())
 	}

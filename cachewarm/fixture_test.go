@@ -2,20 +2,26 @@ package cachewarm
 
 import (
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
+	"github.com/reelcache/reelcache/stream"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
+// fixture is a media directory, a real Redis and a Cache on both.
 type fixture struct {
 	dir   string
+	root  *os.Root // of dir
 	redis *redistest.Server
 	cache *chunker.Cache
 }
@@ -34,19 +40,47 @@ func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
+	fx.root = root
+	fx.cache = fx.newCache(t, chunker.Options{ChunkSize: cs, Fill: chunker.FillOff, Settle: time.Nanosecond},
+		store.Options{WriteTimeout: 5 * time.Second})
+	return fx
+}
+
+// newCache returns a Cache of its own (with stats of its own) on fx's
+// media directory and Redis, through a client of its own, closed when the
+// test ends. Its Origin, Store and Logger are set here, and so are the
+// store's Client, Timeout and Logger.
+func (fx *fixture) newCache(t testing.TB, opts chunker.Options, sopts store.Options) *chunker.Cache {
+	t.Helper()
 	rdb, err := store.NewRedisClient(fx.redis.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
 	log := slog.New(slog.DiscardHandler)
-	store := store.New(store.Options{Client: rdb, Timeout: 2 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
-	fx.cache, err = chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: store, ChunkSize: cs, Fill: chunker.FillOff, Logger: log, Settle: time.Nanosecond})
+	sopts.Client, sopts.Timeout, sopts.Logger = rdb, 2*time.Second, log
+	opts.Origin, opts.Store, opts.Logger = chunker.NewDir(fx.root, chunker.DirOptions{}), store.New(sopts), log
+	c, err := chunker.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { fx.cache.Close() })
-	return fx
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// serve returns the URL of reelcache's handler over c, stopped when the
+// test ends.
+func serve(t testing.TB, c *chunker.Cache) string {
+	t.Helper()
+	h, err := stream.New(stream.Options{Files: c, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	h.Register(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func (fx *fixture) write(t testing.TB, name string, data []byte) {

@@ -8,15 +8,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
@@ -46,19 +43,8 @@ func TestWarmThenServeAllHits(t *testing.T) {
 	}
 
 	// A server with its own Cache (and stats) on the same Redis and root.
-	root, _ := os.OpenRoot(fx.dir)
-	defer root.Close()
-	rdb, _ := store.NewRedisClient(fx.redis.URL())
-	defer rdb.Close()
-	log := slog.New(slog.DiscardHandler)
-	srvCache, _ := chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), ChunkSize: chunkSize, Logger: log, Settle: time.Nanosecond,
-		Store: store.New(store.Options{Client: rdb, Timeout: 2 * time.Second, Logger: log})})
-	defer srvCache.Close()
-	h, _ := stream.New(stream.Options{Files: srvCache, Logger: log})
-	e := echo.New()
-	h.Register(e)
-	srv := httptest.NewServer(e)
-	defer srv.Close()
+	srvCache := fx.newCache(t, chunker.Options{ChunkSize: chunkSize, Settle: time.Nanosecond}, store.Options{})
+	url := serve(t, srvCache)
 
 	r := rand.New(rand.NewPCG(9, 9))
 	for name, data := range files {
@@ -68,7 +54,7 @@ func TestWarmThenServeAllHits(t *testing.T) {
 		for range 20 {
 			a := r.IntN(len(data))
 			b := a + r.IntN(len(data)-a)
-			req, _ := http.NewRequest("GET", srv.URL+stream.MediaURL(name), nil)
+			req, _ := http.NewRequest("GET", url+stream.MediaURL(name), nil)
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", a, b))
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -296,17 +282,8 @@ func TestChunkMap(t *testing.T) {
 // (its bytes may still be those of an in-place rewrite).
 func TestWarmWaitsForAFreshFile(t *testing.T) {
 	fx := newFixture(t)
-	root, err := os.OpenRoot(fx.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
 	const settle = 700 * time.Millisecond
-	c, err := chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: fx.cache.Store(), ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := fx.newCache(t, chunker.Options{ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle}, store.Options{})
 	fx.write(t, "fresh.mp4", bytes.Repeat([]byte("0123456789abcdef"), 20_000))
 	written := time.Now()
 	rep, err := Warm(t.Context(), []string{"fresh.mp4"}, Options{Cache: c, Logger: slog.New(slog.DiscardHandler)})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/cachetest"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/stream"
@@ -21,7 +22,6 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // fixture is a media directory, a real Redis and a Cache on both.
 type fixture struct {
 	dir   string
-	root  *os.Root // of dir
 	redis *redistest.Server
 	cache *chunker.Cache
 }
@@ -35,37 +35,15 @@ func newFixture(t testing.TB, redisArgs ...string) *fixture {
 func newFixtureSize(t testing.TB, cs int64, redisArgs ...string) *fixture {
 	t.Helper()
 	fx := &fixture{dir: t.TempDir(), redis: redistest.Start(t, redisArgs...)}
-	root, err := os.OpenRoot(fx.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	fx.root = root
-	fx.cache = fx.newCache(t, chunker.Options{ChunkSize: cs, Fill: chunker.FillOff, Settle: time.Nanosecond},
-		store.Options{WriteTimeout: 5 * time.Second})
+	fx.cache = fx.newCache(t, chunker.Options{ChunkSize: cs, Fill: chunker.FillOff})
 	return fx
 }
 
 // newCache returns a Cache of its own (with stats of its own) on fx's
-// media directory and Redis, through a client of its own, closed when the
-// test ends. Its Origin, Store and Logger are set here, and so are the
-// store's Client, Timeout and Logger.
-func (fx *fixture) newCache(t testing.TB, opts chunker.Options, sopts store.Options) *chunker.Cache {
+// media directory and Redis, with opts (cachetest.New).
+func (fx *fixture) newCache(t testing.TB, opts chunker.Options) *chunker.Cache {
 	t.Helper()
-	rdb, err := store.NewRedisClient(fx.redis.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	log := slog.New(slog.DiscardHandler)
-	sopts.Client, sopts.Timeout, sopts.Logger = rdb, 2*time.Second, log
-	opts.Origin, opts.Store, opts.Logger = chunker.NewDir(fx.root, chunker.DirOptions{}), store.New(sopts), log
-	c, err := chunker.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return cachetest.New(t, fx.dir, fx.redis, opts, store.Options{Timeout: 2 * time.Second})
 }
 
 // serve returns the URL of reelcache's handler over c, stopped when the

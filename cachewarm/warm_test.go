@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
-	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/internal/testmedia"
 	"github.com/reelcache/reelcache/stream"
 )
@@ -43,7 +42,7 @@ func TestWarmThenServeAllHits(t *testing.T) {
 	}
 
 	// A server with its own Cache (and stats) on the same Redis and root.
-	srvCache := fx.newCache(t, chunker.Options{ChunkSize: chunkSize, Settle: time.Nanosecond}, store.Options{})
+	srvCache := fx.newCache(t, chunker.Options{ChunkSize: chunkSize})
 	url := serve(t, srvCache)
 
 	r := rand.New(rand.NewPCG(9, 9))
@@ -283,7 +282,7 @@ func TestChunkMap(t *testing.T) {
 func TestWarmWaitsForAFreshFile(t *testing.T) {
 	fx := newFixture(t)
 	const settle = 700 * time.Millisecond
-	c := fx.newCache(t, chunker.Options{ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle}, store.Options{})
+	c := fx.newCache(t, chunker.Options{ChunkSize: chunkSize, Fill: chunker.FillOff, Settle: settle})
 	fx.write(t, "fresh.mp4", bytes.Repeat([]byte("0123456789abcdef"), 20_000))
 	written := time.Now()
 	rep, err := Warm(t.Context(), []string{"fresh.mp4"}, Options{Cache: c, Logger: slog.New(slog.DiscardHandler)})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/cachetest"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 	"github.com/reelcache/reelcache/internal/testmedia"
@@ -61,32 +62,16 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 	}
 	tb.Cleanup(func() { root.Close() })
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
-	var st *store.Store
 	if !o.noRedis {
 		s.redis = redistest.Start(tb, redisArgs...)
-		rdb, err := store.NewRedisClient(s.redis.URL())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { rdb.Close() })
-		if o.timeout == 0 {
-			o.timeout = 10 * time.Second
-		}
-		st = store.New(store.Options{
-			Client: rdb, Timeout: o.timeout, WriteTimeout: 5 * time.Second, Logger: log,
-		})
+		s.store = cachetest.Store(tb, s.redis, store.Options{Timeout: o.timeout, Logger: log})
 	}
-	s.store = st
 	var origin chunker.Origin = chunker.NewDir(root, chunker.DirOptions{})
 	if o.origin != nil {
 		origin = o.origin(root)
 	}
-	s.cache, err = chunker.New(chunker.Options{Origin: origin, Store: st, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
-		Settle: time.Nanosecond}) // files are written just before they are read
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.cache.Close() })
+	s.cache = cachetest.New(tb, s.dir, nil, chunker.Options{Origin: origin, Store: s.store, ChunkSize: o.chunkSize, Fill: o.fill,
+		LocalBytes: o.local, Logger: log}, store.Options{})
 	hopts := Options{Files: s.cache, Logger: log, Static: os.DirFS("../static")}
 	if o.metrics {
 		s.metrics = NewMetrics(s.cache.Stats, nil)

@@ -169,18 +169,18 @@ func TestRemoteOriginFailures(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		flags  []string
-		before func()
+		before func(t *testing.T) // with the subtest's t: a Setenv ends with it
 		want   int
 		health string
 		log    string
 	}{
-		{"credentials refused", s3flags, func() { t.Setenv("AWS_SECRET_ACCESS_KEY", "hunter2-wrong-secret") }, 502, "denied", "status 403"},
-		{"server error", []string{"--media-origin", broken.URL() + "?token=hunter2"}, func() {}, 502, "unavailable", "status 500"},
-		{"hung", s3flags, func() { s3srv.Pause(); t.Cleanup(s3srv.Resume) }, 504, "timeout", "origin timed out"},
+		{"credentials refused", s3flags, func(t *testing.T) { t.Setenv("AWS_SECRET_ACCESS_KEY", "hunter2-wrong-secret") }, 502, "denied", "status 403"},
+		{"server error", []string{"--media-origin", broken.URL() + "?token=hunter2"}, func(*testing.T) {}, 502, "unavailable", "status 500"},
+		{"hung", s3flags, func(t *testing.T) { s3srv.Pause(); t.Cleanup(s3srv.Resume) }, 504, "timeout", "origin timed out"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := redistest.Start(t)
-			tt.before()
+			tt.before(t)
 			srv := startServe(t, append([]string{"--redis-url", rs.URL(), "--media-origin-timeout", "1s"}, tt.flags...)...)
 			start := time.Now()
 			code, _, _ := httpGet(t, srv.url+"/media/big.mp4")

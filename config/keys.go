@@ -48,7 +48,7 @@ var keys = append([]key{
 	{"cache.local_bytes", sizeString(chunker.DefaultLocalBytes), "cache-local-bytes", "local tier: chunk files in front of Redis for chunks several viewers read, sent with sendfile (0: off)"},
 	{"cache.local_dir", "", "cache-local-dir", "where the local tier keeps its chunk files (a private directory inside it; default: the system's temporary directory)"},
 	{"cache.integrity_key", "", "cache-integrity-key", "key of the HMAC-SHA256 tags on cached chunks: whoever writes to Redis without it cannot change what viewers get (empty: CRC-32C checksums, which catch damage)"},
-	{"cache.min_uses", "1", "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
+	{"cache.min_uses", strconv.Itoa(chunker.DefaultMinUses), "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
 	{"cache.settle", chunker.DefaultSettle.String(), "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
 	{"http.max_ranges", strconv.Itoa(stream.DefaultMaxRanges), "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},

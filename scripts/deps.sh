@@ -4,7 +4,8 @@
 # chromium (the browser tests), nginx (an HTTP origin), versitygw (an S3
 # origin; `go install` into $(go env GOPATH)/bin, where the tests look),
 # prlimit (the out-of-descriptors test), fusermount3 (the benchmark's slow
-# FUSE storage, cmd/reelbench). As root it uses apt-get; otherwise it says
+# FUSE storage, cmd/reelbench), wrk (the benchmark's second load
+# generator). As root it uses apt-get; otherwise it says
 # what to install. Under CI=true a missing tool is an error; elsewhere the
 # tests that need it skip with a message.
 #
@@ -21,9 +22,10 @@ declare -A pkg=(
 	[nginx]=nginx-light
 	[prlimit]=util-linux
 	[fusermount3]=fuse3
+	[wrk]=wrk
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 wrk)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0

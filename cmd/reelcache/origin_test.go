@@ -55,7 +55,7 @@ func TestServeFromS3(t *testing.T) {
 	media := samples(t) // before startServe changes the directory
 	_, flags, big := s3Library(t)
 	common := append([]string{"--redis-url", rs.URL(), "--chunk-size", "64KiB"}, flags...)
-	srv := startServe(t, append([]string{"--cache-fill", "sync"}, common...)...)
+	srv := startServe(t, append([]string{"--cache-fill", "sync", "--cache-min-uses", "1"}, common...)...)
 	url := srv.url + "/media/big.mp4"
 
 	// Each range in chunks (64 KiB) of its own.
@@ -130,7 +130,7 @@ func TestServeFromS3(t *testing.T) {
 func TestS3ObjectReplacedMidStream(t *testing.T) {
 	rs := redistest.Start(t)
 	s3srv, flags, big := s3Library(t)
-	srv := startServe(t, append([]string{"--redis-url", rs.URL(), "--chunk-size", "64KiB"}, flags...)...)
+	srv := startServe(t, append([]string{"--redis-url", rs.URL(), "--chunk-size", "64KiB", "--cache-min-uses", "1"}, flags...)...)
 	url := srv.url + "/media/big.mp4"
 
 	res, err := http.Get(url)
@@ -218,7 +218,7 @@ func TestRemoteOriginFailures(t *testing.T) {
 func TestRedisKilledWhileServingFromS3(t *testing.T) {
 	rs := redistest.Start(t)
 	_, flags, big := s3Library(t)
-	srv := startServe(t, append([]string{"--redis-url", rs.URL(), "--chunk-size", "64KiB", "--cache-fill", "sync"}, flags...)...)
+	srv := startServe(t, append([]string{"--redis-url", rs.URL(), "--chunk-size", "64KiB", "--cache-fill", "sync", "--cache-min-uses", "1"}, flags...)...)
 	url := srv.url + "/media/big.mp4"
 	if code, _, body := httpGet(t, url, "Range: bytes=0-999999"); code != 206 || !bytes.Equal(body, big[:1000000]) {
 		t.Fatalf("before: %d", code)

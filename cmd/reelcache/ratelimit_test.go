@@ -111,7 +111,7 @@ func TestRateShapingCurl(t *testing.T) {
 		warmups int // passes of 4 MiB ranges before the paced download
 	}{
 		{"redis", []string{"--redis-url", rdb.URL(), "--redis-key-prefix", "shape-redis",
-			"--cache-fill", "sync", "--cache-local-bytes", "0"}, "HIT", "reelcache; hit", 1},
+			"--cache-fill", "sync", "--cache-local-bytes", "0", "--cache-min-uses", "1"}, "HIT", "reelcache; hit", 1},
 		// cache.fill off: nothing reaches Redis, and a chunk read from disk
 		// enters the local tier when a second request reads it.
 		{"local tier", []string{"--redis-url", rdb.URL(), "--redis-key-prefix", "shape-local",

@@ -5,7 +5,8 @@
 # origin; `go install` into $(go env GOPATH)/bin, where the tests look),
 # prlimit (the out-of-descriptors test), fusermount3 (the benchmark's slow
 # FUSE storage, cmd/reelbench), pebble and pebble-challtestsrv (the ACME
-# test CA; go install, like versitygw). As root it uses apt-get; otherwise it says
+# test CA; go install, like versitygw), certutil (puts a test CA in the
+# NSS database Chromium trusts, for the HTTPS browser test). As root it uses apt-get; otherwise it says
 # what to install. Under CI=true a missing tool is an error; elsewhere the
 # tests that need it skip with a message.
 #
@@ -22,9 +23,10 @@ declare -A pkg=(
 	[nginx]=nginx-light
 	[prlimit]=util-linux
 	[fusermount3]=fuse3
+	[certutil]=libnss3-tools
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 pebble)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 pebble certutil)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0

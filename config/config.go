@@ -87,6 +87,10 @@ type HTTP struct {
 	// limit_rate_after); 0 means no limit.
 	LimitRate      int64
 	LimitRateAfter int64
+
+	TLS            TLS           // HTTPS on Listen; off when neither files nor ACME are set
+	RedirectListen string        // plain-HTTP listener redirecting to HTTPS; "": none
+	HSTS           time.Duration // Strict-Transport-Security max-age; 0: none
 }
 
 // Auth turns on signed media URLs and page grants.

@@ -185,7 +185,7 @@ func (l *loader) config() (*Config, error) {
 		}
 	}
 	if len(errs) == 0 {
-		errs = l.checkOrigin(c)
+		errs = append(l.checkOrigin(c), l.checkTLS(c)...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

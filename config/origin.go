@@ -74,7 +74,7 @@ func mapRaw(m map[string]any) string {
 // string of a URL, and with header values hidden.
 func display(name, raw string) string {
 	switch name {
-	case "cache.integrity_key":
+	case "cache.integrity_key", "http.tls.acme.storage_key":
 		return "(secret, not shown)"
 	case "media.origin", "media.http.manifest", "media.s3.endpoint":
 		if raw != "" {

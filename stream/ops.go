@@ -158,7 +158,9 @@ func (m *Metrics) Handler() http.Handler {
 // 503 only when the media root cannot be read. Redis being down, or a
 // remote origin failing, leaves it degraded (serving from the origin, or
 // what is cached); the body says which ("media": "denied", "timeout" or
-// "unavailable" for a remote origin).
+// "unavailable" for a remote origin). A Health that is a CertExpiry adds
+// "tls" (ok, expiring, expired or none) and "tls_not_after"; an expired or
+// missing certificate is degraded.
 func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.String(http.StatusOK, "ok\n")
@@ -184,6 +186,13 @@ func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 			default: // the media root cannot be read
 				body["status"], body["media"] = "unready", "unreadable"
 				code = http.StatusServiceUnavailable
+			}
+		}
+		if ce, ok := h.(CertExpiry); ok {
+			var degraded bool
+			body["tls"], body["tls_not_after"], degraded = certDetail(ce, time.Now())
+			if degraded && body["status"] == "ready" {
+				body["status"] = "degraded"
 			}
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")

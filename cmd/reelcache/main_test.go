@@ -61,7 +61,7 @@ func startServe(t *testing.T, args ...string) *running {
 	if err != nil {
 		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, r.stderr)
 	}
-	m := regexp.MustCompile(`http://\S+/`).FindString(line)
+	m := regexp.MustCompile(`https?://\S+/`).FindString(line)
 	if m == "" {
 		t.Fatalf("no URL in %q", line)
 	}

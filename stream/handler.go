@@ -213,7 +213,7 @@ func (h *Handler) Media(c echo.Context) error {
 		}
 		// No local file (a remote origin): the chunk reader, which reads
 		// the origin while Redis is off.
-		h.serveChunks(c, f, name, nil, false)
+		h.serveChunks(c, f, name, ranges, false)
 		return nil
 	}
 	h.serveChunks(c, f, name, ranges, true)

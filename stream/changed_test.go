@@ -26,11 +26,12 @@ type splitOrigin struct {
 	etag     string
 	getETag  string // the ETag of the object a GET reaches; "" means etag
 	getTotal int64  // the Content-Range total a GET says; 0 means len(data)
+	failFrom int64  // when > 0, a GET of a range starting there or later gets 412
 }
 
 func (o *splitOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
-	data, etag, getETag, total := o.data, o.etag, o.getETag, o.getTotal
+	data, etag, getETag, total, failFrom := o.data, o.etag, o.getETag, o.getTotal, o.failFrom
 	o.mu.Unlock()
 	w.Header().Set("Last-Modified", time.Unix(1e9, 0).UTC().Format(http.TimeFormat))
 	if r.Method == http.MethodHead {
@@ -52,6 +53,10 @@ func (o *splitOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var a, b int64
 	if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &a, &b); err != nil || b >= int64(len(data)) {
 		http.Error(w, "bad range", http.StatusRequestedRangeNotSatisfiable)
+		return
+	}
+	if failFrom > 0 && a >= failFrom {
+		w.WriteHeader(http.StatusPreconditionFailed)
 		return
 	}
 	w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", a, b, total))

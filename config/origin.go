@@ -75,11 +75,9 @@ func mapRaw(m map[string]any) string {
 func display(name, raw string) string {
 	switch name {
 	case "cache.integrity_key":
-		return "(secret, not shown)"
-	case "media.origin", "media.http.manifest", "media.s3.endpoint":
-		if raw != "" {
-			return origin.Redact(raw)
-		}
+		return notShown
+	case "media.origin", "media.http.manifest", "media.s3.endpoint", "redis.url":
+		return redactURLs(raw)
 	case "media.http.headers":
 		h, err := parseHeaders(raw)
 		if err != nil {
@@ -146,6 +144,9 @@ func parseOrigin(c *Config, name, raw string) (ok bool, err error) {
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return true, errors.New("not a URL: want https://host[:port], or empty for AWS")
+			}
+			if err := origin.CheckEndpointSecrets(u); err != nil {
+				return true, err
 			}
 		}
 		o.S3Endpoint = raw

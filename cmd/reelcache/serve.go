@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"time"
@@ -147,9 +146,9 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		err := rdb.Ping(pctx).Err()
 		cancel()
 		if err != nil {
-			log.Warn("redis unreachable: serving from disk until it answers", "redis", redactURL(cfg.Redis.URL), "err", err)
+			log.Warn("redis unreachable: serving from disk until it answers", "redis", redisDesc(cfg.Redis), "err", err)
 		} else {
-			log.Info("redis connected", "redis", redactURL(cfg.Redis.URL))
+			log.Info("redis connected", "redis", redisDesc(cfg.Redis))
 		}
 	}
 	cache, err := chunker.New(chunker.Options{
@@ -335,13 +334,4 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// redactURL hides the password in a Redis URL for logs.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
 }

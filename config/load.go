@@ -186,6 +186,10 @@ func (l *loader) config() (*Config, error) {
 			c.Auth.SigningKeys = sk
 			continue
 		}
+		if err := l.checkMapValues(k); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		raw := l.raw(k.name)
 		if err := parse(c, k.name, raw); err != nil {
 			errs = append(errs, &Error{Key: k.name, Value: display(k.name, raw), Source: l.source(k), Err: err})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -58,6 +59,25 @@ var mapKeys = []string{"media.http.headers"}
 
 func isMapSubKey(k string) bool {
 	return slices.ContainsFunc(mapKeys, func(m string) bool { return strings.HasPrefix(k, m+".") })
+}
+
+// checkMapValues refuses a map key (mapKeys) whose map holds a value that
+// is not a string, naming the sub-key: fmt.Sprint would turn a nested map
+// into "map[token:abc]", and YAML reads 0123 as the number 83 (issue 21
+// item 10). The value is not shown: it is a header's.
+func (l *loader) checkMapValues(k key) error {
+	m, ok := l.v.Get(k.name).(map[string]any)
+	if !ok || !slices.Contains(mapKeys, k.name) {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(m))
+	for _, name := range names {
+		if _, ok := m[name].(string); !ok {
+			return &Error{Key: k.name + "." + name, Value: notShown, Source: l.source(k),
+				Err: errors.New("want a string: write the value in quotes (YAML reads 0123 as a number, and a: b as a map)")}
+		}
+	}
+	return nil
 }
 
 // mapRaw encodes a map value as JSON, the form parseHeaders reads.

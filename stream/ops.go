@@ -169,8 +169,12 @@ func (m *Metrics) Handler() http.Handler {
 // 503 only when the media root cannot be read. Redis being down, or a
 // remote origin failing, leaves it degraded (serving from the origin, or
 // what is cached); the body says which ("media": "denied", "timeout" or
-// "unavailable" for a remote origin).
+// "unavailable" for a remote origin). The origin is asked in the
+// background at most once every 2 s, and /readyz answers from the last
+// answer (see originProbe); Redis, which is reelcache's own, is pinged per
+// call.
 func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
+	probe := &originProbe{check: h.CheckOrigin, interval: readyInterval, timeout: readyTimeout}
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.String(http.StatusOK, "ok\n")
 	})
@@ -183,7 +187,7 @@ func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 		if redis == "down" {
 			body["status"] = "degraded"
 		}
-		if err := h.CheckOrigin(ctx); err != nil {
+		if err := probe.get(ctx); err != nil {
 			switch {
 			// A remote origin that fails leaves what is cached servable.
 			case errors.Is(err, chunker.ErrOriginDenied):

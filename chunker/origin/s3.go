@@ -249,7 +249,7 @@ func (b *s3Backend) list(ctx context.Context, keep func(name string) bool) ([]li
 			if !fs.ValidPath(name) || name == "." || strings.HasSuffix(name, "/") || !keep(name) {
 				continue
 			}
-			out = append(out, listed{name: name, val: s3Validators(o.Size, o.ETag, o.LastModified)})
+			out = append(out, listed{name: name, val: s3Validators(o.Size, o.ETag, o.LastModified), described: true})
 		}
 	}
 	slices.SortFunc(out, func(a, b listed) int { return strings.Compare(a.name, b.name) })

@@ -15,7 +15,6 @@ import (
 // maxManifest bounds the manifest's size: a million names of 64 bytes.
 const maxManifest = 64 << 20
 
-
 // list reads the manifest and returns the names it holds that keep
 // accepts, sorted, without describing them: Remote asks about each through
 // its metadata cache (see Remote.listing).

@@ -241,7 +241,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	// per-client limits must not be dodged by a header.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Logger.SetOutput(io.Discard)
-	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), middleware.Recover())
+	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), stream.NoStoreErrors(), middleware.Recover())
 	if cfg.Admin.Listen == "" {
 		// With signing on, nothing anonymous may reveal cache state
 		// (SECURITY.md), and /metrics does: it stays off the public

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/origin"
+	"github.com/reelcache/reelcache/internal/s3test"
 )
 
 // TestAPIMediaBoundedOriginWork: /api/media costs the origin bounded work
@@ -106,5 +109,72 @@ func TestAPIMediaBoundedOriginWork(t *testing.T) {
 	}
 	if r := get(t, "GET", s.srv.URL+"/api/media?path=never-seen.mp4"); r.status != http.StatusBadGateway {
 		t.Fatalf("lookup on a dead origin: %d %s, want 502", r.status, r.body)
+	}
+}
+
+// TestAPIMediaBoundedS3Work is TestAPIMediaBoundedOriginWork on a real S3
+// store (versitygw behind a counting proxy): a single-path lookup is one
+// HeadObject, never a ListObjectsV2 of the bucket, and three listings are
+// one ListObjectsV2.
+func TestAPIMediaBoundedS3Work(t *testing.T) {
+	gw := s3test.Start(t)
+	gw.Env(t)
+	gw.Bucket("media")
+	for i := range 30 {
+		gw.Put("media", fmt.Sprintf("v%02d.mp4", i), []byte("x"))
+	}
+	var mu sync.Mutex
+	var heads, lists int
+	target, _ := url.Parse(gw.Endpoint())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		switch {
+		case r.Method == "HEAD":
+			heads++
+		case r.URL.Query().Has("list-type"):
+			lists++
+		}
+		mu.Unlock()
+		rp.ServeHTTP(w, r) // the Host header stays the proxy's, as signed
+	}))
+	t.Cleanup(proxy.Close)
+	remote := func(*os.Root) chunker.Origin {
+		o, err := origin.NewS3(t.Context(), origin.S3Options{URL: "s3://media/", Endpoint: proxy.URL, Region: s3test.Region, PathStyle: true,
+			Options: origin.Options{Logger: slog.New(slog.DiscardHandler), TTL: time.Hour}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, origin: remote})
+	count := func(query string) int {
+		r := get(t, "GET", s.srv.URL+"/api/media"+query)
+		var items []mediaItem
+		if r.status != 200 || json.Unmarshal(r.body, &items) != nil {
+			t.Fatalf("/api/media%s: %d %s", query, r.status, r.body)
+		}
+		return len(items)
+	}
+	for range 3 {
+		if n := count("?path=v07.mp4"); n != 1 {
+			t.Fatalf("?path=v07.mp4: %d items", n)
+		}
+	}
+	mu.Lock()
+	h, l := heads, lists
+	mu.Unlock()
+	if h != 1 || l != 0 {
+		t.Fatalf("3 single-path lookups: %d HeadObject and %d ListObjectsV2, want 1 and 0", h, l)
+	}
+	for range 3 {
+		if n := count(""); n != 30 {
+			t.Fatalf("listing: %d items, want 30", n)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if lists != 1 {
+		t.Fatalf("3 listings: %d ListObjectsV2, want 1", lists)
 	}
 }

@@ -213,7 +213,7 @@ func (h *Handler) Media(c echo.Context) error {
 		}
 		// No local file (a remote origin): the chunk reader, which reads
 		// the origin while Redis is off.
-		h.serveChunks(c, f, name, nil, false)
+		h.serveChunks(c, f, name, ranges, false)
 		return nil
 	}
 	h.serveChunks(c, f, name, ranges, true)
@@ -233,10 +233,13 @@ func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name s
 		// Rewritten or truncated while being sent (or the client left):
 		// cut the connection, so that a short body is never taken for a
 		// whole one.
-		if changed != nil || f.Changed() != nil {
+		if changed == nil {
+			changed = f.Changed()
+		}
+		if changed != nil {
 			h.logLimited("changed", "file changed while being served; response cut short", "path", name)
 		}
-		panic(http.ErrAbortHandler)
+		abort(c, changed)
 	}
 }
 
@@ -285,11 +288,13 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, rang
 	total, fromRedis, fromLocal := f.Served()
 	h.count(name, fromRedis, fromLocal, total-fromRedis-fromLocal)
 	if err != nil {
-		if req.Context().Err() == nil {
+		if req.Context().Err() != nil {
+			err = nil // the client left
+		} else {
 			h.logLimited("read", "serving from the cache or origin failed; response cut short", "path", name, "err", err)
 		}
 		// Cut the connection: a short body with a proper end (a chunked
 		// multipart answer) would look complete to the client.
-		panic(http.ErrAbortHandler)
+		abort(c, err)
 	}
 }

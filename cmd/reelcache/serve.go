@@ -141,9 +141,9 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		err := rdb.Ping(pctx).Err()
 		cancel()
 		if err != nil {
-			log.Warn("redis unreachable: serving from disk until it answers", "redis", redactURL(cfg.Redis.URL), "err", err)
+			log.Warn("redis unreachable: serving from disk until it answers", "redis", redisDesc(cfg.Redis), "err", err)
 		} else {
-			log.Info("redis connected", "redis", redactURL(cfg.Redis.URL))
+			log.Info("redis connected", "redis", redisDesc(cfg.Redis))
 		}
 	}
 	cache, err := chunker.New(chunker.Options{
@@ -236,7 +236,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	// per-client limits must not be dodged by a header.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Logger.SetOutput(io.Discard)
-	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), middleware.Recover())
+	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), stream.NoStoreErrors(), middleware.Recover())
 	var health stream.Health = a.cache
 	if cfg.HTTP.TLS.On() {
 		a.cert.Health, health = a.cache, &a.cert

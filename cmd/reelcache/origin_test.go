@@ -201,7 +201,11 @@ func TestRemoteOriginFailures(t *testing.T) {
 			if code, _, body := httpGet(t, srv.url+"/readyz"); code != 200 || !bytes.Contains(body, []byte(`"status":"degraded"`)) || !bytes.Contains(body, []byte(tt.health)) {
 				t.Errorf("/readyz: %d %s, want 200 degraded %s", code, body, tt.health)
 			}
-			settle(func() bool { return strings.Contains(srv.stderr.String(), tt.log) })
+			// The origin probe behind /readyz logs from the background.
+			settle(func() bool {
+				l := srv.stderr.String()
+				return strings.Contains(l, tt.log) && strings.Contains(l, "origin unreachable")
+			})
 			logs := srv.stderr.String()
 			if !strings.Contains(logs, tt.log) || !strings.Contains(logs, "origin unreachable") {
 				t.Errorf("log does not name the cause (%q):\n%s", tt.log, logs)

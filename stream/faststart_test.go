@@ -1,0 +1,126 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/faststarttest"
+	"github.com/reelcache/reelcache/stream/faststart"
+)
+
+// withFaststart turns on fast-start views, as media.faststart does.
+func withFaststart(o *Options) {
+	fs := faststart.New(faststart.Options{Meta: o.Files.(*chunker.Cache)})
+	o.Views = func(ctx context.Context, f *chunker.File) (View, error) {
+		v, err := fs.View(ctx, f)
+		if v == nil {
+			return nil, err
+		}
+		return v, err
+	}
+}
+
+// TestFaststartDifferential compares reelcache's fast-start view of an
+// ffmpeg moov-at-end MP4 with http.ServeContent over the rewritten bytes
+// built independently (faststarttest.Reference, with another MP4
+// library), for many Range, If-Range, If-None-Match and HEAD requests,
+// cold and warm, at a chunk size that puts the file in many chunks.
+func TestFaststartDifferential(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10, fill: chunker.FillSync, opts: withFaststart})
+	path := faststarttest.Movie(t, s.dir, "end.mp4", 8)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := faststarttest.Reference(t, orig)
+	size := int64(len(data))
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileETag := `"` + chunker.VersionOf(fi) + `"`
+	head := get(t, "HEAD", s.url("end.mp4"))
+	etag := head.header.Get("ETag")
+	if head.status != 200 || etag == "" || etag == fileETag || len(etag) < 3 || etag[0] != '"' {
+		t.Fatalf("HEAD: %d, ETag %q; want 200 and a strong ETag other than the file's %q", head.status, etag, fileETag)
+	}
+	ref := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("ETag", etag)
+		http.ServeContent(w, r, "", fi.ModTime(), bytes.NewReader(data))
+	}))
+	t.Cleanup(ref.Close)
+	lastMod := fi.ModTime().UTC().Format(http.TimeFormat)
+
+	g := rangeGen{rand.New(rand.NewPCG(22, 5)), size}
+	xcache := map[string]int{}
+	for i := range 400 {
+		method := "GET"
+		header := []string{"Range: " + g.header()}
+		switch i % 10 {
+		case 5:
+			header = nil // the whole file
+		case 6:
+			// HEAD: reelcache ignores Range on it (TestRangeFixes), so
+			// none is sent.
+			method, header = "HEAD", nil
+		case 7:
+			header = append(header, "If-Range: "+etag)
+		case 8:
+			header = append(header, "If-Range: "+fileETag) // the file's own: not this view's
+		case 9:
+			header = append(header, "If-Range: "+lastMod)
+		}
+		if i%40 == 3 {
+			header = append(header, "If-None-Match: "+etag)
+		}
+		got := get(t, method, s.url("end.mp4"), header...)
+		want := get(t, method, ref.URL, header...)
+		if len(header) > 0 && ignoredByPolicy(header[0], size) && want.status == http.StatusPartialContent {
+			if got.status != http.StatusOK || (method == "GET" && !bytes.Equal(got.body, data)) {
+				t.Fatalf("%q: status %d, want 200 and the whole view (overlap policy)", header, got.status)
+			}
+			continue
+		}
+		compare(t, header, got, want, data)
+		if method == "GET" && got.status == 200 && !bytes.Equal(got.body, data) {
+			t.Fatalf("%q: 200 body is not the view", header)
+		}
+		xcache[got.header.Get("X-Cache")]++
+	}
+	t.Logf("X-Cache counts: %v", xcache)
+	if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
+		t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
+	}
+	// The view decodes to the original's frames, read over HTTP.
+	if a, b := faststarttest.FrameHashes(t, path), faststarttest.FrameHashes(t, s.url("end.mp4")); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("the view decodes to %d frames differing from the original's %d", len(b), len(a))
+	}
+}
+
+// TestFaststartOff: without Views, the same file is served as it is,
+// under the file's own ETag.
+func TestFaststartOff(t *testing.T) {
+	s := newServer(t, serverOptions{chunkSize: 64 << 10})
+	path := faststarttest.Movie(t, s.dir, "end.mp4", 2)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(s.dir, "end.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := get(t, "GET", s.url("end.mp4"))
+	if got.status != 200 || !bytes.Equal(got.body, orig) || got.header.Get("ETag") != `"`+chunker.VersionOf(fi)+`"` {
+		t.Fatalf("status %d, ETag %q, body equal %v; want 200, the file's ETag and bytes", got.status, got.header.Get("ETag"), bytes.Equal(got.body, orig))
+	}
+}

@@ -30,7 +30,7 @@ func Movie(tb testing.TB, dir, name string, secs int, args ...string) string {
 	cmd := []string{"-hide_banner", "-loglevel", "error", "-y",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=320x180:rate=24:duration=%d", secs),
 		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:beep_factor=4:sample_rate=48000:duration=%d", secs),
-		"-threads", "1", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "48", "-pix_fmt", "yuv420p",
+		"-threads", "1", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf", "2", "-g", "48", "-pix_fmt", "yuv420p",
 		"-x264-params", "threads=1", "-c:a", "aac", "-b:a", "64k"}
 	cmd = append(append(cmd, args...), out)
 	if b, err := exec.Command("ffmpeg", cmd...).CombinedOutput(); err != nil {

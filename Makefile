@@ -37,6 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRangeHandler$$' -fuzztime $(FUZZ_RANGE) ./stream
 	$(GO) test -run '^$$' -fuzz '^FuzzMediaPath$$' -fuzztime $(FUZZ_PATH) ./stream
 	$(GO) test -run '^$$' -fuzz '^FuzzBuild$$' -fuzztime $(FUZZ_FASTSTART) ./stream/faststart
+	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZ_FASTSTART) ./stream/faststart
 
 # The Go benchmarks, then the scenarios against nginx and the other peers
 # (scripts/bench.sh, which writes BENCHMARKS.md). A failed Go benchmark

@@ -63,3 +63,38 @@ func FuzzBuild(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPatch feeds patch hostile moovs directly (FuzzBuild's mutations
+// seldom keep the boxes around a moov intact), seeded with the moovs of an
+// ffmpeg MP4 and MOV. It must never panic; a moov it patches keeps its
+// length and changes only inside chunk offset tables, so at least its
+// header and its first child's stay.
+func FuzzPatch(f *testing.F) {
+	dir := f.TempDir()
+	for _, name := range []string{"seed.mp4", "seed.mov"} {
+		data, err := os.ReadFile(faststarttest.Movie(f, dir, name, 1))
+		if err != nil {
+			f.Fatal(err)
+		}
+		top, err := scan(context.Background(), newMem(data), int64(len(data)))
+		if err != nil || top.moovAt < 0 {
+			f.Fatalf("seed %s: no moov (%v)", name, err)
+		}
+		f.Add(data[top.moovAt:top.moovAt+top.moovSize], top.mdatAt, top.moovAt)
+	}
+	f.Fuzz(func(t *testing.T, moov []byte, at, moovAt int64) {
+		if at < 0 || moovAt < at || len(moov) > fuzzMaxMoov {
+			return // Build never calls it so
+		}
+		out, err := patch(moov, at, moovAt)
+		if err != nil {
+			return
+		}
+		if len(out) != len(moov) {
+			t.Fatalf("patched moov is %d bytes, was %d", len(out), len(moov))
+		}
+		if len(moov) >= 16 && !bytes.Equal(out[:16], moov[:16]) {
+			t.Fatalf("patched moov's first 16 bytes changed: %q -> %q", moov[:16], out[:16])
+		}
+	})
+}

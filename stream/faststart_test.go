@@ -124,3 +124,39 @@ func TestFaststartOff(t *testing.T) {
 		t.Fatalf("status %d, ETag %q, body equal %v; want 200, the file's ETag and bytes", got.status, got.header.Get("ETag"), bytes.Equal(got.body, orig))
 	}
 }
+
+// TestFaststartServedBytes: with Redis and without, the view is served
+// whole (BYPASS without Redis), and the served-bytes metric counts the
+// file bytes of the body only: not the moov, which comes from memory, nor
+// the reads that built the plan.
+func TestFaststartServedBytes(t *testing.T) {
+	for _, noRedis := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noRedis=%v", noRedis), func(t *testing.T) {
+			s := newServer(t, serverOptions{chunkSize: 64 << 10, noRedis: noRedis, metrics: true, opts: withFaststart})
+			path := faststarttest.Movie(t, s.dir, "end.mp4", 3)
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := faststarttest.Reference(t, orig)
+			p, err := faststart.Build(t.Context(), bytes.NewReader(orig), int64(len(orig)), faststart.DefaultMaxMoov)
+			if err != nil || p == nil {
+				t.Fatalf("Build: %v", err)
+			}
+			got := get(t, "GET", s.url("end.mp4"))
+			if got.status != 200 || !bytes.Equal(got.body, data) {
+				t.Fatalf("status %d, body equal to the rewrite %v", got.status, bytes.Equal(got.body, data))
+			}
+			if x := got.header.Get("X-Cache"); noRedis != (x == "BYPASS") {
+				t.Errorf("X-Cache %q with noRedis %v", x, noRedis)
+			}
+			var total int64
+			for _, n := range scrapeServed(t, s) {
+				total += n
+			}
+			if want := int64(len(data) - len(p.Moov)); total != want {
+				t.Errorf("served bytes %d, want %d (the file's bytes of the body)", total, want)
+			}
+		})
+	}
+}

@@ -265,6 +265,8 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, src source, name 
 	req, res := c.Request(), c.Response()
 	hdr := res.Header()
 	rd := &guardedReader{r: src.r}
+	var before [3]int64 // what f served before (a view's reads of the moov): not this response's body
+	before[0], before[1], before[2] = f.Served()
 	var failed *echo.HTTPError // the error status the response became
 	res.Before(func() {
 		off, n, body := bodySpan(f.Size(), res.Status, hdr, ranges)
@@ -299,6 +301,7 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, src source, name 
 		return
 	}
 	total, fromRedis, fromLocal := f.Served()
+	total, fromRedis, fromLocal = total-before[0], fromRedis-before[1], fromLocal-before[2]
 	h.count(name, fromRedis, fromLocal, total-fromRedis-fromLocal)
 	if err != nil {
 		if req.Context().Err() == nil {

@@ -29,6 +29,10 @@ const (
 	DefaultMemory = 64 << 20
 )
 
+// maxBuilds is how many plans of different versions are built at once;
+// each holds up to twice MaxMoov.
+const maxBuilds = 2
+
 // metaKind is the kind of the metadata value a plan is stored under.
 const metaKind = "faststart"
 
@@ -60,7 +64,8 @@ type Options struct {
 type Views struct {
 	meta    Meta
 	maxMoov int64
-	group   singleflight.Group // by version: one build at a time
+	group   singleflight.Group // by version: one build of a version at a time
+	builds  chan struct{}      // one slot per build in progress: bounds the moovs in memory
 
 	mu    sync.Mutex       // protects the three below
 	plans map[string]*Plan // version -> plan; nil: nothing to rewrite
@@ -77,7 +82,8 @@ func New(opts Options) *Views {
 	if opts.Memory <= 0 {
 		opts.Memory = DefaultMemory
 	}
-	return &Views{meta: opts.Meta, maxMoov: opts.MaxMoov, plans: make(map[string]*Plan), limit: opts.Memory}
+	return &Views{meta: opts.Meta, maxMoov: opts.MaxMoov, plans: make(map[string]*Plan), limit: opts.Memory,
+		builds: make(chan struct{}, maxBuilds)}
 }
 
 // Versioned is a File of one version: a *chunker.File.
@@ -95,18 +101,16 @@ func (v *Views) View(ctx context.Context, f Versioned) (*View, error) {
 	version := f.Version()
 	p, ok := v.cached(version)
 	if !ok {
-		ch := v.group.DoChan(version, func() (any, error) {
-			return v.plan(context.WithoutCancel(ctx), f, version)
+		// Do, not DoChan: the build reads through f, which the caller
+		// closes once View returns. A caller that leaves cancels f's
+		// reads, which ends the build.
+		r, err, _ := v.group.Do(version, func() (any, error) {
+			return v.plan(ctx, f, version)
 		})
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case r := <-ch:
-			if r.Err != nil {
-				return nil, r.Err
-			}
-			p = r.Val.(*Plan)
+		if err != nil {
+			return nil, err
 		}
+		p = r.(*Plan)
 	}
 	if p == nil {
 		return nil, nil
@@ -129,6 +133,12 @@ func (v *Views) plan(ctx context.Context, f Versioned, version string) (*Plan, e
 				return p, nil
 			}
 		}
+	}
+	select {
+	case v.builds <- struct{}{}:
+		defer func() { <-v.builds }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	p, err := Build(ctx, f, f.Size(), v.maxMoov)
 	refused := errors.Is(err, ErrTooBig) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrMalformed)

@@ -151,3 +151,40 @@ func Reference(tb testing.TB, data []byte) []byte {
 	}
 	return out
 }
+
+// WithCo64 returns a moov-at-end MP4 with its stco tables written as
+// co64 (64-bit) ones, as files past 4 GiB have them, with mp4ff: the moov,
+// last in the file, grows and nothing before it moves.
+func WithCo64(tb testing.TB, data []byte) []byte {
+	tb.Helper()
+	f, err := mp4.DecodeFile(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatalf("decode mp4: %v", err)
+	}
+	if f.Children[len(f.Children)-1].Type() != "moov" {
+		tb.Fatal("WithCo64: the moov is not last")
+	}
+	for _, trak := range f.Moov.Traks {
+		stbl := trak.Mdia.Minf.Stbl
+		if stbl.Stco == nil {
+			continue
+		}
+		co64 := &mp4.Co64Box{}
+		for _, o := range stbl.Stco.ChunkOffset {
+			co64.ChunkOffset = append(co64.ChunkOffset, uint64(o))
+		}
+		for i, c := range stbl.Children {
+			if c == stbl.Stco {
+				stbl.Children[i] = co64
+			}
+		}
+		stbl.Stco, stbl.Co64 = nil, co64
+	}
+	var out bytes.Buffer
+	for _, b := range f.Children {
+		if err := b.Encode(&out); err != nil {
+			tb.Fatalf("encode %s: %v", b.Type(), err)
+		}
+	}
+	return out.Bytes()
+}

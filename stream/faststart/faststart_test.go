@@ -3,8 +3,10 @@ package faststart
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,11 +57,13 @@ func TestBuild(t *testing.T) {
 		name string
 		args []string
 		move bool
+		co64 bool // with 64-bit chunk offsets
 	}{
-		{"end.mp4", nil, true},
-		{"end.mov", nil, true},
-		{"fast.mp4", []string{"-movflags", "+faststart"}, false},
-		{"frag.mp4", []string{"-movflags", "+frag_keyframe+empty_moov"}, false},
+		{"end.mp4", nil, true, false},
+		{"end.mov", nil, true, false},
+		{"co64.mp4", nil, true, true},
+		{"fast.mp4", []string{"-movflags", "+faststart"}, false, false},
+		{"frag.mp4", []string{"-movflags", "+frag_keyframe+empty_moov"}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +71,15 @@ func TestBuild(t *testing.T) {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.co64 {
+				data = faststarttest.WithCo64(t, data)
+				if !bytes.Contains(data, []byte("co64")) || bytes.Contains(data, []byte("stco")) {
+					t.Fatal("WithCo64 left stco tables")
+				}
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			p, err := Build(t.Context(), newMem(data), int64(len(data)), DefaultMaxMoov)
 			if err != nil {
@@ -199,5 +212,68 @@ func TestViewsShare(t *testing.T) {
 	gets := meta.gets
 	if v, err := c.View(t.Context(), newMem(data)); err != nil || v == nil || meta.gets != gets {
 		t.Errorf("second View: %v, %v, %d more Meta calls; want the plan from memory", v, err, meta.gets-gets)
+	}
+}
+
+// sparseFile is a File of size bytes, zero but for parts.
+type sparseFile struct {
+	size  int64
+	parts map[int64][]byte // offset -> bytes
+}
+
+func (s sparseFile) Size() int64 { return s.size }
+
+func (s sparseFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= s.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), s.size-off))
+	clear(p[:n])
+	for at, b := range s.parts {
+		lo, hi := max(at, off), min(at+int64(len(b)), off+int64(n))
+		if lo < hi {
+			copy(p[lo-off:hi-off], b[lo-at:hi-at])
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (s sparseFile) WriteRange(w io.Writer, off, n int64) (int64, error) {
+	return io.Copy(w, io.NewSectionReader(s, off, n))
+}
+
+// TestBuildRefusesOverflow: in a file past 4 GiB, a 32-bit chunk offset
+// that moving the moov would push past 4 GiB refuses the rewrite.
+func TestBuildRefusesOverflow(t *testing.T) {
+	path := faststarttest.Movie(t, t.TempDir(), "end.mp4", 1)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := scan(t.Context(), newMem(data), int64(len(data)))
+	if err != nil || top.moovAt < 0 {
+		t.Fatalf("scan: %+v %v", top, err)
+	}
+	moov := bytes.Clone(data[top.moovAt : top.moovAt+top.moovSize])
+	i := bytes.Index(moov, []byte("stco"))
+	binary.BigEndian.PutUint32(moov[i+12:], math.MaxUint32-100) // the first entry, inside the mdat
+	const moovAt = 5 << 30
+	mdat := binary.BigEndian.AppendUint32(nil, 1)
+	mdat = append(mdat, "mdat"...)
+	mdat = binary.BigEndian.AppendUint64(mdat, uint64(moovAt-top.mdatAt))
+	f := sparseFile{size: moovAt + int64(len(moov)), parts: map[int64][]byte{
+		0: data[:top.mdatAt], top.mdatAt: mdat, moovAt: moov,
+	}}
+	p, err := Build(t.Context(), f, f.size, DefaultMaxMoov)
+	if p != nil || !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("plan %v, err %v; want ErrUnsupported", p != nil, err)
+	}
+	// The same file with the entry in range is moved.
+	binary.BigEndian.PutUint32(moov[i+12:], uint32(top.mdatAt+16))
+	if p, err := Build(t.Context(), f, f.size, DefaultMaxMoov); p == nil || err != nil {
+		t.Fatalf("in range: plan %v, err %v; want one", p != nil, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -158,5 +159,41 @@ func TestFaststartServedBytes(t *testing.T) {
 				t.Errorf("served bytes %d, want %d (the file's bytes of the body)", total, want)
 			}
 		})
+	}
+}
+
+// rangeFails is a remote-like origin whose ranged reads past from fail
+// with err.
+type rangeFails struct {
+	remoteLike
+	from int64
+	err  error
+}
+
+func (r rangeFails) ReadRange(ctx context.Context, name, version string, off, n int64) (io.ReadCloser, error) {
+	if off+n > r.from {
+		return nil, r.err
+	}
+	return r.remoteLike.ReadRange(ctx, name, version, off, n)
+}
+
+// TestFaststartOriginFails: an origin that fails while the view is being
+// found (reading the moov at the file's end) gets the viewer the error
+// status the body would have got (504 for a timeout, a JSON body, no
+// ETag), even for a range the origin could serve: the file's own bytes
+// under its own validator would mix, in a player that sends no If-Range,
+// with the view's bytes once the origin is back.
+func TestFaststartOriginFails(t *testing.T) {
+	const chunk = 64 << 10
+	s := newServer(t, serverOptions{chunkSize: chunk, opts: withFaststart, origin: func(root *os.Root) chunker.Origin {
+		return rangeFails{remoteLike{chunker.NewDir(root, chunker.DirOptions{})}, chunk, fmt.Errorf("test: %w", chunker.ErrOriginTimeout)}
+	}})
+	path := faststarttest.Movie(t, s.dir, "end.mp4", 6)
+	if fi, err := os.Stat(path); err != nil || fi.Size() < 3*chunk {
+		t.Fatalf("the movie must span chunks: %v", err)
+	}
+	got := get(t, "GET", s.url("end.mp4"), "Range: bytes=0-99")
+	if got.status != http.StatusGatewayTimeout || got.header.Get("ETag") != "" || !bytes.HasPrefix(got.body, []byte(`{"message":`)) {
+		t.Errorf("%d, ETag %q, body %.60q; want 504 with a JSON error and no ETag", got.status, got.header.Get("ETag"), got.body)
 	}
 }

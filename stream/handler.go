@@ -199,6 +199,10 @@ func (h *Handler) Media(c echo.Context) error {
 		return h.openError(c, err)
 	}
 	defer f.Close()
+	src, err := h.sourceFor(c, f, name)
+	if err != nil {
+		return err
+	}
 
 	res := c.Response()
 	hdr := res.Header()
@@ -206,27 +210,22 @@ func (h *Handler) Media(c echo.Context) error {
 	// A strong validator from the file's identity: the bytes of one version
 	// never change, so If-Range and If-None-Match can rely on it. A view
 	// has its own, from the version.
-	etag := f.Version()
-	view := h.viewOf(req.Context(), f, name)
-	if view != nil {
-		etag = view.ETag()
-	}
-	hdr.Set("ETag", `"`+etag+`"`)
+	hdr.Set("ETag", `"`+src.etag+`"`)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	ranges := fixRange(req, f.Size(), h.maxRanges)
 
 	if !h.files.Enabled() {
 		setCacheHeaders(hdr, chunker.Sources{Bypass: true}, 0)
-		if osf := f.OSFile(); osf != nil && view == nil {
+		if osf := f.OSFile(); osf != nil && !src.view {
 			h.sendFile(c, f, osf, name)
 			return nil
 		}
 		// No local file (a remote origin) or a view: the chunk reader,
 		// which reads the origin while Redis is off.
-		h.serveChunks(c, f, sourceOf(f, view), name, nil, false)
+		h.serveChunks(c, f, src, name, nil, false)
 		return nil
 	}
-	h.serveChunks(c, f, sourceOf(f, view), name, ranges, true)
+	h.serveChunks(c, f, src, name, ranges, true)
 	return nil
 }
 
@@ -250,7 +249,8 @@ func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name s
 	}
 }
 
-// serveChunks serves src (f or a view of it) through f's chunk reader. With cached set, what
+// serveChunks serves src (f or a view of it) through f's chunk reader.
+// With cached set, what
 // the response carries is known only when ServeContent has evaluated the
 // preconditions and the Range (the satisfiable ranges of which fixRange
 // returned): X-Cache and Cache-Status are decided then, just before the
@@ -277,7 +277,7 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, src source, name 
 			off, n = fo, fn
 		}
 		if cached {
-			setCacheHeaders(hdr, prepare(f, req.Method, off, n, body), res.Status)
+			setCacheHeaders(hdr, src.sources(prepare(f, req.Method, off, n, body)), res.Status)
 		} else if body {
 			f.Limit(off, n)
 		}

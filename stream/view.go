@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/reelcache/reelcache/chunker"
 )
 
@@ -34,35 +36,63 @@ type ViewFunc func(ctx context.Context, f *chunker.File) (View, error)
 // only ones Options.Views is asked about.
 var viewable = map[string]bool{".mp4": true, ".m4v": true, ".m4a": true, ".mov": true}
 
-// viewOf returns the view of f to serve, or nil for f's own bytes.
-func (h *Handler) viewOf(ctx context.Context, f *chunker.File, name string) View {
+// viewOf returns the view of f to serve, or nil for f's own bytes. An
+// error is one the response must be (the origin failed or timed out while
+// the view was being found, as it would for the body: 502 or 504); other
+// failures are logged and f served as it is.
+func (h *Handler) viewOf(c echo.Context, f *chunker.File, name string) (View, error) {
 	if h.opts.Views == nil || !viewable[strings.ToLower(path.Ext(name))] {
-		return nil
+		return nil, nil
 	}
+	ctx := c.Request().Context()
 	v, err := h.opts.Views(ctx, f)
-	if err != nil {
-		if ctx.Err() == nil {
-			h.logLimited("view", "serving the file as it is: no fast-start view", "path", name, "err", err)
-		}
-		return nil
+	if err == nil || ctx.Err() != nil {
+		return v, nil
 	}
-	return v
+	if he := h.beginError(c, err); he != nil {
+		return nil, he
+	}
+	h.logLimited("view", "serving the file as it is: no fast-start view", "path", name, "err", err)
+	return nil, nil
 }
 
 // source is what serveChunks reads a response from: f, or a view of it.
-// span maps a range of the response to the file's bytes it reads.
 type source struct {
 	r interface {
 		io.ReaderAt
 		rangeWriter
 	}
-	span func(off, n int64) (int64, int64)
+	span func(off, n int64) (int64, int64) // maps a range of the response to the file's bytes it reads
+	etag string                            // unquoted
+	view bool                              // r is a view
+	// fetched: finding the view read the origin (its plan was built from
+	// the file's head and moov in this request), which the response's
+	// X-Cache must not hide behind the chunks that read just cached.
+	fetched bool
 }
 
-// sourceOf returns the source of a response serving v, or f when v is nil.
-func sourceOf(f *chunker.File, v View) source {
-	if v == nil {
-		return source{r: f, span: func(off, n int64) (int64, int64) { return off, n }}
+// sourceFor returns the source of the response for f: its view (see
+// Options.Views) or f itself; or the error the response must be (viewOf).
+func (h *Handler) sourceFor(c echo.Context, f *chunker.File, name string) (source, error) {
+	total, redis, local := f.Served()
+	v, err := h.viewOf(c, f, name)
+	if err != nil {
+		return source{}, err
 	}
-	return source{r: v, span: v.Span}
+	t2, r2, l2 := f.Served()
+	fetched := t2-r2-l2 > total-redis-local
+	if v == nil {
+		return source{r: f, span: func(off, n int64) (int64, int64) { return off, n }, etag: f.Version(), fetched: fetched}, nil
+	}
+	return source{r: v, span: v.Span, etag: v.ETag(), view: true, fetched: fetched}, nil
+}
+
+// sources returns what the response's X-Cache and Cache-Status say, from
+// where its chunks come (prepare): a MISS when finding the view read the
+// origin, since this request went to the origin.
+func (s source) sources(src chunker.Sources) chunker.Sources {
+	if s.fetched && !src.Bypass {
+		return chunker.Sources{Disk: 1}
+	}
+	return src
 }

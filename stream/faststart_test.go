@@ -101,6 +101,20 @@ func TestFaststartDifferential(t *testing.T) {
 	if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
 		t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
 	}
+	// Redis holds the file's chunks once and the patched moov once: no copy
+	// of the mdat, no chunks of the view.
+	p, err := faststart.Build(t.Context(), bytes.NewReader(orig), size, faststart.DefaultMaxMoov)
+	if err != nil || p == nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if n, most := len(s.redis.Keys(t.Context(), "reelcache:c:*")), int((size+64<<10-1)/(64<<10)); n == 0 || n > most {
+		t.Errorf("%d chunk keys in Redis, want 1 to the file's %d", n, most)
+	}
+	meta := s.redis.Keys(t.Context(), "reelcache:m:*")
+	val, err := s.cache.Meta(t.Context(), chunker.VersionOf(fi), "faststart")
+	if len(meta) != 1 || err != nil || len(val) < len(p.Moov) || len(val) > len(p.Moov)+64 {
+		t.Errorf("metadata keys %q, value of %d bytes (%v); want one, about the moov's %d bytes", meta, len(val), err, len(p.Moov))
+	}
 	// The view decodes to the original's frames, read over HTTP.
 	if a, b := faststarttest.FrameHashes(t, path), faststarttest.FrameHashes(t, s.url("end.mp4")); fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("the view decodes to %d frames differing from the original's %d", len(b), len(a))

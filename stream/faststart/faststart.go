@@ -20,6 +20,10 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 )
 
+// DefaultOn is whether the server presents moov-at-end files with the moov
+// first unless configured otherwise (media.faststart).
+const DefaultOn = true
+
 // Defaults of Options.
 const (
 	// DefaultMaxMoov is the longest moov rewritten: a two-hour film's is

@@ -2,7 +2,8 @@
 // the same-size file with the moov first ("fast start"), so that a player
 // can start after reading the file's head instead of seeking to its end
 // first. Only the moov is rewritten (its stco/co64 chunk offsets moved by
-// the moov's length, with github.com/Eyevinn/mp4ff doing the box bytes);
+// the moov's length, with github.com/abema/go-mp4 reading and writing those
+// boxes in place);
 // every other byte is read from the file itself, through its cached
 // chunks. The patched moov of each file version is kept in the cache's
 // metadata values, so every instance shares it, and in a bounded map in
@@ -34,7 +35,7 @@ const (
 )
 
 // maxBuilds is how many plans of different versions are built at once;
-// each holds up to twice MaxMoov.
+// each holds up to MaxMoov bytes of moov.
 const maxBuilds = 2
 
 // metaKind is the kind of the metadata value a plan is stored under.

@@ -86,7 +86,7 @@ func FuzzPatch(f *testing.F) {
 		if at < 0 || moovAt < at || len(moov) > fuzzMaxMoov {
 			return // Build never calls it so
 		}
-		out, err := patch(moov, at, moovAt)
+		out, err := patch(bytes.Clone(moov), at, moovAt)
 		if err != nil {
 			return
 		}

@@ -28,10 +28,9 @@ type Plan struct {
 var (
 	// ErrTooBig: the moov is longer than the Options' MaxMoov.
 	ErrTooBig = errors.New("faststart: moov too big")
-	// ErrUnsupported: the moov holds what a move would break (absolute
-	// offsets other than chunk offsets, offsets into the moov, 32-bit
-	// offsets that would overflow) or is not one the library writes back
-	// byte for byte.
+	// ErrUnsupported: the moov holds what a move would break: absolute
+	// offsets other than chunk offsets (saio, iloc), chunk offsets into the
+	// moov, 32-bit chunk offsets that would pass 4 GiB.
 	ErrUnsupported = errors.New("faststart: moov cannot be moved")
 	// ErrMalformed: the top-level boxes or the moov do not parse.
 	ErrMalformed = errors.New("faststart: malformed MP4")
@@ -48,7 +47,7 @@ const maxTopBoxes = 256
 // first, or r is not a plain (unfragmented) MP4 with one moov and an mdat.
 // An error (ErrTooBig, ErrUnsupported, ErrMalformed, or r's) means the file
 // cannot be rewritten and is served as it is. Memory is bounded by
-// maxMoov twice (the moov and its copy) plus its chunk offset tables.
+// maxMoov plus the moov's decoded chunk offset tables.
 func Build(ctx context.Context, r io.ReaderAt, size, maxMoov int64) (*Plan, error) {
 	top, err := scan(ctx, r, size)
 	if err != nil || top.moovAt < 0 || top.mdatAt < 0 || top.moovAt < top.mdatAt {
@@ -73,7 +72,8 @@ type topBoxes struct {
 	mdatAt, moovAt, moovSize int64
 }
 
-// scan walks the top-level box headers (mp4.DecodeHeader reads each). A
+// scan walks the top-level box headers (the library's ReadBoxInfo reads
+// each). A
 // file that is not an MP4 or is one that cannot be rewritten (several
 // moovs, fragments, a box past the end) yields no moov and no error; only
 // r's errors and ctx's are returned.
@@ -132,8 +132,9 @@ var offsetPaths = []mp4.BoxPath{
 
 // patch finds, with the library, the chunk offset tables (stco, co64) of
 // the moov in buf (at moovAt in the file), adds len(buf) to each offset in
-// [at, moovAt), and returns a copy of buf with only those tables' entries
-// changed: every other byte of the moov stays as it was.
+// [at, moovAt), and writes them back in place: only those tables' entries
+// change, every other byte of the moov stays as it was. It returns buf,
+// or an error and buf partly patched.
 func patch(buf []byte, at, moovAt int64) (out []byte, err error) {
 	defer func() {
 		// The library decodes untrusted bytes; a panic in it must cost
@@ -156,7 +157,7 @@ func patch(buf []byte, at, moovAt int64) (out []byte, err error) {
 		}
 		return o, nil
 	}
-	out = bytes.Clone(buf)
+	out = buf
 	for _, b := range boxes {
 		switch box := b.Payload.(type) {
 		case *mp4.Stco:

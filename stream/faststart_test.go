@@ -54,6 +54,10 @@ func TestFaststartDifferential(t *testing.T) {
 	if head.status != 200 || etag == "" || etag == fileETag || len(etag) < 3 || etag[0] != '"' {
 		t.Fatalf("HEAD: %d, ETag %q; want 200 and a strong ETag other than the file's %q", head.status, etag, fileETag)
 	}
+	p0, err := faststart.Build(t.Context(), bytes.NewReader(orig), size, faststart.DefaultMaxMoov)
+	if err != nil || p0 == nil {
+		t.Fatalf("Build: %v", err)
+	}
 	ref := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "video/mp4")
 		w.Header().Set("ETag", etag)
@@ -102,19 +106,21 @@ func TestFaststartDifferential(t *testing.T) {
 	if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
 		t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
 	}
+	// A range inside the moov: the view's own bytes, from memory.
+	in := fmt.Sprintf("Range: bytes=%d-%d", p0.At+10, p0.At+20)
+	if got := get(t, "GET", s.url("end.mp4"), in); got.status != 206 || !bytes.Equal(got.body, data[p0.At+10:p0.At+21]) ||
+		got.header.Get("X-Cache") != "HIT" || got.header.Get("Cache-Status") != "reelcache; hit; detail=local" {
+		t.Errorf("%s: %d, X-Cache %q, Cache-Status %q; want 206 with the moov's bytes, a local HIT", in, got.status, got.header.Get("X-Cache"), got.header.Get("Cache-Status"))
+	}
 	// Redis holds the file's chunks once and the patched moov once: no copy
 	// of the mdat, no chunks of the view.
-	p, err := faststart.Build(t.Context(), bytes.NewReader(orig), size, faststart.DefaultMaxMoov)
-	if err != nil || p == nil {
-		t.Fatalf("Build: %v", err)
-	}
 	if n, most := len(s.redis.Keys(t.Context(), "reelcache:c:*")), int((size+64<<10-1)/(64<<10)); n == 0 || n > most {
 		t.Errorf("%d chunk keys in Redis, want 1 to the file's %d", n, most)
 	}
 	meta := s.redis.Keys(t.Context(), "reelcache:m:*")
 	val, err := s.cache.Meta(t.Context(), chunker.VersionOf(fi), "faststart")
-	if len(meta) != 1 || err != nil || len(val) < len(p.Moov) || len(val) > len(p.Moov)+64 {
-		t.Errorf("metadata keys %q, value of %d bytes (%v); want one, about the moov's %d bytes", meta, len(val), err, len(p.Moov))
+	if len(meta) != 1 || err != nil || len(val) < len(p0.Moov) || len(val) > len(p0.Moov)+64 {
+		t.Errorf("metadata keys %q, value of %d bytes (%v); want one, about the moov's %d bytes", meta, len(val), err, len(p0.Moov))
 	}
 	// The view decodes to the original's frames, read over HTTP.
 	if a, b := faststarttest.FrameHashes(t, path), faststarttest.FrameHashes(t, s.url("end.mp4")); fmt.Sprint(a) != fmt.Sprint(b) {

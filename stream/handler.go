@@ -270,14 +270,9 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, src source, name 
 	var failed *echo.HTTPError // the error status the response became
 	res.Before(func() {
 		off, n, body := bodySpan(f.Size(), res.Status, hdr, ranges)
-		if body {
-			// The file's bytes the body reads (a view's may be none).
-			fo, fn := src.span(off, n)
-			body = fn > 0 || n == 0
-			off, n = fo, fn
-		}
+		off, n, body, own := src.fileSpan(off, n, body)
 		if cached {
-			setCacheHeaders(hdr, src.sources(prepare(f, req.Method, off, n, body)), res.Status)
+			setCacheHeaders(hdr, src.sources(prepare(f, req.Method, off, n, body), own), res.Status)
 		} else if body {
 			f.Limit(off, n)
 		}

@@ -87,12 +87,30 @@ func (h *Handler) sourceFor(c echo.Context, f *chunker.File, name string) (sourc
 	return source{r: v, span: v.Span, etag: v.ETag(), view: true, fetched: fetched}, nil
 }
 
+// fileSpan maps the body of a response (bodySpan's off, n and body) to
+// the bytes of the file it reads, and whether it reads none (body false)
+// because all of it is the view's own (own: the patched moov, in memory).
+func (s source) fileSpan(off, n int64, body bool) (fileOff, fileN int64, fileBody, own bool) {
+	if !body {
+		return off, n, false, false
+	}
+	fo, fn := s.span(off, n)
+	if fn == 0 && n > 0 {
+		return fo, 0, false, true
+	}
+	return fo, fn, true, false
+}
+
 // sources returns what the response's X-Cache and Cache-Status say, from
 // where its chunks come (prepare): a MISS when finding the view read the
-// origin, since this request went to the origin.
-func (s source) sources(src chunker.Sources) chunker.Sources {
-	if s.fetched && !src.Bypass {
+// origin, since this request went to the origin; a local HIT when the body
+// is all the view's own bytes, held in this instance's memory.
+func (s source) sources(src chunker.Sources, own bool) chunker.Sources {
+	switch {
+	case s.fetched && !src.Bypass:
 		return chunker.Sources{Disk: 1}
+	case own:
+		return chunker.Sources{Local: 1}
 	}
 	return src
 }

@@ -91,7 +91,8 @@ func requestsToStart(t *testing.T, bctx context.Context, base, name string, log 
 
 // TestFaststartBrowserStarts: headless Chromium starts playing a
 // moov-at-end MP4 after fewer requests with media.faststart on than off
-// (counted by the server as they arrive, until currentTime advances).
+// (counted by the server as they arrive, until currentTime advances), and
+// plays and seeks the view on the player page.
 func TestFaststartBrowserStarts(t *testing.T) {
 	dir := t.TempDir()
 	faststarttest.Movie(t, dir, "end.mp4", 20)
@@ -104,6 +105,11 @@ func TestFaststartBrowserStarts(t *testing.T) {
 		reqs := requestsToStart(t, bctx, s.url, "end.mp4", log)
 		counts[on] = len(reqs)
 		t.Logf("media.faststart %v: %d requests before playback started: %q", on, len(reqs), reqs)
+		if on {
+			// And the view plays and seeks on the player page.
+			res := playInBrowser(t, bctx, s.url, "end.mp4", "")
+			t.Logf("view on the page: duration %.1fs, seeks %v ms", res.Duration, seekTimes(res))
+		}
 	}
 	if counts[true] == 0 || counts[true] >= counts[false] {
 		t.Errorf("requests to start: %d with media.faststart, %d without; want fewer with it", counts[true], counts[false])

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"slices"
 	"testing"
 
+	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/faststarttest"
 )
@@ -58,5 +60,30 @@ func TestFaststartServe(t *testing.T) {
 				t.Errorf("faststart %v, %s: %d bytes, the file's own bytes: %v", on, n, len(body), bytes.Equal(body, orig))
 			}
 		}
+	}
+}
+
+// TestFaststartAfterWarm: after `warm`, the first request of a
+// moov-at-end MP4 on a fresh instance builds its view from Redis alone (a
+// HIT, no origin read), and its body is the rewritten file.
+func TestFaststartAfterWarm(t *testing.T) {
+	dir := t.TempDir()
+	path := faststarttest.Movie(t, dir, "end.mp4", 6)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := faststartServer(t, dir, true)
+	rep, err := cachewarm.Warm(t.Context(), []string{"end.mp4"}, cachewarm.Options{Cache: s.cache, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil || rep.Failed != 0 {
+		t.Fatalf("warm: %+v %v", rep, err)
+	}
+	disk := s.cache.Stats().DiskBytes
+	code, hdr, body := httpGet(t, s.url+"/media/end.mp4", "Range: bytes=0-")
+	if code != 206 || hdr.Get("X-Cache") != "HIT" || !bytes.Equal(body, faststarttest.Reference(t, orig)) {
+		t.Errorf("first request after warm: %d, X-Cache %q, body is the rewrite %v", code, hdr.Get("X-Cache"), bytes.Equal(body, faststarttest.Reference(t, orig)))
+	}
+	if d := s.cache.Stats().DiskBytes - disk; d != 0 {
+		t.Errorf("%d bytes read from the origin after warm, want none", d)
 	}
 }

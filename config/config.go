@@ -33,6 +33,7 @@ type Config struct {
 type Media struct {
 	Root       string   // directory served under /media/ when Origin.URL is empty
 	Extensions []string // lower-case extensions without the dot, e.g. "mp4"
+	Faststart  bool     // serve moov-at-end MP4/MOV with the moov first (stream/faststart)
 	Origin     Origin   // a remote origin instead of Root
 }
 

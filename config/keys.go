@@ -7,6 +7,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/stream"
+	"github.com/reelcache/reelcache/stream/faststart"
 
 	"github.com/spf13/pflag"
 )
@@ -30,6 +31,7 @@ var keys = append([]key{
 	{"listen", "127.0.0.1:8080", "listen", "address to serve HTTP on (host:port)"},
 	{"media.root", "./media", "media-root", "directory of the videos served under /media/"},
 	{"media.extensions", strings.Join(stream.DefaultExtensions, ","), "media-extensions", "file extensions served (comma-separated)"},
+	{"media.faststart", strconv.FormatBool(faststart.DefaultOn), "media-faststart", "serve moov-at-end MP4/MOV files with the moov first (same size, own ETag); false: their own bytes"},
 	{"chunk.size", sizeString(chunker.DefaultChunkSize), "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
 	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
 	{"redis.key_prefix", store.DefaultPrefix, "redis-key-prefix", "prefix of every Redis key"},

@@ -48,6 +48,12 @@ func parse(c *Config, name, raw string) error {
 			return err
 		}
 		c.Media.Extensions = exts
+	case "media.faststart":
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.Media.Faststart = b
 	case "chunk.size":
 		n, err := humanize.ParseBytes(raw)
 		if err != nil {

@@ -224,6 +224,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		LimitRateAfter:      cfg.HTTP.LimitRateAfter,
 		Signer:              signer,
 		URLTTL:              cfg.Auth.URLTTL,
+		Views:               views(cfg, a.cache),
 		Metrics:             metrics,
 		Logger:              log,
 	})

@@ -67,7 +67,7 @@ func parse(c *Config, name, raw string) error {
 		if raw != "" {
 			u, err := url.Parse(raw)
 			if err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
-				return errors.New(`want redis://[user:password@]host:port/db, rediss://... or unix:///path; "" disables the cache`)
+				return errors.New(`want redis://host:port/db (user:password@ before the host to log in), rediss://... or unix:///path; "" disables the cache`)
 			}
 		}
 		c.Redis.URL = raw

@@ -24,7 +24,7 @@ func TestErrorsNeverPrintSecrets(t *testing.T) {
 		{"header (near miss)", "media:\n  origin: http://h/\n  http:\n    header:\n      Authorization: Bearer hunter2\n", nil, []string{"media.http.header", "unknown key"}},
 		{"password (near miss)", "redis:\n  password: hunter2\n", nil, []string{"redis.password", "unknown key"}},
 		{"URL in an unknown key", "redis:\n  urls: redis://me:hunter2@h:6379/0?x=hunter2\n", nil, []string{"redis.urls", "unknown key", "h:6379"}},
-		{"redis.url bad scheme", "redis:\n  url: http://me:hunter2@h:6379/0\n", nil, []string{"redis.url", "h:6379"}},
+		{"redis.url bad scheme", "redis:\n  url: http://me:hunter2@h:6379/0\n", nil, []string{"redis.url", "h:6379", "want redis://host:port/db (user:password@ before"}},
 		{"redis.url bad escape", "redis:\n  url: redis://me:hunter2%zz@h:6379/0\n", nil, []string{"redis.url", "reelcache.yaml"}},
 		{"redis.url in the environment", "", map[string]string{"REELCACHE_REDIS_URL": "redis+tls://:hunter2@h:6379/0?a=hunter2"}, []string{"redis.url", "REELCACHE_REDIS_URL"}},
 		{"s3 endpoint with user info", "media:\n  origin: s3://bk1/\n  s3:\n    endpoint: https://me:hunter2@minio:9000\n", nil, []string{"media.s3.endpoint", "minio:9000", "user info"}},

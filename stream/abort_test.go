@@ -113,6 +113,10 @@ func TestAbortedResponsesLogged(t *testing.T) {
 	if ends["client-gone"] != 5 || ends["ok"] != 1 || ends["cut"] != 1 {
 		t.Fatalf("ends %v, want 5 client-gone, 1 ok, 1 cut:\n%s", ends, strings.Join(ls, ""))
 	}
+	// The origin's failure is in the server's log too, once.
+	if n := strings.Count(s.logs.String(), "response cut short"); n != 1 {
+		t.Errorf("%d log lines say a response was cut short, want 1:\n%s", n, s.logs.String())
+	}
 	// And counted: 7 media requests, 6 of them 200s (the 206 is the seventh).
 	metrics := get(t, "GET", s.srv.URL+"/metrics").body
 	count := func(code string) string {

@@ -46,7 +46,7 @@ var tlsKeys = []key{
 	{"http.tls.acme.ca", certs.DefaultCA, "http-tls-acme-ca", "ACME directory URL (default: Let's Encrypt)"},
 	{"http.tls.acme.ca_root", "", "http-tls-acme-ca-root", "PEM file of roots for the ACME server's own HTTPS (a test CA); empty: the system's"},
 	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "http-tls-acme-challenges", "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
-	{"http.tls.acme.storage_key", "", "http-tls-acme-storage-key", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk"},
+	{"http.tls.acme.storage_key", "", "http-tls-acme-storage-key", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk; required with redis.url"},
 	{"http.tls.acme.dir", "", "http-tls-acme-dir", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
 	{"http.redirect_listen", "", "http-redirect-listen", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
 	{"http.hsts", "0", "http-hsts", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
@@ -156,8 +156,8 @@ func (l *loader) checkTLS(c *Config) []error {
 			}
 		}
 	}
-	if t.ACME.On() && t.ACME.StorageKey == "" {
-		errs = append(errs, bad("http.tls.acme.storage_key", "", errors.New("required with ACME: it encrypts the account and certificate keys in Redis and on disk (a random string of 16+ bytes, the same on every instance)")))
+	if t.ACME.On() && t.ACME.StorageKey == "" && c.Redis.URL != "" {
+		errs = append(errs, bad("http.tls.acme.storage_key", "", errors.New("required with ACME and redis.url: it encrypts the account and certificate keys in Redis and on disk (a random string of 16+ bytes, the same on every instance)")))
 	}
 	if !t.On() {
 		if c.HTTP.RedirectListen != "" {

@@ -11,8 +11,12 @@
 # about 2 minutes with the defaults. Loopback only; everything it starts is
 # stopped at exit.
 #
-# Env: ROUNDS (3), DUR (5s), SIZE_MB (32: the hot video), KEEP=1 keeps the
-# work directory, BENCH_BIN measures that reelcache binary.
+# Then HTTP/2 against HTTP/1.1 for a player's seek storm on reelcache
+# (reelbench seekstorm): STORMS storms of 32 ranges issued at once, over one
+# h2 connection or six HTTP/1.1 ones; TTFB p50/p99.
+#
+# Env: ROUNDS (3), DUR (5s), SIZE_MB (32: the hot video), STORMS (20),
+# KEEP=1 keeps the work directory, BENCH_BIN measures that reelcache binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -149,6 +153,10 @@ for conns in 8 64; do
 	done
 done
 
+# HTTP/2 against HTTP/1.1 for a player's seek storm, on reelcache.
+go build -o "$work/reelbench" ./cmd/reelbench
+storm=$("$work/reelbench" seekstorm -url "$rc_url" -cacert "$work/cert.pem" -size $((SIZE_MB << 20)) -storms "${STORMS:-20}")
+
 rcsrc=$(curl -sS --cacert "$work/cert.pem" "https://127.0.0.1:$rcport/metrics" | grep '^reelcache_served_bytes_total' | tr '\n' ' ')
 echo
 echo "HTTPS hot video (${SIZE_MB} MiB, TLS 1.3 ECDSA P-256 AES-128-GCM, wrk HTTP/1.1, $ROUNDS x $DUR interleaved, medians)"
@@ -162,6 +170,9 @@ for conns in 8 64; do
 	awk -v c="$conns" -v rt="$rt" -v nt="$nt" -v rc="$rcpu" -v nc="$ncpu" \
 		'BEGIN { printf "| %d | %.0f | %.0f | %.2fx | %.2f | %.2f |\n", c, rt / 1048576, nt / 1048576, rt / nt, rc, nc }'
 done
+echo
+echo "Seek storms on reelcache (the same hot video): ${STORMS:-20} storms of 32 ranges of 256 KiB issued at once, h2 on one connection against HTTP/1.1 on six, alternating; time to first byte from the storm's start"
+echo "$storm"
 echo
 echo "reelcache bytes by source: $rcsrc"
 echo "$ktls"

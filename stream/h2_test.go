@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -151,4 +152,47 @@ func TestHTTP2RateShaping(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestHTTP2StalledStreamsStayWithinTheBudget: twenty streams on one HTTP/2
+// connection whose reader stops never hold more chunk data than
+// cache.max_inflight_bytes, and resetting them gives every byte back.
+//
+// Unlike an HTTP/1.1 client that stops reading (its socket fills, and the
+// handler lets its window go while it waits, TestStalledClientsHoldNoChunks),
+// a stalled h2 stream leaves the socket writable: its handler blocks in
+// Write, flow-controlled, holding its window. Enough of them take the whole
+// budget and other viewers wait for it (see SECURITY.md, known limits).
+func TestHTTP2StalledStreamsStayWithinTheBudget(t *testing.T) {
+	const budget = 4 << 20
+	s := newServer(t, serverOptions{chunkSize: 1 << 20, fill: chunker.FillSync, h2: true, budget: budget})
+	data := s.write(t, "big.mp4", 32<<20, 3)
+	rt := s.srv.Client().Transport
+	// Fill Redis, so that every window is a Redis read.
+	if r := getVia(t, onlyH2{t, rt}, "GET", s.url("big.mp4")); !bytes.Equal(r.body, data) {
+		t.Fatal("warm-up read is not the file")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var open []*http.Response
+	for i := range 20 {
+		open = append(open, h2Get(t, ctx, rt, s.url("big.mp4"), "Range", fmt.Sprintf("bytes=%d-", i<<20)))
+	}
+	var peak int64
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		peak = max(peak, s.cache.Stats().Inflight)
+	}
+	if peak > budget || peak == 0 {
+		t.Errorf("stalled h2 streams held %d bytes of chunk data at most; want some, and no more than the budget of %d", peak, budget)
+	}
+	t.Logf("peak in flight during the stall: %d bytes (budget %d)", peak, budget)
+	cancel() // RST_STREAM on every stalled stream
+	for _, res := range open {
+		res.Body.Close()
+	}
+	waitFor(t, func() bool { return s.cache.Stats().Inflight == 0 })
+	// The budget is free again: a viewer is served.
+	r := getVia(t, onlyH2{t, rt}, "GET", s.url("big.mp4"), "Range: bytes=5000000-6999999")
+	if r.status != 206 || !bytes.Equal(r.body, data[5000000:7000000]) {
+		t.Errorf("a viewer after the resets: status %d, %d bytes", r.status, len(r.body))
+	}
 }

@@ -48,6 +48,7 @@ type serverOptions struct {
 	origin    func(*os.Root) chunker.Origin // the cache's origin; default the directory
 	metrics   bool                          // count served bytes in s.metrics, scraped at /metrics
 	h2        bool                          // serve HTTPS with HTTP/2 (s.srv.Client() trusts it)
+	budget    int64                         // chunker.Options.MaxInflightBytes; 0: the default
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -86,7 +87,8 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 		origin = o.origin(root)
 	}
 	s.cache, err = chunker.New(chunker.Options{Origin: origin, Store: st, ChunkSize: o.chunkSize, Fill: o.fill, LocalBytes: o.local, Logger: log,
-		Settle: time.Nanosecond}) // files are written just before they are read
+		MaxInflightBytes: o.budget,
+		Settle:           time.Nanosecond}) // files are written just before they are read
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,10 +118,11 @@ type instance struct {
 	exited chan struct{}
 }
 
-// startInstance runs bin serve with args until stop or the end of the test.
-func startInstance(t *testing.T, bin string, args ...string) *instance {
+// startInstance runs bin serve with args until stop or the end of the
+// test, its log going to stderr.
+func startInstance(t *testing.T, bin string, stderr *testlog.Buffer, args ...string) *instance {
 	t.Helper()
-	in := &instance{stderr: &testlog.Buffer{}, exited: make(chan struct{})}
+	in := &instance{stderr: stderr, exited: make(chan struct{})}
 	in.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	in.cmd.Dir = t.TempDir()
 	in.cmd.Env = binaryEnv(t)
@@ -207,13 +209,13 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			rs := redistest.Start(t)
 			portA, portB := freeTCPPort(t), freeTCPPort(t)
 			httpA, httpB := freeTCPPort(t), freeTCPPort(t)
-			var a, b *instance
+			var aLog atomic.Pointer[testlog.Buffer] // A's log, read by the relay
 			// Pebble validates through a relay to the instance that is
 			// not ordering: it answers from what the other put in Redis
 			// (certmagic's distributed solving).
 			other := func() string {
 				port := [2]int{httpA, portA}
-				if strings.Contains(a.stderr.String(), "obtaining certificate") {
+				if l := aLog.Load(); l != nil && strings.Contains(l.String(), "obtaining certificate") {
 					port = [2]int{httpB, portB}
 				}
 				if challenge == "http-01" {
@@ -237,8 +239,14 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 					"--http-tls-acme-challenges", challenge, "--http-tls-acme-storage-key", "test-storage-key-0123456789",
 					"--http-tls-acme-dir", dir}
 			}
-			a = startInstance(t, bin, args(portA, httpA, dirA)...)
-			b = startInstance(t, bin, args(portB, httpB, dirB)...)
+			start := func(port, httpPort int, dir string) *instance {
+				l := &testlog.Buffer{}
+				if port == portA {
+					aLog.Store(l)
+				}
+				return startInstance(t, bin, l, args(port, httpPort, dir)...)
+			}
+			a, b := start(portA, httpA, dirA), start(portB, httpB, dirB)
 			ca, cb := a.certOf(t, domain, pb.roots), b.certOf(t, domain, pb.roots)
 			orderer, answerer := a, b
 			if !strings.Contains(a.stderr.String(), "obtaining certificate") {
@@ -271,8 +279,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			// Restart both: nothing ordered.
 			a.stop()
 			b.stop()
-			a = startInstance(t, bin, args(portA, httpA, dirA)...)
-			b = startInstance(t, bin, args(portB, httpB, dirB)...)
+			a, b = start(portA, httpA, dirA), start(portB, httpB, dirB)
 			for _, in := range []*instance{a, b} {
 				if got := in.certOf(t, domain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
 					t.Errorf("after a restart %s serves %v, want %v", in.addr, got.SerialNumber, ca.SerialNumber)
@@ -286,7 +293,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			// over TLS.
 			b.stop()
 			rs.Kill()
-			b = startInstance(t, bin, args(portB, httpB, dirB)...)
+			b = start(portB, httpB, dirB)
 			if got := b.certOf(t, domain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
 				t.Errorf("with Redis down, B serves %v, want %v", got.SerialNumber, ca.SerialNumber)
 			}

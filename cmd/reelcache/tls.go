@@ -134,6 +134,11 @@ func splitAddr(a net.Addr) (string, int) {
 	return host, n
 }
 
+// maxStreamsPerConn is the most concurrent HTTP/2 streams one connection
+// may have: with windows of up to two 1 MiB chunks, 32 streams hold at
+// most a quarter of the default cache.max_inflight_bytes.
+const maxStreamsPerConn = 32
+
 // httpsServing is what startHTTPS started.
 type httpsServing struct {
 	scheme string // "https", or "http" with TLS off
@@ -176,6 +181,11 @@ func startHTTPS(ctx context.Context, cfg *config.Config, rdb redis.UniversalClie
 		return httpsServing{}, err
 	}
 	clock.notAfter.Store(&src.notAfter)
+	// A stalled HTTP/2 stream holds its chunk window (SECURITY.md, known
+	// limits): fewer streams per connection than Go's default (100 or more), so
+	// that one connection cannot hold the default budget. A player uses a
+	// few at a time.
+	srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConn}
 	srv.TLSConfig = &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: src.getCert,

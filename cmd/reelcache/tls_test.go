@@ -259,7 +259,9 @@ func TestHTTPSConfigErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(t.Context(), append([]string{"serve", "--redis-url", "", "--listen", "127.0.0.1:0"}, tt.args...), &stdout, &stderr)
+			// A Redis URL nothing answers: the config is refused before
+			// anything is dialled.
+			err := run(t.Context(), append([]string{"serve", "--redis-url", "redis://127.0.0.1:1/0", "--listen", "127.0.0.1:0"}, tt.args...), &stdout, &stderr)
 			if err == nil {
 				t.Fatal("serve succeeded")
 			}

@@ -114,29 +114,60 @@ func TestDifferentialRanges(t *testing.T) {
 		t.Run(fmt.Sprintf("chunk=%d", cs), func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, serverOptions{chunkSize: cs, fill: chunker.FillSync})
-			// Two 1 MiB chunks, twenty 64 KiB ones; the last one short. Kept
-			// small because the race detector checks every byte copied.
-			const size = 1<<20 + 3<<16 + 12345
-			data := s.write(t, "v.mp4", size, uint64(cs))
-			ref := referenceServer(t, s.dir)
-			fi, err := os.Stat(filepath.Join(s.dir, "v.mp4"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			etag := `"` + chunker.VersionOf(fi) + `"`
-			lastMod := fi.ModTime().UTC().Format(http.TimeFormat)
-
-			differential(t, 520, uint64(cs), s.url("v.mp4"), ref.URL+"/media/v.mp4", etag, lastMod, data)
+			differentialRanges(t, s, cs, http.DefaultTransport)
 		})
 	}
 }
 
+// TestDifferentialRangesHTTP2 is TestDifferentialRanges over HTTP/2 (TLS,
+// ALPN h2): the same answers, byte for byte, and every one of them h2.
+func TestDifferentialRangesHTTP2(t *testing.T) {
+	for _, cs := range []int64{64 << 10, 1 << 20} {
+		t.Run(fmt.Sprintf("chunk=%d", cs), func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, serverOptions{chunkSize: cs, fill: chunker.FillSync, h2: true})
+			differentialRanges(t, s, cs, onlyH2{t, s.srv.Client().Transport})
+		})
+	}
+}
+
+// onlyH2 fails the test on a response that is not HTTP/2.
+type onlyH2 struct {
+	t  testing.TB
+	rt http.RoundTripper
+}
+
+func (o onlyH2) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := o.rt.RoundTrip(req)
+	if err == nil && res.ProtoMajor != 2 {
+		o.t.Errorf("%s %s: answered over %s, want HTTP/2", req.Method, req.URL, res.Proto)
+	}
+	return res, err
+}
+
+// differentialRanges compares s, reached through rt, with http.ServeContent
+// on the same file for many Range headers.
+func differentialRanges(t *testing.T, s *server, cs int64, rt http.RoundTripper) {
+	// Two 1 MiB chunks, twenty 64 KiB ones; the last one short. Kept
+	// small because the race detector checks every byte copied.
+	const size = 1<<20 + 3<<16 + 12345
+	data := s.write(t, "v.mp4", size, uint64(cs))
+	ref := referenceServer(t, s.dir)
+	fi, err := os.Stat(filepath.Join(s.dir, "v.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := `"` + chunker.VersionOf(fi) + `"`
+	lastMod := fi.ModTime().UTC().Format(http.TimeFormat)
+	differential(t, rt, 520, uint64(cs), s.url("v.mp4"), ref.URL+"/media/v.mp4", etag, lastMod, data)
+}
+
 // differential sends n random Range headers (from seed), some with
-// If-Range or If-None-Match (etag, lastMod), to url and to the reference
-// ref, and fails the test unless the answers agree: the same response, or
-// for a Range reelcache's policy answers whole, a 200 with all of data.
-// Both cached and uncached answers must have been compared.
-func differential(t *testing.T, n int, seed uint64, url, ref, etag, lastMod string, data []byte) {
+// If-Range or If-None-Match (etag, lastMod), to url through rt and to the
+// reference ref, and fails the test unless the answers agree: the same
+// response, or for a Range reelcache's policy answers whole, a 200 with
+// all of data. Both cached and uncached answers must have been compared.
+func differential(t *testing.T, rt http.RoundTripper, n int, seed uint64, url, ref, etag, lastMod string, data []byte) {
 	t.Helper()
 	g := rangeGen{rand.New(rand.NewPCG(seed, 7)), int64(len(data))}
 	xcache, policy := map[string]int{}, 0
@@ -155,7 +186,7 @@ func differential(t *testing.T, n int, seed uint64, url, ref, etag, lastMod stri
 		if i%50 == 3 {
 			header = append(header, "If-None-Match: "+etag)
 		}
-		got := get(t, "GET", url, header...)
+		got := getVia(t, rt, "GET", url, header...)
 		want := get(t, "GET", ref, header...)
 		if ignoredByPolicy(header[0], int64(len(data))) && want.status == http.StatusPartialContent {
 			// reelcache's range policy: the whole file instead.

@@ -45,6 +45,8 @@ type serverOptions struct {
 	origin    func(*os.Root) chunker.Origin   // the cache's origin; default the directory
 	metrics   bool                            // count served bytes in s.metrics, scraped at /metrics
 	listener  func(net.Listener) net.Listener // wraps the server's listener
+	h2        bool                            // serve HTTPS with HTTP/2 (s.srv.Client() trusts it)
+	budget    int64                           // chunker.Options.MaxInflightBytes; 0: the default
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -71,7 +73,7 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 		origin = o.origin(root)
 	}
 	s.cache = cachetest.New(tb, s.dir, nil, chunker.Options{Origin: origin, Store: s.store, ChunkSize: o.chunkSize, Fill: o.fill,
-		LocalBytes: o.local, Logger: log}, store.Options{})
+		LocalBytes: o.local, MaxInflightBytes: o.budget, Logger: log}, store.Options{})
 	hopts := Options{Files: s.cache, Logger: log, Static: os.DirFS("../static")}
 	if o.metrics {
 		s.metrics = NewMetrics(s.cache.Stats, nil)
@@ -95,7 +97,12 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 		s.srv.Listener = o.listener(s.srv.Listener)
 	}
 	s.srv.Config.ConnContext = ConnContext
-	s.srv.Start()
+	if o.h2 {
+		s.srv.EnableHTTP2 = true
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
 	tb.Cleanup(s.srv.Close)
 	return s
 }
@@ -120,6 +127,12 @@ type response struct {
 // get sends method to url with the given header lines ("Name: value").
 func get(tb testing.TB, method, url string, header ...string) response {
 	tb.Helper()
+	return getVia(tb, http.DefaultTransport, method, url, header...)
+}
+
+// getVia is get through rt.
+func getVia(tb testing.TB, rt http.RoundTripper, method, url string, header ...string) response {
+	tb.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -128,7 +141,7 @@ func get(tb testing.TB, method, url string, header ...string) response {
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(k, strings.TrimSpace(v))
 	}
-	res, err := http.DefaultTransport.RoundTrip(req) // no redirects, no transparent gzip
+	res, err := rt.RoundTrip(req) // no redirects, no transparent gzip
 	if err != nil {
 		tb.Fatalf("%s %s %v: %v", method, url, header, err)
 	}

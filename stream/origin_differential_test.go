@@ -47,7 +47,7 @@ func TestDifferentialRangesHTTPOrigin(t *testing.T) {
 	ref := referenceServerWith(t, dir, func(fs.FileInfo) string { return info.Version })
 	etag := `"` + info.Version + `"`
 	lastMod := info.ModTime.UTC().Format(http.TimeFormat)
-	differential(t, 200, 77, s.url("v.mp4"), ref.URL+"/media/v.mp4", etag, lastMod, data)
+	differential(t, http.DefaultTransport, 200, 77, s.url("v.mp4"), ref.URL+"/media/v.mp4", etag, lastMod, data)
 	gets := 0
 	for _, l := range ng.AccessLog() {
 		if strings.HasPrefix(l, "GET /v.mp4") {

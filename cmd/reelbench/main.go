@@ -9,6 +9,7 @@
 //	reelbench redispeer -root DIR -redis URL -listen ADDR    (one go-redis pipeline per window, the ceiling)
 //	reelbench slowfs -src DIR -mnt DIR -latency 8ms -rate 80MB/s -stats ADDR
 //	reelbench slowproxy -upstream URL -listen ADDR -latency 10ms -rate 80MB/s
+//	reelbench seekstorm -url https://... -cacert FILE -size N   (h2 against HTTP/1.1: a player's seek storm)
 //
 // compare runs each scenario against every target in turn, interleaved
 // (A B A B ...), so that drift of the machine hits all alike, and prints
@@ -40,7 +41,7 @@ func main() {
 	}
 }
 
-const usage = "usage: reelbench run|compare|cold|plain|redispeer|slowfs|slowproxy [flags]"
+const usage = "usage: reelbench run|compare|cold|plain|redispeer|slowfs|slowproxy|seekstorm [flags]"
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return slowFSCommand(ctx, args, out)
 	case "slowproxy":
 		return slowProxyCommand(ctx, args, out)
+	case "seekstorm":
+		return seekStormCommand(ctx, args, out)
 	}
 	return fmt.Errorf("unknown command %q; %s", cmd, usage)
 }
@@ -82,6 +85,7 @@ func loadCommand(ctx context.Context, cmd string, args []string, out io.Writer) 
 	chunk := fs.Int64("chunk", 1<<20, "cold, compare -distinct: the servers' chunk size")
 	distinct := fs.Bool("distinct", false, "compare: count the distinct chunk bytes the clients touched and report origin bytes against them")
 	nfiles := fs.Int("files", 10, "cold: how many files the clients share")
+	gen := fs.String("generator", "load", "compare: the load generator, load (internal/load) or wrk (ranges only)")
 	var tg targets
 	fs.Var(&tg, "target", "compare: "+targetSyntax+" (repeat)")
 	if err := fs.Parse(args); err != nil {
@@ -125,7 +129,10 @@ func loadCommand(ctx context.Context, cmd string, args []string, out io.Writer) 
 		}
 		return nil
 	}
-	cmp := comparison{cfg: cfg, rounds: *rounds, label: *label, settle: *settle, jsonOut: *jsonOut}
+	if *gen != "load" && *gen != "wrk" {
+		return fmt.Errorf("-generator %q: want load or wrk", *gen)
+	}
+	cmp := comparison{cfg: cfg, rounds: *rounds, label: *label, settle: *settle, jsonOut: *jsonOut, wrk: *gen == "wrk"}
 	if *distinct {
 		cmp.chunk = *chunk
 	}

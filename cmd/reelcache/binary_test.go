@@ -112,7 +112,7 @@ func servedURL(t *testing.T, line string, err error, stderr *testlog.Buffer) str
 	if err != nil {
 		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, stderr)
 	}
-	m := regexp.MustCompile(`http://\S+/`).FindString(line)
+	m := regexp.MustCompile(`https?://\S+/`).FindString(line)
 	if m == "" {
 		t.Fatalf("no URL in %q; stderr:\n%s", line, stderr)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,11 +27,12 @@ type ccHit struct {
 	tab                             int
 	rng, ifRange, ifNoneMatch, ifMS string
 	status                          int
+	cut                             bool // the body ended before its Content-Length (the client left)
 }
 
 func (h ccHit) String() string {
-	return fmt.Sprintf("tab %d: %d Range=%q If-Range=%q If-None-Match=%q If-Modified-Since=%q",
-		h.tab, h.status, h.rng, h.ifRange, h.ifNoneMatch, h.ifMS)
+	return fmt.Sprintf("tab %d: %d Range=%q If-Range=%q If-None-Match=%q If-Modified-Since=%q cut=%v",
+		h.tab, h.status, h.rng, h.ifRange, h.ifNoneMatch, h.ifMS, h.cut)
 }
 
 // conditional reports whether the request revalidates what the browser
@@ -62,11 +64,26 @@ func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
 	}
 	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	s := &ccServer{}
-	a.echo.Use(s.record(func(c echo.Context) ccHit {
-		h := c.Request().Header
-		return ccHit{int(s.tab.Load()), h.Get("Range"), h.Get("If-Range"), h.Get("If-None-Match"), h.Get("If-Modified-Since"),
-			c.Response().Status}
-	}, "/media/"))
+	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req, res := c.Request(), c.Response()
+			if !strings.HasPrefix(req.URL.Path, "/media/") {
+				return next(c)
+			}
+			h := ccHit{tab: int(s.tab.Load()), rng: req.Header.Get("Range"), ifRange: req.Header.Get("If-Range"),
+				ifNoneMatch: req.Header.Get("If-None-Match"), ifMS: req.Header.Get("If-Modified-Since")}
+			// Deferred: a response the client leaves ends in a panic
+			// (http.ErrAbortHandler) that unwinds through here.
+			defer func() {
+				h.status = res.Status
+				if n, err := strconv.ParseInt(res.Header().Get("Content-Length"), 10, 64); err == nil && res.Size < n {
+					h.cut = true
+				}
+				s.add(h)
+			}()
+			return next(c)
+		}
+	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -134,8 +151,10 @@ func playTab(t *testing.T, bctx context.Context, url string) seekBackResult {
 //   - no Cache-Control, a file modified just now: Chromium revalidates
 //     the range it holds (Range with If-None-Match and If-Modified-Since,
 //     answered 304), then asks for the bytes it lacks (with If-Range);
-//   - the default, max-age=60, must-revalidate: no conditional request,
-//     only the requests for the bytes it lacks;
+//   - the default, max-age=60, must-revalidate: no conditional request
+//     (but to validate an entry whose body tab 1 left early, which
+//     Chromium does before resuming it, fresh or not), only the requests
+//     for the bytes it lacks;
 //   - max-age=2, must-revalidate, the second tab 3 s after the first: it
 //     revalidates again (304s). The default's minute is not waited for.
 //   - no Cache-Control, a file last modified a day ago: no conditional
@@ -179,11 +198,14 @@ func TestBrowserCacheControl(t *testing.T) {
 			playTab(t, bctx, s.url+"/page")
 
 			hits := s.hits()
-			var first, fromStart, again, notModified int
+			var first, fromStart, cut, again, notModified int
 			for _, h := range hits {
 				switch {
 				case h.tab == 1:
 					first++
+					if h.cut {
+						cut++
+					}
 					if strings.HasPrefix(h.rng, "bytes=0-") {
 						fromStart++
 					}
@@ -206,8 +228,12 @@ func TestBrowserCacheControl(t *testing.T) {
 			if tt.revalidates && (again == 0 || notModified != again) {
 				t.Errorf("tab 2: %d conditional requests, %d answered 304; want some, all 304", again, notModified)
 			}
-			if !tt.revalidates && again > 0 {
-				t.Errorf("tab 2: %d conditional requests; want none", again)
+			// Chromium validates a cache entry whose body was cut short
+			// (the media element leaves a response when it seeks) before
+			// resuming it, fresh or not: one conditional request per
+			// entry tab 1 cut is its cache's rule, not the server's.
+			if !tt.revalidates && again > cut {
+				t.Errorf("tab 2: %d conditional requests, tab 1 left %d responses early; want no more than that", again, cut)
 			}
 			for _, h := range hits {
 				t.Log(h)

@@ -13,11 +13,22 @@ import (
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
-// curl runs the real curl and returns the body and the response headers.
-func curl(t *testing.T, args ...string) (body []byte, header string) {
+// curl runs the real curl with args, failing the test on an error status
+// (--fail), and returns what it wrote to stdout (the body, and what -w
+// adds) and the response headers.
+func curl(t *testing.T, args ...string) (stdout []byte, header string) {
 	t.Helper()
-	r := curlTime(t, args...)
-	return r.body, r.header
+	redistest.Require(t, "curl")
+	hdr := filepath.Join(t.TempDir(), "h")
+	cmd := exec.Command("curl", append([]string{"-sS", "--fail", "-D", hdr}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("curl %v: %v\n%s", args, err, stderr.Bytes())
+	}
+	h, _ := os.ReadFile(hdr)
+	return out, string(h)
 }
 
 // curlTimed is one download by the real curl: the body, the response
@@ -29,22 +40,12 @@ type curlTimed struct {
 	took   time.Duration
 }
 
-// curlTime runs the real curl with args, failing the test on an error
-// status.
+// curlTime is curl with the body written to a file and the timing read
+// from -w.
 func curlTime(t *testing.T, args ...string) curlTimed {
 	t.Helper()
-	redistest.Require(t, "curl")
-	dir := t.TempDir()
-	hdr, out := filepath.Join(dir, "h"), filepath.Join(dir, "body")
-	// --fail: a 4xx/5xx is a non-zero exit; -w prints only the timing.
-	cmd := exec.Command("curl", append([]string{"-sS", "--fail", "-D", hdr, "-o", out,
-		"-w", "%{time_total}"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	w, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("curl %v: %v\n%s", args, err, stderr.Bytes())
-	}
+	out := filepath.Join(t.TempDir(), "body")
+	w, header := curl(t, append([]string{"-o", out, "-w", "%{time_total}"}, args...)...)
 	secs, err := strconv.ParseFloat(strings.TrimSpace(string(w)), 64)
 	if err != nil {
 		t.Fatalf("curl -w %%{time_total} printed %q: %v", w, err)
@@ -53,8 +54,7 @@ func curlTime(t *testing.T, args ...string) curlTimed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := os.ReadFile(hdr)
-	return curlTimed{body: body, header: string(h), took: time.Duration(secs * float64(time.Second))}
+	return curlTimed{body: body, header: header, took: time.Duration(secs * float64(time.Second))}
 }
 
 // headerValue returns the value of the named header in curl's -D output.

@@ -138,17 +138,20 @@ func (l *hitLog[T]) record(see func(c echo.Context) T, prefixes ...string) echo.
 		return func(c echo.Context) error {
 			for _, p := range prefixes {
 				if strings.HasPrefix(c.Request().URL.Path, p) {
-					c.Response().Before(func() {
-						l.mu.Lock()
-						defer l.mu.Unlock()
-						l.log = append(l.log, see(c))
-					})
+					c.Response().Before(func() { l.add(see(c)) })
 					break
 				}
 			}
 			return next(c)
 		}
 	}
+}
+
+// add records v.
+func (l *hitLog[T]) add(v T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = append(l.log, v)
 }
 
 // hits returns what has been recorded so far.

@@ -8,10 +8,13 @@
 package testproc
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -178,8 +181,37 @@ func (p *Proc) Kill() {
 
 // Pause stops the process with SIGSTOP: it keeps its port and the kernel
 // still accepts connections, but it answers nothing, as a hung server does.
-// Resume undoes it.
-func (p *Proc) Pause() { p.cmd.Process.Signal(syscall.SIGSTOP) }
+// It returns once every thread has stopped (on Linux, as /proc shows): the
+// signal alone leaves a thread that is running at that moment free to
+// answer one more request. Resume undoes it.
+func (p *Proc) Pause() {
+	p.tb.Helper()
+	p.cmd.Process.Signal(syscall.SIGSTOP)
+	if runtime.GOOS == "linux" && !poll.Wait(5*time.Second, func() bool { return stopped(p.cmd.Process.Pid) }) {
+		p.tb.Fatalf("%s did not stop within 5s of SIGSTOP", p.opts.Name)
+	}
+}
+
+// stopped reports whether every thread of the process pid is stopped, from
+// the state field of /proc/pid/task/*/stat.
+func stopped(pid int) bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		// The state follows the ")" that ends the command name.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume continues a paused server.
 func (p *Proc) Resume() { p.cmd.Process.Signal(syscall.SIGCONT) }

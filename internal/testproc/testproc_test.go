@@ -45,13 +45,16 @@ func serve(port int) (*exec.Cmd, error) {
 }
 
 // hi reports whether the server at addr says hi within a second.
-func hi(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+func hi(addr string) bool { return hiWithin(addr, time.Second) }
+
+// hiWithin reports whether the server at addr says hi within d.
+func hiWithin(addr string, d time.Duration) bool {
+	c, err := net.DialTimeout("tcp", addr, d)
 	if err != nil {
 		return false
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
+	c.SetDeadline(time.Now().Add(d))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && line == "hi\n"
 }
@@ -79,6 +82,23 @@ func TestStartKillPauseRestart(t *testing.T) {
 	p.Restart()
 	if p.Port() != port || !hi(p.Addr()) {
 		t.Fatalf("restarted on port %d, does it answer: %v; want port %d", p.Port(), hi(p.Addr()), port)
+	}
+}
+
+// TestPauseStopsAtOnce: a request made as soon as Pause returns is never
+// answered (a signal alone left a running thread free to answer one, about
+// one time in thirty under load).
+func TestPauseStopsAtOnce(t *testing.T) {
+	p := Start(t, Options{Name: "hi", Command: serve, Ready: hi})
+	for i := range 20 {
+		p.Pause()
+		if hiWithin(p.Addr(), 100*time.Millisecond) {
+			t.Fatalf("round %d: answered right after Pause", i)
+		}
+		p.Resume()
+		if !hi(p.Addr()) {
+			t.Fatalf("round %d: no answer after Resume", i)
+		}
 	}
 }
 

@@ -261,6 +261,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.admin.Logger.SetOutput(io.Discard)
 		stream.RegisterOps(a.admin, a.cache, metrics)
 	}
+	if cfg.Packaging.Enabled {
+		if err := registerPackager(e, h, a.cache, signer, cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	h.Register(e)
 	a.echo = e
 	return a, nil

@@ -27,7 +27,11 @@ import (
 
 func TestMain(m *testing.M) {
 	redistest.QuietRedisLogs()
-	os.Exit(m.Run())
+	code := m.Run()
+	if media.dir != "" {
+		os.RemoveAll(media.dir)
+	}
+	os.Exit(code)
 }
 
 // server is reelcache's media handler and packager on a real Echo behind a

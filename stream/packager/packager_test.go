@@ -62,6 +62,7 @@ func TestFrameHashes(t *testing.T) {
 		{"/hls/end.mp4/master.m3u8", a},
 		{"/dash/title/a.mp4/manifest.mpd", a},
 		{"/dash/end.mp4/manifest.mpd", a},
+		{"/hls/frag.mp4/master.m3u8", a}, // byte ranges of /media/frag.mp4
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.url, "/", "_"), func(t *testing.T) {
@@ -71,6 +72,11 @@ func TestFrameHashes(t *testing.T) {
 	}
 	if keys := s.redis.Keys(context.Background(), "*mp4index*"); len(keys) == 0 {
 		t.Error("no index stored in Redis")
+	}
+	// A fragmented source is not remuxed: its playlist points into the file.
+	_, pl := get(t, s.srv.URL+"/hls/frag.mp4/media.m3u8")
+	if !strings.Contains(string(pl), `#EXT-X-MAP:URI="/media/frag.mp4",BYTERANGE=`) || !strings.Contains(string(pl), "#EXT-X-BYTERANGE:") {
+		t.Errorf("fragmented source's playlist is not byte ranges of /media/frag.mp4:\n%s", pl)
 	}
 }
 
@@ -184,7 +190,7 @@ func TestBadInput(t *testing.T) {
 	webm, _ := os.ReadFile(filepath.Join(dir, "clip.webm"))
 	good, _ := os.ReadFile(filepath.Join(dir, "title", "a.mp4"))
 	os.WriteFile(filepath.Join(bad, "clip.webm"), webm, 0o644)
-	os.WriteFile(filepath.Join(bad, "webm.mp4"), webm, 0o644)      // WebM named .mp4
+	os.WriteFile(filepath.Join(bad, "webm.mp4"), webm, 0o644)         // WebM named .mp4
 	os.WriteFile(filepath.Join(bad, "short.mp4"), good[:3000], 0o644) // moov cut short
 	hostile := append([]byte{}, good...)
 	i := bytes.Index(hostile, []byte("stsz"))
@@ -257,7 +263,7 @@ func TestSigned(t *testing.T) {
 		{seg + "?" + q[1], http.StatusOK},
 		{seg, http.StatusForbidden},
 		{seg + "?" + other, http.StatusForbidden},                                        // widened prefix
-		{s.srv.URL + "/media/title/a.mp4?" + q[1], http.StatusForbidden},                  // outside the prefix
+		{s.srv.URL + "/media/title/a.mp4?" + q[1], http.StatusForbidden},                 // outside the prefix
 		{s.srv.URL + "/hls/title/a.mp4/../../x/seg-1.m4s?" + q[1], http.StatusForbidden}, // escape
 	} {
 		if code, _ := get(t, c.url); code != c.code {

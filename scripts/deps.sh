@@ -23,7 +23,7 @@ declare -A pkg=(
 	[fusermount3]=fuse3
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 hls.js)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
@@ -47,6 +47,37 @@ for i in "${!want[@]}"; do
 		fi
 	fi
 done
+want=("${want[@]}")
+
+# --- hls.js (packager's browser test; issue 22) ---------------------------
+# The HLS player the packager's Chromium test plays with: a pinned npm
+# package installed into a cache directory, never copied into the
+# repository. The test finds it at $HLSJS_DIR/node_modules/hls.js/dist/
+# (REELCACHE_HLSJS_DIR overrides the directory).
+HLSJS_VERSION=1.6.13
+HLSJS_DIR=${REELCACHE_HLSJS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reelcache/hls.js@$HLSJS_VERSION}
+for i in "${!want[@]}"; do
+	[ "${want[$i]}" = hls.js ] || continue
+	unset 'want[i]'
+	[ -f "$HLSJS_DIR/node_modules/hls.js/dist/hls.min.js" ] && continue
+	if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "deps: installing npm" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+	fi
+	echo "deps: installing hls.js@$HLSJS_VERSION into $HLSJS_DIR" >&2
+	mkdir -p "$HLSJS_DIR"
+	if ! npm install --silent --no-audit --no-fund --prefix "$HLSJS_DIR" "hls.js@$HLSJS_VERSION" >&2; then
+		msg="deps: could not install hls.js@$HLSJS_VERSION with npm"
+		if [ "${CI:-}" = true ]; then
+			echo "$msg" >&2
+			status=1
+		else
+			echo "$msg (the hls.js browser test will skip)" >&2
+		fi
+	fi
+done
+# --- end of hls.js ----------------------------------------------------------
 want=("${want[@]}")
 
 missing=()

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/reelcache/reelcache/config"
+	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/stream"
+)
+
+// hlsjsVersion is the hls.js scripts/deps.sh installs (from npm, into a
+// cache directory: never copied into the repository).
+const hlsjsVersion = "1.6.13"
+
+// hlsjsPath returns hls.min.js as scripts/deps.sh installs it, skipping
+// the test when it is missing (failing it under CI=true).
+func hlsjsPath(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("REELCACHE_HLSJS_DIR")
+	if dir == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			home, _ := os.UserHomeDir()
+			cache = filepath.Join(home, ".cache")
+		}
+		dir = filepath.Join(cache, "reelcache", "hls.js@"+hlsjsVersion)
+	}
+	p := filepath.Join(dir, "node_modules", "hls.js", "dist", "hls.min.js")
+	if _, err := os.Stat(p); err != nil {
+		msg := "hls.js not installed at " + p + ": run scripts/deps.sh hls.js"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// makeRenditions makes two renditions of one 20 s title with ffmpeg
+// (H.264 with B-frames and a keyframe every 2 s, AAC): title/a.mp4 at
+// 320x180 and title/b.mp4 at 160x90.
+func makeRenditions(t *testing.T) string {
+	t.Helper()
+	redistest.Require(t, "ffmpeg")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "title"), 0o755)
+	for _, r := range []struct{ name, scale string }{{"a.mp4", "320:180"}, {"b.mp4", "160:90"}} {
+		cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+			"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20",
+			"-vf", "scale="+r.scale, "-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-g", "48", "-keyint_min", "48", "-sc_threshold", "0",
+			"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", filepath.Join(dir, "title", r.name))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %s: %v: %s", r.name, err, out)
+		}
+	}
+	return dir
+}
+
+// hlsPage is the test's player page: hls.js on a <video>, the source in
+// the fragment.
+const hlsPage = `<!doctype html><meta charset="utf-8"><video id="video" width="320" height="180" muted></video>
+<script src="/test/hls.min.js"></script>
+<script>
+const v = document.getElementById("video");
+window.hls = new Hls({ capLevelToPlayerSize: false });
+hls.loadSource(decodeURIComponent(location.hash.slice(1)));
+hls.attachMedia(v);
+window.hlsErrors = [];
+hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) hlsErrors.push(d.type + ": " + d.details); });
+</script>`
+
+// hlsPlay is run in the page: play, seek to three positions (each must
+// land within 0.5 s and then play on: frames advancing), switch to the
+// other rendition and keep playing.
+const hlsPlay = `(async () => {
+  const v = document.getElementById("video");
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (cond, ms, what) => {
+    const end = performance.now() + ms;
+    while (!cond()) {
+      if (hlsErrors.length) throw new Error("hls.js: " + hlsErrors.join("; "));
+      if (v.error) throw new Error("media error " + v.error.code);
+      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
+      await sleep(20);
+    }
+  };
+  await until(() => hls.levels && hls.levels.length > 0 && v.readyState >= 1, 20000, "manifest and metadata");
+  v.muted = true;
+  await v.play();
+  const t0 = v.currentTime;
+  await until(() => v.currentTime >= t0 + 1, 20000, "playback to advance 1 s");
+  const out = { levels: hls.levels.length, duration: v.duration, seeks: [] };
+  for (const target of [4.5, 13.2, 17.0]) {
+    let landed = -1;
+    const seeked = new Promise((res) => v.addEventListener("seeked", () => { landed = v.currentTime; res(); }, { once: true }));
+    v.currentTime = target;
+    await Promise.race([seeked, sleep(20000)]);
+    if (landed < 0) throw new Error("no seeked event for " + target);
+    await until(() => v.currentTime >= landed + 0.3, 20000, "frames to advance after the seek to " + target);
+    out.seeks.push({ target, landed, after: v.currentTime });
+  }
+  const from = hls.currentLevel;
+  const to = from === 0 ? 1 : 0;
+  const switched = new Promise((res) => hls.on(Hls.Events.LEVEL_SWITCHED, (e, d) => { if (d.level === to) res(); }));
+  v.currentTime = 2;
+  hls.currentLevel = to;
+  await Promise.race([switched, sleep(20000)]);
+  out.level = hls.currentLevel;
+  const t1 = v.currentTime;
+  await until(() => v.currentTime >= t1 + 1, 20000, "playback after the switch");
+  out.from = from;
+  out.to = to;
+  return out;
+})()`
+
+type hlsResult struct {
+	Levels   int     `json:"levels"`
+	Duration float64 `json:"duration"`
+	Seeks    []struct {
+		Target, Landed, After float64
+	} `json:"seeks"`
+	From  int `json:"from"`
+	To    int `json:"to"`
+	Level int `json:"level"`
+}
+
+// TestHLSJSPlaysSeeksSwitches: hls.js (pinned, from npm) in headless
+// Chromium plays the packager's master playlist of a two-rendition title
+// served by the whole app over Redis, seeks to three positions and
+// switches renditions.
+func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
+	js := hlsjsPath(t)
+	dir := makeRenditions(t)
+	rs := redistest.Start(t)
+	cfg := &config.Config{
+		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
+		ChunkSize: 64 << 10,
+		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second},
+		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
+		Packaging: config.Packaging{Enabled: true, SegmentDuration: 6 * time.Second},
+		Log:       config.Log{Level: "info", Format: "text"},
+	}
+	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	mux := http.NewServeMux()
+	mux.HandleFunc("/test/hls.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) })
+	mux.HandleFunc("/test/player.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(hlsPage))
+	})
+	mux.Handle("/", a.echo)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnContext = stream.ConnContext
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	bctx := newBrowser(t)
+	ctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/test/player.html#/hls/title/master.m3u8")); err != nil {
+		t.Fatalf("open page: %v", err)
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[hlsResult](hlsPlay, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("hls.js: %v", err)
+	}
+	t.Logf("hls.js: %+v", res)
+	if res.Levels != 2 {
+		t.Errorf("hls.js saw %d renditions, want 2", res.Levels)
+	}
+	if math.Abs(res.Duration-20) > 0.5 {
+		t.Errorf("duration %.3f, want 20", res.Duration)
+	}
+	if len(res.Seeks) != 3 {
+		t.Fatalf("%d seeks", len(res.Seeks))
+	}
+	for _, s := range res.Seeks {
+		if math.Abs(s.Landed-s.Target) > 0.5 {
+			t.Errorf("seek to %.2f landed at %.2f", s.Target, s.Landed)
+		}
+	}
+	if res.Level != res.To {
+		t.Errorf("switched to level %d, want %d", res.Level, res.To)
+	}
+}

@@ -119,6 +119,11 @@ type servedBytes struct {
 	redis, local, disk atomic.Int64
 }
 
+// Count adds bytes of name served by another package's route (the
+// packager's segments) to the per-file counts /api/chunks reports and to
+// reelcache_served_bytes_total, by source. It is safe for concurrent use.
+func (h *Handler) Count(name string, redis, local, disk int64) { h.count(name, redis, local, disk) }
+
 func (h *Handler) count(name string, redis, local, disk int64) {
 	v, ok := h.served.Load(name)
 	if !ok {

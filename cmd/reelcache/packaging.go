@@ -25,6 +25,7 @@ func registerPackager(e *echo.Echo, h *stream.Handler, cache *chunker.Cache, sig
 		Signer: signer,
 		Target: cfg.Packaging.SegmentDuration,
 		Logger: log,
+		Count:  h.Count,
 	})
 	if err != nil {
 		return err

@@ -121,6 +121,18 @@ func NewLayout(m *mp4index.Media, p *Plan, n int, tracks []int) (*Layout, error)
 	return l, nil
 }
 
+// Hull returns the smallest range of the source holding every span.
+func (l *Layout) Hull() (off, n int64) {
+	if len(l.Spans) == 0 {
+		return 0, 0
+	}
+	lo, hi := l.Spans[0].Off, l.Spans[0].Off+l.Spans[0].Len
+	for _, s := range l.Spans[1:] {
+		lo, hi = min(lo, s.Off), max(hi, s.Off+s.Len)
+	}
+	return lo, hi - lo
+}
+
 // ByteRanger is what a Layout reads the source through: a *chunker.File.
 type ByteRanger interface {
 	io.ReaderAt

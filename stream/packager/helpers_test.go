@@ -78,7 +78,7 @@ func newServer(t *testing.T, dir string, o serverOptions) *server {
 	}
 	p, err := packager.New(packager.Options{
 		Files: s.cache, Loader: mp4index.NewLoader(s.cache, mp4index.LoaderOptions{}),
-		Signer: o.signer, Logger: log,
+		Signer: o.signer, Logger: log, Count: h.Count,
 	})
 	if err != nil {
 		t.Fatal(err)

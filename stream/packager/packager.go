@@ -47,6 +47,10 @@ type Options struct {
 	Target time.Duration    // segment duration aimed at (cmaf.DefaultSegmentDuration)
 	Logger *slog.Logger     // default slog.Default()
 	Exts   map[string]bool  // extensions of packaged files, lower case with the dot (DefaultExtensions)
+
+	// Count, when set, is told the bytes of each segment by source
+	// (stream.Handler.Count: /api/chunks and the served-bytes metric).
+	Count func(name string, redis, local, disk int64)
 }
 
 // DefaultExtensions are the files packaged: MP4 and MOV.
@@ -60,6 +64,7 @@ type Handler struct {
 	target time.Duration
 	log    *slog.Logger
 	exts   map[string]bool
+	count  func(name string, redis, local, disk int64)
 }
 
 // New returns a Handler.
@@ -79,7 +84,10 @@ func New(opts Options) (*Handler, error) {
 			opts.Exts[e] = true
 		}
 	}
-	return &Handler{files: opts.Files, loader: opts.Loader, signer: opts.Signer, target: opts.Target, log: opts.Logger, exts: opts.Exts}, nil
+	if opts.Count == nil {
+		opts.Count = func(string, int64, int64, int64) {}
+	}
+	return &Handler{files: opts.Files, loader: opts.Loader, signer: opts.Signer, target: opts.Target, log: opts.Logger, exts: opts.Exts, count: opts.Count}, nil
 }
 
 // Register adds the routes to e, GET and HEAD, each with mw (the media

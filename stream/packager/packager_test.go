@@ -299,6 +299,17 @@ func TestRedisKilled(t *testing.T) {
 	if keys := s.redis.Keys(context.Background(), "*:c:*"); len(keys) == 0 {
 		t.Fatal("nothing cached after a read")
 	}
+	// Read again: every segment's payload is now a cache hit.
+	for _, u := range urls[1:] {
+		res, err := http.Get(base + u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if x := res.Header.Get("X-Cache"); x != "HIT" || !strings.HasPrefix(res.Header.Get("Cache-Status"), "reelcache; hit") {
+			t.Errorf("%s read again: X-Cache %q, Cache-Status %q; want a hit", u, x, res.Header.Get("Cache-Status"))
+		}
+	}
 	s.redis.Kill()
 	for _, u := range urls {
 		code, b := get(t, base+u)

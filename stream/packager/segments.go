@@ -8,6 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/stream"
 	"github.com/reelcache/reelcache/stream/cmaf"
 )
 
@@ -81,6 +83,20 @@ func (h *Handler) segment(c echo.Context, r request) error {
 	// segment duration aimed at and the URL: a strong validator.
 	hdr.Set("ETag", `"`+f.Version()+"."+strconv.FormatInt(h.target.Milliseconds(), 10)+"."+r.leaf+`"`)
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	// X-Cache and Cache-Status, decided as the header goes out, from the
+	// chunks of the payload's hull (the moof is made here, not cached).
+	res.Before(func() {
+		var src chunker.Sources
+		if res.Status == http.StatusOK || res.Status == http.StatusPartialContent {
+			off, n := l.Hull()
+			src = f.PrepareSources(off, n, req.Method != http.MethodHead)
+		}
+		stream.SetCacheHeaders(hdr, src, res.Status)
+	})
+	defer func() {
+		total, fromRedis, fromLocal := f.Served()
+		h.count(r.title, fromRedis, fromLocal, total-fromRedis-fromLocal)
+	}()
 	simple := req.Method == http.MethodGet && req.Header.Get("Range") == "" &&
 		req.Header.Get("If-None-Match") == "" && req.Header.Get("If-Modified-Since") == ""
 	if !simple {

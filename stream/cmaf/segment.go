@@ -139,14 +139,41 @@ type ByteRanger interface {
 	WriteRange(w io.Writer, off, n int64) (int64, error)
 }
 
-// WriteTo writes the whole segment to w, the payload with one WriteRange
-// per span (so the chunk cache reads each span as one range, with
-// sendfile where it can).
+// maxSpans is the most spans WriteTo reads one by one; a payload in more
+// pieces (one track of an interleaved file: a range per sample) is read as
+// its hull with one ReadAt, bounded by hullSlack times the payload.
+const (
+	maxSpans  = 16
+	hullSlack = 4
+)
+
+// WriteTo writes the whole segment to w. The payload goes with one
+// WriteRange per span (so the chunk cache reads each span as one range,
+// with sendfile where it can), or, when it is in many small pieces, from
+// one read of their hull.
 func (l *Layout) WriteTo(ctx context.Context, w io.Writer, src ByteRanger) (int64, error) {
 	n, err := w.Write(l.Header)
 	total := int64(n)
 	if err != nil {
 		return total, err
+	}
+	payload := l.Size - int64(len(l.Header))
+	if off, size := l.Hull(); len(l.Spans) > maxSpans && size <= hullSlack*payload {
+		buf := make([]byte, size)
+		if got, err := src.ReadAt(buf, off); got < len(buf) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return total, err
+		}
+		for _, s := range l.Spans {
+			m, err := w.Write(buf[s.Off-off : s.Off-off+s.Len])
+			total += int64(m)
+			if err != nil {
+				return total, err
+			}
+		}
+		return total, nil
 	}
 	for _, s := range l.Spans {
 		if err := ctx.Err(); err != nil {

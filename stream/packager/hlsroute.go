@@ -92,7 +92,7 @@ func (h *Handler) mediaPlaylist(c echo.Context, r request) error {
 		if iframes {
 			// The I-frame's byte range: the moof and the payload up to the
 			// end of the segment's first video sample (its sync sample).
-			l, err := cmaf.NewLayout(rd.m, rd.plan, n, all)
+			l, err := h.layout(rd, n, all)
 			if err != nil {
 				return h.fail(c, err)
 			}

@@ -65,7 +65,17 @@ type Handler struct {
 	log    *slog.Logger
 	exts   map[string]bool
 	count  func(name string, redis, local, disk int64)
+
+	plans   *memo[*cmaf.Plan]   // by version: the segmentation of each file
+	layouts *memo[*cmaf.Layout] // by version, segment and tracks: moof and spans
 }
+
+// Bounds of the memos of plans and layouts (a two-hour film's plan is
+// about 100 KB; a layout is its moof, 5 to 15 KB, plus its spans).
+const (
+	maxPlanBytes   = 16 << 20
+	maxLayoutBytes = 64 << 20
+)
 
 // New returns a Handler.
 func New(opts Options) (*Handler, error) {
@@ -87,7 +97,8 @@ func New(opts Options) (*Handler, error) {
 	if opts.Count == nil {
 		opts.Count = func(string, int64, int64, int64) {}
 	}
-	return &Handler{files: opts.Files, loader: opts.Loader, signer: opts.Signer, target: opts.Target, log: opts.Logger, exts: opts.Exts, count: opts.Count}, nil
+	return &Handler{files: opts.Files, loader: opts.Loader, signer: opts.Signer, target: opts.Target, log: opts.Logger, exts: opts.Exts, count: opts.Count,
+		plans: newMemo[*cmaf.Plan](maxPlanBytes), layouts: newMemo[*cmaf.Layout](maxLayoutBytes)}, nil
 }
 
 // Register adds the routes to e, GET and HEAD, each with mw (the media

@@ -72,7 +72,7 @@ func (h *Handler) segment(c echo.Context, r request) error {
 	if !ok {
 		return echo.ErrNotFound
 	}
-	l, err := cmaf.NewLayout(rd.m, rd.plan, r.seg-1, tracks)
+	l, err := h.layout(rd, r.seg-1, tracks)
 	if err != nil {
 		return h.fail(c, err)
 	}

@@ -22,6 +22,35 @@ type rendition struct {
 	rel  string // relative to the title ("" for a file title)
 	m    *mp4index.Media
 	plan *cmaf.Plan // nil for a fragmented source
+
+	version string
+}
+
+// plan returns the segmentation of r, made once per version.
+func (h *Handler) plan(r *rendition) (*cmaf.Plan, error) {
+	if p, ok := h.plans.get(r.version); ok {
+		return p, nil
+	}
+	p, err := cmaf.NewPlan(r.m, h.target)
+	if err != nil {
+		return nil, err
+	}
+	h.plans.put(r.version, p, int64(len(p.Segments))*int64(16*len(r.m.Tracks)+40)+64)
+	return p, nil
+}
+
+// layout returns segment n of r for the given tracks, laid out once.
+func (h *Handler) layout(r *rendition, n int, tracks []int) (*cmaf.Layout, error) {
+	key := fmt.Sprint(r.version, "/", n, "/", tracks)
+	if l, ok := h.layouts.get(key); ok {
+		return l, nil
+	}
+	l, err := cmaf.NewLayout(r.m, r.plan, n, tracks)
+	if err != nil {
+		return nil, err
+	}
+	h.layouts.put(key, l, int64(len(l.Header)+16*len(l.Spans)+64))
+	return l, nil
 }
 
 // open opens name and loads its index. The caller closes the File.
@@ -35,9 +64,9 @@ func (h *Handler) open(ctx context.Context, name string) (*chunker.File, *rendit
 		f.Close()
 		return nil, nil, err
 	}
-	r := &rendition{name: name, m: m}
+	r := &rendition{name: name, m: m, version: f.Version()}
 	if !m.Fragmented {
-		if r.plan, err = cmaf.NewPlan(m, h.target); err != nil {
+		if r.plan, err = h.plan(r); err != nil {
 			f.Close()
 			return nil, nil, err
 		}

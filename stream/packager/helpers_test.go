@@ -48,7 +48,7 @@ type serverOptions struct {
 	signer *stream.Signer
 }
 
-func newServer(t *testing.T, dir string, o serverOptions) *server {
+func newServer(t testing.TB, dir string, o serverOptions) *server {
 	t.Helper()
 	s := &server{dir: dir, logs: &testlog.Buffer{}}
 	root, err := os.OpenRoot(dir)
@@ -118,7 +118,7 @@ var media struct {
 // title/b.mp4 (the same at 160x90), end.mp4 (a.mp4 with its moov after
 // mdat), frag.mp4 (a.mp4 as fragmented MP4, moof per keyframe) and
 // clip.webm (VP9 + Opus).
-func testMedia(t *testing.T) string {
+func testMedia(t testing.TB) string {
 	t.Helper()
 	redistest.Require(t, "ffmpeg")
 	media.once.Do(func() {

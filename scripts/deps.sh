@@ -4,7 +4,8 @@
 # chromium (the browser tests), nginx (an HTTP origin), versitygw (an S3
 # origin; `go install` into $(go env GOPATH)/bin, where the tests look),
 # prlimit (the out-of-descriptors test), fusermount3 (the benchmark's slow
-# FUSE storage, cmd/reelbench). As root it uses apt-get; otherwise it says
+# FUSE storage, cmd/reelbench), the hls.js and dash.js players (npm, into a
+# cache directory). As root it uses apt-get; otherwise it says
 # what to install. Under CI=true a missing tool is an error; elsewhere the
 # tests that need it skip with a message.
 #
@@ -23,7 +24,7 @@ declare -A pkg=(
 	[fusermount3]=fuse3
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 hls.js)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 players)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
@@ -49,35 +50,40 @@ for i in "${!want[@]}"; do
 done
 want=("${want[@]}")
 
-# --- hls.js (packager's browser test; issue 22) ---------------------------
-# The HLS player the packager's Chromium test plays with: a pinned npm
-# package installed into a cache directory, never copied into the
-# repository. The test finds it at $HLSJS_DIR/node_modules/hls.js/dist/
-# (REELCACHE_HLSJS_DIR overrides the directory).
-HLSJS_VERSION=1.6.13
-HLSJS_DIR=${REELCACHE_HLSJS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reelcache/hls.js@$HLSJS_VERSION}
+# --- players: hls.js and dash.js (packager's browser tests; issue 22) -------
+# The HLS and DASH players the packager's Chromium tests play with: pinned
+# npm packages installed into a cache directory, never copied into the
+# repository. The tests find them under $PLAYERS_DIR/node_modules/
+# (REELCACHE_PLAYERS_DIR overrides the directory).
+PLAYERS=(hls.js@1.6.13 dashjs@4.7.4)
+PLAYERS_DIR=${REELCACHE_PLAYERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reelcache/players}
 for i in "${!want[@]}"; do
-	[ "${want[$i]}" = hls.js ] || continue
+	[ "${want[$i]}" = players ] || continue
 	unset 'want[i]'
-	[ -f "$HLSJS_DIR/node_modules/hls.js/dist/hls.min.js" ] && continue
+	missing_players=()
+	for p in "${PLAYERS[@]}"; do
+		name=${p%@*} version=${p##*@}
+		grep -qs "\"version\": \"$version\"" "$PLAYERS_DIR/node_modules/$name/package.json" || missing_players+=("$p")
+	done
+	[ ${#missing_players[@]} -eq 0 ] && continue
 	if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "deps: installing npm" >&2
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
 	fi
-	echo "deps: installing hls.js@$HLSJS_VERSION into $HLSJS_DIR" >&2
-	mkdir -p "$HLSJS_DIR"
-	if ! npm install --silent --no-audit --no-fund --prefix "$HLSJS_DIR" "hls.js@$HLSJS_VERSION" >&2; then
-		msg="deps: could not install hls.js@$HLSJS_VERSION with npm"
+	echo "deps: installing ${missing_players[*]} into $PLAYERS_DIR" >&2
+	mkdir -p "$PLAYERS_DIR"
+	if ! npm install --silent --no-audit --no-fund --prefix "$PLAYERS_DIR" "${PLAYERS[@]}" >&2; then
+		msg="deps: could not install ${PLAYERS[*]} with npm"
 		if [ "${CI:-}" = true ]; then
 			echo "$msg" >&2
 			status=1
 		else
-			echo "$msg (the hls.js browser test will skip)" >&2
+			echo "$msg (the packager's browser tests will skip)" >&2
 		fi
 	fi
 done
-# --- end of hls.js ----------------------------------------------------------
+# --- end of players ----------------------------------------------------------
 want=("${want[@]}")
 
 missing=()

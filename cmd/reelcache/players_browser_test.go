@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,26 +20,33 @@ import (
 	"github.com/reelcache/reelcache/stream"
 )
 
-// hlsjsVersion is the hls.js scripts/deps.sh installs (from npm, into a
-// cache directory: never copied into the repository).
-const hlsjsVersion = "1.6.13"
+// The players scripts/deps.sh installs from npm into a cache directory
+// (never copied into the repository), and the file of each the tests load.
+const (
+	hlsjs  = "hls.js@1.6.13:dist/hls.min.js"
+	dashjs = "dashjs@4.7.4:dist/dash.all.min.js"
+)
 
-// hlsjsPath returns hls.min.js as scripts/deps.sh installs it, skipping
-// the test when it is missing (failing it under CI=true).
-func hlsjsPath(t *testing.T) string {
+// playerPath returns the script of a player (hlsjs, dashjs) as
+// scripts/deps.sh installs it, skipping the test when it is missing or of
+// another version (failing it under CI=true).
+func playerPath(t *testing.T, player string) string {
 	t.Helper()
-	dir := os.Getenv("REELCACHE_HLSJS_DIR")
+	dir := os.Getenv("REELCACHE_PLAYERS_DIR")
 	if dir == "" {
 		cache := os.Getenv("XDG_CACHE_HOME")
 		if cache == "" {
 			home, _ := os.UserHomeDir()
 			cache = filepath.Join(home, ".cache")
 		}
-		dir = filepath.Join(cache, "reelcache", "hls.js@"+hlsjsVersion)
+		dir = filepath.Join(cache, "reelcache", "players")
 	}
-	p := filepath.Join(dir, "node_modules", "hls.js", "dist", "hls.min.js")
-	if _, err := os.Stat(p); err != nil {
-		msg := "hls.js not installed at " + p + ": run scripts/deps.sh hls.js"
+	pkg, file, _ := strings.Cut(player, ":")
+	name, version, _ := strings.Cut(pkg, "@")
+	meta, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
+	p := filepath.Join(dir, "node_modules", name, file)
+	if _, err2 := os.Stat(p); err != nil || err2 != nil || !strings.Contains(string(meta), `"version": "`+version+`"`) {
+		msg := pkg + " not installed in " + dir + ": run scripts/deps.sh players"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -140,34 +148,8 @@ type hlsResult struct {
 // served by the whole app over Redis, seeks to three positions and
 // switches renditions.
 func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
-	js := hlsjsPath(t)
-	dir := makeRenditions(t)
-	rs := redistest.Start(t)
-	cfg := &config.Config{
-		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
-		ChunkSize: 64 << 10,
-		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second},
-		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
-		Packaging: config.Packaging{Enabled: true, SegmentDuration: 6 * time.Second},
-		Log:       config.Log{Level: "info", Format: "text"},
-	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	mux := http.NewServeMux()
-	mux.HandleFunc("/test/hls.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) })
-	mux.HandleFunc("/test/player.html", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(hlsPage))
-	})
-	mux.Handle("/", a.echo)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.ConnContext = stream.ConnContext
-	srv.Start()
-	t.Cleanup(srv.Close)
-
+	js := playerPath(t, hlsjs)
+	srv := newPlayerServer(t, "hls.min.js", js, hlsPage)
 	bctx := newBrowser(t)
 	ctx, cancel := chromedp.NewContext(bctx)
 	defer cancel()
@@ -197,5 +179,116 @@ func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
 	}
 	if res.Level != res.To {
 		t.Errorf("switched to level %d, want %d", res.Level, res.To)
+	}
+}
+
+// newPlayerServer serves the whole app (newApp, packaging on, over a real
+// Redis) with a two-rendition title, plus the test's page at
+// /test/player.html and the player's script at /test/SCRIPT.
+func newPlayerServer(t *testing.T, script, js, page string) *httptest.Server {
+	t.Helper()
+	dir := makeRenditions(t)
+	rs := redistest.Start(t)
+	cfg := &config.Config{
+		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
+		ChunkSize: 64 << 10,
+		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second},
+		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
+		Packaging: config.Packaging{Enabled: true, SegmentDuration: 6 * time.Second},
+		Log:       config.Log{Level: "info", Format: "text"},
+	}
+	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	mux := http.NewServeMux()
+	mux.HandleFunc("/test/"+script, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) })
+	mux.HandleFunc("/test/player.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(page))
+	})
+	mux.Handle("/", a.echo)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnContext = stream.ConnContext
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	return srv
+}
+
+// dashPage is the test's DASH page: dash.js on a <video>, the MPD in the
+// fragment.
+const dashPage = `<!doctype html><meta charset="utf-8"><video id="video" width="320" height="180" muted></video>
+<script src="/test/dash.all.min.js"></script>
+<script>
+const v = document.getElementById("video");
+window.hlsErrors = [];
+window.player = dashjs.MediaPlayer().create();
+player.on(dashjs.MediaPlayer.events.ERROR, (e) => hlsErrors.push(JSON.stringify(e.error)));
+player.initialize(v, decodeURIComponent(location.hash.slice(1)), false);
+</script>`
+
+// dashPlay is run in the page: play, then seek to three positions, each
+// landing within 0.5 s and playing on.
+const dashPlay = `(async () => {
+  const v = document.getElementById("video");
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (cond, ms, what) => {
+    const end = performance.now() + ms;
+    while (!cond()) {
+      if (hlsErrors.length) throw new Error("dash.js: " + hlsErrors.join("; "));
+      if (v.error) throw new Error("media error " + v.error.code);
+      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
+      await sleep(20);
+    }
+  };
+  await until(() => v.readyState >= 1, 20000, "metadata");
+  v.muted = true;
+  await v.play();
+  const t0 = v.currentTime;
+  await until(() => v.currentTime >= t0 + 1, 20000, "playback to advance 1 s");
+  const out = { duration: v.duration, seeks: [] };
+  for (const target of [4.5, 13.2, 17.0]) {
+    let landed = -1;
+    const seeked = new Promise((res) => v.addEventListener("seeked", () => { landed = v.currentTime; res(); }, { once: true }));
+    v.currentTime = target;
+    await Promise.race([seeked, sleep(20000)]);
+    if (landed < 0) throw new Error("no seeked event for " + target);
+    await until(() => v.currentTime >= landed + 0.3, 20000, "frames to advance after the seek to " + target);
+    out.seeks.push({ target, landed, after: v.currentTime });
+  }
+  return out;
+})()`
+
+// TestDashJSPlaysAndSeeks: dash.js (pinned, from npm) in headless Chromium
+// plays the packager's MPD of a two-rendition title and seeks to three
+// positions.
+func TestDashJSPlaysAndSeeks(t *testing.T) {
+	js := playerPath(t, dashjs)
+	srv := newPlayerServer(t, "dash.all.min.js", js, dashPage)
+	bctx := newBrowser(t)
+	ctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/test/player.html#/dash/title/manifest.mpd")); err != nil {
+		t.Fatalf("open page: %v", err)
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[hlsResult](dashPlay, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("dash.js: %v", err)
+	}
+	t.Logf("dash.js: %+v", res)
+	if math.Abs(res.Duration-20) > 0.5 {
+		t.Errorf("duration %.3f, want 20", res.Duration)
+	}
+	if len(res.Seeks) != 3 {
+		t.Fatalf("%d seeks", len(res.Seeks))
+	}
+	for _, s := range res.Seeks {
+		if math.Abs(s.Landed-s.Target) > 0.5 {
+			t.Errorf("seek to %.2f landed at %.2f", s.Target, s.Landed)
+		}
 	}
 }

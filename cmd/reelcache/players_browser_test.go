@@ -292,3 +292,47 @@ func TestDashJSPlaysAndSeeks(t *testing.T) {
 		}
 	}
 }
+
+// TestPageOffersNativeHLS: where the browser plays HLS natively (Debian's
+// Chromium 156 does), the player page offers "Play as HLS" for an MP4, and
+// the video then plays from /hls/.
+func TestPageOffersNativeHLS(t *testing.T) {
+	srv := newPlayerServer(t, "none.js", "/dev/null", "")
+	bctx := newBrowser(t)
+	ctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/#title/a.mp4")); err != nil {
+		t.Fatalf("open page: %v", err)
+	}
+	native, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.createElement("video").canPlayType("application/vnd.apple.mpegurl")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if native == "" {
+		t.Skip("this Chromium does not play HLS natively: the page offers no HLS")
+	}
+	type result struct {
+		Src    string  `json:"src"`
+		Played float64 `json:"played"`
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[result](`(async () => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const v = document.getElementById("video");
+  let b;
+  for (let i = 0; i < 500 && !b; i++) { b = [...document.querySelectorAll("#info button")].find((x) => x.textContent === "Play as HLS"); await sleep(20); }
+  if (!b) throw new Error("no Play as HLS button");
+  v.muted = true;
+  b.click();
+  for (let i = 0; i < 1000 && !(v.currentSrc.includes("/hls/") && v.currentTime > 1); i++) await sleep(20);
+  if (v.error) throw new Error("media error " + v.error.code);
+  return { src: v.currentSrc, played: v.currentTime };
+})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Src, "/hls/title/a.mp4/master.m3u8") || res.Played <= 1 {
+		t.Errorf("after Play as HLS: src %q, played to %.2f s", res.Src, res.Played)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/static"
 	"github.com/reelcache/reelcache/stream"
+	"github.com/reelcache/reelcache/stream/packager"
 )
 
 func serveCommand() *cobra.Command {
@@ -218,6 +219,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return nil, usageError{err}
 		}
 	}
+	var packaged []string
+	if cfg.Packaging.Enabled {
+		packaged = packager.DefaultExtensions
+	}
 	h, err := stream.New(stream.Options{
 		Files:               a.cache,
 		Extensions:          cfg.Media.Extensions,
@@ -231,6 +236,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Signer:              signer,
 		URLTTL:              cfg.Auth.URLTTL,
 		Metrics:             metrics,
+		Packaged:            packaged,
 		Logger:              log,
 	})
 	if err != nil {

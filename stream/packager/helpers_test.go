@@ -72,7 +72,7 @@ func newServer(t testing.TB, dir string, o serverOptions) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.cache.Close() })
-	h, err := stream.New(stream.Options{Files: s.cache, Logger: log, Signer: o.signer})
+	h, err := stream.New(stream.Options{Files: s.cache, Logger: log, Signer: o.signer, Packaged: packager.DefaultExtensions})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -311,6 +311,10 @@ func TestRedisKilled(t *testing.T) {
 		}
 	}
 	s.redis.Kill()
+	// A title never indexed: parsed from the origin, not stored.
+	if code, body := get(t, s.srv.URL+"/hls/title/b.mp4/media.m3u8"); code != http.StatusOK {
+		t.Errorf("an unindexed title with Redis killed: status %d: %s", code, body)
+	}
 	for _, u := range urls {
 		code, b := get(t, base+u)
 		if code != http.StatusOK || !bytes.Equal(b, before[u]) {

@@ -2,7 +2,6 @@ package packager
 
 import (
 	"io/fs"
-	"net/http"
 	"path"
 	"strconv"
 	"strings"
@@ -119,4 +118,3 @@ func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
 }
 
-var _ = http.StatusOK

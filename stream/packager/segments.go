@@ -107,7 +107,7 @@ func (h *Handler) segment(c echo.Context, r request) error {
 	hdr.Set("Content-Length", strconv.FormatInt(l.Size, 10))
 	hdr.Set("Last-Modified", f.ModTime().UTC().Format(http.TimeFormat))
 	res.WriteHeader(http.StatusOK)
-	if n, err := l.WriteTo(ctx, res, f); err != nil && n < l.Size {
+	if n, err := l.WriteTo(ctx, sendWriter{res}, f); err != nil && n < l.Size {
 		if ctx.Err() == nil {
 			h.log.Warn("packager: segment cut short", "path", r.title, "segment", r.leaf, "err", err)
 		}
@@ -115,4 +115,23 @@ func (h *Handler) segment(c echo.Context, r request) error {
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// sendWriter is an echo.Response that also implements io.ReaderFrom, so
+// that a payload the chunk cache has in a file (the local tier, a local
+// origin) reaches the socket by sendfile: echo.Response hides net/http's
+// ReadFrom from io.Copy (stream's responseWriter does the same for
+// /media/).
+type sendWriter struct{ res *echo.Response }
+
+func (w sendWriter) Write(p []byte) (int, error) { return w.res.Write(p) }
+
+func (w sendWriter) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := w.res.Writer.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w.res}, r)
+	}
+	n, err := rf.ReadFrom(r)
+	w.res.Size += n
+	return n, err
 }

@@ -46,6 +46,7 @@ type server struct {
 
 type serverOptions struct {
 	signer *stream.Signer
+	origin chunker.Origin // default: the directory
 }
 
 func newServer(t testing.TB, dir string, o serverOptions) *server {
@@ -64,8 +65,12 @@ func newServer(t testing.TB, dir string, o serverOptions) *server {
 	}
 	t.Cleanup(func() { rdb.Close() })
 	st := store.New(store.Options{Client: rdb, Timeout: 10 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
+	org := o.origin
+	if org == nil {
+		org = chunker.NewDir(root, chunker.DirOptions{})
+	}
 	s.cache, err = chunker.New(chunker.Options{
-		Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: st, ChunkSize: 64 << 10,
+		Origin: org, Store: st, ChunkSize: 64 << 10,
 		Fill: chunker.FillSync, Logger: log, Settle: time.Nanosecond,
 	})
 	if err != nil {

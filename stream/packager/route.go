@@ -117,4 +117,3 @@ const (
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
 }
-

@@ -11,9 +11,13 @@ import (
 	"github.com/reelcache/reelcache/stream/mp4index"
 )
 
-// MaxSegmentBytes bounds the media bytes of one segment, so that a hostile
-// index (one sample claiming gigabytes) cannot make a response unbounded.
-const MaxSegmentBytes = 256 << 20
+// Bounds of one segment, so that a hostile index (one sample claiming
+// gigabytes, a million samples between two keyframes) cannot make a
+// response, or the moof describing it, unbounded.
+const (
+	MaxSegmentBytes   = 256 << 20
+	MaxSegmentSamples = 100_000
+)
 
 // Span is a byte range of the source file.
 type Span struct {
@@ -55,6 +59,13 @@ func NewLayout(m *mp4index.Media, p *Plan, n int, tracks []int) (*Layout, error)
 	}
 	if len(ids) == 0 {
 		return nil, ErrNoSegment
+	}
+	count := 0
+	for _, i := range tracks {
+		count += seg.Last[i] - seg.First[i]
+	}
+	if count > MaxSegmentSamples {
+		return nil, fmt.Errorf("%w: segment %d has %d samples, over %d (keyframes too far apart)", mp4index.ErrUnsupported, n, count, MaxSegmentSamples)
 	}
 	frag, err := mp4.CreateMultiTrackFragment(uint32(n+1), ids)
 	if err != nil {
@@ -141,10 +152,12 @@ type ByteRanger interface {
 
 // maxSpans is the most spans WriteTo reads one by one; a payload in more
 // pieces (one track of an interleaved file: a range per sample) is read as
-// its hull with one ReadAt, bounded by hullSlack times the payload.
+// its hull with one ReadAt, when the hull is at most hullSlack times the
+// payload and maxHull bytes.
 const (
 	maxSpans  = 16
 	hullSlack = 4
+	maxHull   = 32 << 20
 )
 
 // WriteTo writes the whole segment to w. The payload goes with one
@@ -158,7 +171,7 @@ func (l *Layout) WriteTo(ctx context.Context, w io.Writer, src ByteRanger) (int6
 		return total, err
 	}
 	payload := l.Size - int64(len(l.Header))
-	if off, size := l.Hull(); len(l.Spans) > maxSpans && size <= hullSlack*payload {
+	if off, size := l.Hull(); len(l.Spans) > maxSpans && size <= hullSlack*payload && size <= maxHull {
 		buf := make([]byte, size)
 		if got, err := src.ReadAt(buf, off); got < len(buf) {
 			if err == nil {

@@ -3,6 +3,7 @@ package packager_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -196,19 +197,32 @@ func TestBadInput(t *testing.T) {
 	i := bytes.Index(hostile, []byte("stsz"))
 	copy(hostile[i+12:], []byte{0xff, 0xff, 0xff, 0xf0}) // sample count far past the table
 	os.WriteFile(filepath.Join(bad, "hostile.mp4"), hostile, 0o644)
+	// The video's stss emptied (count 0), a free box over the rest of it.
+	nosync := append([]byte{}, good...)
+	i = bytes.Index(nosync, []byte("stss")) - 4
+	old := int(binary.BigEndian.Uint32(nosync[i:]))
+	copy(nosync[i:], []byte{0, 0, 0, 16, 's', 't', 's', 's', 0, 0, 0, 0, 0, 0, 0, 0})
+	binary.BigEndian.PutUint32(nosync[i+16:], uint32(old-16))
+	copy(nosync[i+20:], "free")
+	os.WriteFile(filepath.Join(bad, "nosync.mp4"), nosync, 0o644)
 	s := newServer(t, bad, serverOptions{})
 	cases := []struct {
 		path string
 		code int
+		msg  string // in the message
 	}{
-		{"/hls/webm.mp4/master.m3u8", http.StatusUnsupportedMediaType},
-		{"/dash/webm.mp4/manifest.mpd", http.StatusUnsupportedMediaType},
-		{"/hls/short.mp4/master.m3u8", http.StatusUnprocessableEntity},
-		{"/hls/hostile.mp4/media.m3u8", http.StatusUnprocessableEntity},
-		{"/hls/hostile.mp4/seg-1.m4s", http.StatusUnprocessableEntity},
-		{"/hls/missing.mp4/master.m3u8", http.StatusNotFound},
-		{"/hls/clip.webm/master.m3u8", http.StatusNotFound},
-		{"/hls/../x.mp4/master.m3u8", http.StatusNotFound},
+		{"/hls/nosync.mp4/master.m3u8", http.StatusUnprocessableEntity, "no sync samples"},
+		{"/dash/nosync.mp4/manifest.mpd", http.StatusUnprocessableEntity, "no sync samples"},
+		{"/hls/webm.mp4/master.m3u8", http.StatusUnsupportedMediaType, "not an MP4"},
+		{"/dash/webm.mp4/manifest.mpd", http.StatusUnsupportedMediaType, "not an MP4"},
+		{"/hls/short.mp4/master.m3u8", http.StatusUnprocessableEntity, "cannot package"},
+		{"/hls/hostile.mp4/media.m3u8", http.StatusUnprocessableEntity, "cannot package"},
+		{"/hls/hostile.mp4/seg-1.m4s", http.StatusUnprocessableEntity, "cannot package"},
+		{"/hls/missing.mp4/master.m3u8", http.StatusNotFound, "Not Found"},
+		{"/hls/clip.webm/master.m3u8", http.StatusUnsupportedMediaType, "not an MP4"},
+		{"/dash/clip.webm/manifest.mpd", http.StatusUnsupportedMediaType, "not an MP4"},
+		{"/hls/clip.webm/media.m3u8", http.StatusNotFound, "Not Found"},
+		{"/hls/../x.mp4/master.m3u8", http.StatusNotFound, "Not Found"},
 	}
 	for _, c := range cases {
 		res, err := http.Get(s.srv.URL + c.path)
@@ -220,6 +234,9 @@ func TestBadInput(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != c.code || err != nil || msg.Message == "" {
 			t.Errorf("%s: status %d, message %q (%v); want %d with a JSON message", c.path, res.StatusCode, msg.Message, err, c.code)
+		}
+		if !strings.Contains(msg.Message, c.msg) {
+			t.Errorf("%s: message %q, want it to say %q", c.path, msg.Message, c.msg)
 		}
 		if strings.Contains(msg.Message, bad) {
 			t.Errorf("%s: the message names a path: %q", c.path, msg.Message)

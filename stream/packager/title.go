@@ -87,6 +87,15 @@ func (h *Handler) renditions(ctx context.Context, title string, file bool) ([]*r
 		f.Close()
 		return []*rendition{r}, nil
 	}
+	if otherMedia[strings.ToLower(path.Ext(title))] {
+		// A video of another kind (clip.webm): say so, not 404. Only
+		// media extensions: whether some other file exists is no one's
+		// business.
+		if f, err := h.files.Open(ctx, title); err == nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", path.Ext(title), mp4index.ErrNotMP4)
+		}
+	}
 	entries, err := h.files.List(ctx, func(name string) bool {
 		return path.Dir(name) == title && h.isFile(name) && !strings.HasPrefix(path.Base(name), ".")
 	})
@@ -125,6 +134,9 @@ func (h *Handler) renditions(ctx context.Context, title string, file bool) ([]*r
 }
 
 var errNoTitle = errors.New("no such title")
+
+// otherMedia are the extensions of media files the packager does not carry.
+var otherMedia = map[string]bool{".webm": true, ".mkv": true, ".ogv": true, ".ogg": true, ".ts": true, ".avi": true, ".flv": true, ".wmv": true, ".mp3": true}
 
 func cmp(a, b error) error {
 	if a != nil {

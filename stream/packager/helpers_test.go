@@ -47,6 +47,7 @@ type server struct {
 type serverOptions struct {
 	signer *stream.Signer
 	origin chunker.Origin // default: the directory
+	cors   []string       // stream.Options.CORSOrigins
 }
 
 func newServer(t testing.TB, dir string, o serverOptions) *server {
@@ -77,7 +78,7 @@ func newServer(t testing.TB, dir string, o serverOptions) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.cache.Close() })
-	h, err := stream.New(stream.Options{Files: s.cache, Logger: log, Signer: o.signer, Packaged: packager.DefaultExtensions})
+	h, err := stream.New(stream.Options{Files: s.cache, Logger: log, Signer: o.signer, Packaged: packager.DefaultExtensions, CORSOrigins: o.cors})
 	if err != nil {
 		t.Fatal(err)
 	}

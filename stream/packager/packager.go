@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -103,10 +104,13 @@ func New(opts Options) (*Handler, error) {
 
 // Register adds the routes to e, GET and HEAD, each with mw (the media
 // route's middleware, stream.Handler.MediaMiddleware: CORS, Cache-Control,
-// signatures, the per-client limit and pacing).
+// signatures, the per-client limit and pacing), and OPTIONS, which the CORS
+// middleware, when on, answers as a preflight before anything else runs
+// (a player on another site sends Range for byte-range playlists).
 func (h *Handler) Register(e *echo.Echo, mw []echo.MiddlewareFunc) {
 	for _, p := range []string{"/hls/*", "/dash/*"} {
 		e.GET(p, h.serve, mw...)
 		e.HEAD(p, h.serve, mw...)
+		e.OPTIONS(p, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, mw...)
 	}
 }

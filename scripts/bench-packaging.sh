@@ -9,8 +9,12 @@
 # against nginx from the same run, with CPU seconds per GB of the server
 # process and reelcache's bytes by source (from /metrics).
 #
+# With FILM=1 it also makes a two-hour film (tiny picture, H.264 with
+# B-frames, AAC: the sample tables of a real one; about 80 s more) and
+# reports what indexing it costs (stream/mp4index TestFilmFigures).
+#
 # Env: ROUNDS (3), DUR (8s), CONNS (16), SECS (60: the title's length),
-# SIZE (640x360), KEEP=1 keeps the work directory.
+# SIZE (640x360), FILM (off), KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -147,3 +151,10 @@ done
 echo
 awk -v r="${src_pkg[0]}" -v l="${src_pkg[1]}" -v d="${src_pkg[2]}" 'BEGIN {
 	printf "packager segments, payload by source: Redis %.0f MB, local tier %.0f MB, origin %.0f MB\n", r / 1048576, l / 1048576, d / 1048576 }'
+
+if [ -n "${FILM:-}" ]; then
+	echo "bench-packaging: making a two-hour film with ffmpeg" >&2
+	ffmpeg -hide_banner -loglevel error -y -f lavfi -i color=c=gray:size=32x32:rate=24 -f lavfi -i anullsrc=r=48000:cl=stereo \
+		-t 7200 -c:v libx264 -preset ultrafast -bf 3 -g 48 -c:a aac -b:a 16k "$work/film.mp4"
+	REELCACHE_FILM=$work/film.mp4 go test -count=1 -v -run '^TestFilmFigures$' ./stream/mp4index | grep -E 'film_test|FAIL' || true
+fi

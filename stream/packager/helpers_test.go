@@ -122,8 +122,8 @@ var media struct {
 // testMedia returns a directory holding, made by ffmpeg: title/a.mp4 (20 s
 // of 320x180 H.264 with B-frames and AAC, a keyframe every 2 s),
 // title/b.mp4 (the same at 160x90), end.mp4 (a.mp4 with its moov after
-// mdat), frag.mp4 (a.mp4 as fragmented MP4, moof per keyframe) and
-// clip.webm (VP9 + Opus).
+// mdat), frag.mp4 (a.mp4 as fragmented MP4, moof per keyframe),
+// clip.webm (VP9) and hevc.mp4 (6 s of H.265 with B-frames, no audio).
 func testMedia(t testing.TB) string {
 	t.Helper()
 	redistest.Require(t, "ffmpeg")
@@ -143,6 +143,8 @@ func testMedia(t testing.TB) string {
 			{"-i", filepath.Join(dir, "title", "a.mp4"), "-c", "copy", filepath.Join(dir, "end.mp4")},
 			{"-i", filepath.Join(dir, "title", "a.mp4"), "-c", "copy", "-movflags", "+frag_keyframe+empty_moov+default_base_moof", filepath.Join(dir, "frag.mp4")},
 			{"-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24", "-t", "2", "-c:v", "libvpx-vp9", "-deadline", "realtime", filepath.Join(dir, "clip.webm")},
+			{"-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24", "-t", "6", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "keyint=24:min-keyint=24:bframes=2:log-level=error",
+				"-tag:v", "hvc1", "-pix_fmt", "yuv420p", filepath.Join(dir, "hevc.mp4")},
 		}
 		for _, args := range jobs {
 			cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...)

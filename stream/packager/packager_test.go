@@ -74,6 +74,14 @@ func TestFrameHashes(t *testing.T) {
 	if keys := s.redis.Keys(context.Background(), "*mp4index*"); len(keys) == 0 {
 		t.Error("no index stored in Redis")
 	}
+	// H.265 (hvc1), video only.
+	hevc := filepath.Join(dir, "hevc.mp4")
+	for _, u := range []string{"/hls/hevc.mp4/master.m3u8", "/dash/hevc.mp4/manifest.mpd"} {
+		sameHashes(t, u+" video", frameHashes(t, s.srv.URL+u, "v:0"), frameHashes(t, hevc, "v:0"))
+	}
+	if _, m := get(t, s.srv.URL+"/hls/hevc.mp4/master.m3u8"); !strings.Contains(string(m), `CODECS="hvc1.1.6.L`) {
+		t.Errorf("HEVC master playlist:\n%s", m)
+	}
 	// A fragmented source is not remuxed: its playlist points into the file.
 	_, pl := get(t, s.srv.URL+"/hls/frag.mp4/media.m3u8")
 	if !strings.Contains(string(pl), `#EXT-X-MAP:URI="/media/frag.mp4",BYTERANGE=`) || !strings.Contains(string(pl), "#EXT-X-BYTERANGE:") {

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Kind is the metadata kind under which the stored form lives.
+// MetaKind is the metadata kind under which the stored form lives.
 const MetaKind = "mp4index"
 
 // MetaStore is what a Loader needs from a chunker.Cache: metadata values

@@ -13,7 +13,7 @@ import (
 	"github.com/reelcache/reelcache/stream/cmaf"
 )
 
-// tracks returns the tracks a segment URL asks for: every track (HLS) or
+// tracksOf returns the tracks a segment URL asks for: every track (HLS) or
 // track r.track (DASH), or false when the file has no such track.
 func tracksOf(r request, rd *rendition) ([]int, bool) {
 	if r.track < 0 {

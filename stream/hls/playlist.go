@@ -28,12 +28,30 @@ type Variant struct {
 	// IFrameURI, when set, is its I-frame playlist, with IFrameBandwidth.
 	IFrameURI       string
 	IFrameBandwidth int64
+
+	// Audio, when set, is the GROUP-ID of the audio renditions that play
+	// with it (the variant's own playlist is then video only).
+	Audio string
 }
 
-// Master writes a master playlist of vs.
-func Master(w io.Writer, vs []Variant) error {
+// Audio is an audio rendition of a group (EXT-X-MEDIA TYPE=AUDIO).
+type Audio struct {
+	Group, Name, Lang, URI string
+	Default                bool
+}
+
+// Master writes a master playlist of vs, with the audio renditions as.
+func Master(w io.Writer, vs []Variant, as ...Audio) error {
 	b := bufio.NewWriter(w)
 	fmt.Fprintf(b, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", Version)
+	for _, a := range as {
+		yes := map[bool]string{true: "YES", false: "NO"}[a.Default]
+		fmt.Fprintf(b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=%q,NAME=%q,DEFAULT=%s,AUTOSELECT=YES", a.Group, a.Name, yes)
+		if a.Lang != "" {
+			fmt.Fprintf(b, ",LANGUAGE=%q", a.Lang)
+		}
+		fmt.Fprintf(b, ",URI=%q\n", a.URI)
+	}
 	for _, v := range vs {
 		fmt.Fprintf(b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", v.Bandwidth)
 		if v.AvgBandwidth > 0 {
@@ -45,6 +63,9 @@ func Master(w io.Writer, vs []Variant) error {
 		}
 		if v.FrameRate > 0 {
 			fmt.Fprintf(b, ",FRAME-RATE=%.3f", v.FrameRate)
+		}
+		if v.Audio != "" {
+			fmt.Fprintf(b, ",AUDIO=%q", v.Audio)
 		}
 		fmt.Fprintf(b, "\n%s\n", v.URI)
 	}

@@ -36,13 +36,11 @@ func (h *Handler) mpd(c echo.Context, r request, file bool) error {
 		}
 		for ti, t := range rd.m.Tracks {
 			s := rd.m.Samples[ti]
-			starts := make([]uint64, len(rd.plan.Segments))
-			for n, seg := range rd.plan.Segments {
-				if seg.First[ti] < len(s.DTS) {
-					starts[n] = uint64(s.DTS[seg.First[ti]])
-				} else {
-					starts[n] = uint64(s.End)
-				}
+			// Segments past the track's last sample (audio that ends
+			// before the video) are left out: they have no bytes.
+			var starts []uint64
+			for _, n := range trackSegments(rd, ti) {
+				starts = append(starts, uint64(s.DTS[rd.plan.Segments[n].First[ti]]))
 			}
 			rep := dash.Representation{
 				ID:        fmt.Sprintf("r%dt%d", ri, ti),

@@ -48,6 +48,7 @@ type serverOptions struct {
 	signer *stream.Signer
 	origin chunker.Origin // default: the directory
 	cors   []string       // stream.Options.CORSOrigins
+	group  bool           // packager.Options.AudioGroup
 }
 
 func newServer(t testing.TB, dir string, o serverOptions) *server {
@@ -84,7 +85,7 @@ func newServer(t testing.TB, dir string, o serverOptions) *server {
 	}
 	p, err := packager.New(packager.Options{
 		Files: s.cache, Loader: mp4index.NewLoader(s.cache, mp4index.LoaderOptions{}),
-		Signer: o.signer, Logger: log, Count: h.Count,
+		Signer: o.signer, Logger: log, Count: h.Count, AudioGroup: o.group,
 	})
 	if err != nil {
 		t.Fatal(err)

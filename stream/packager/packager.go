@@ -49,6 +49,11 @@ type Options struct {
 	Logger *slog.Logger     // default slog.Default()
 	Exts   map[string]bool  // extensions of packaged files, lower case with the dot (DefaultExtensions)
 
+	// AudioGroup serves HLS audio as a rendition group (EXT-X-MEDIA,
+	// video-only variants) instead of muxed into every variant's segments
+	// (the default), so that a title's renditions share one audio.
+	AudioGroup bool
+
 	// Count, when set, is told the bytes of each segment by source
 	// (stream.Handler.Count: /api/chunks and the served-bytes metric).
 	Count func(name string, redis, local, disk int64)
@@ -66,6 +71,8 @@ type Handler struct {
 	log    *slog.Logger
 	exts   map[string]bool
 	count  func(name string, redis, local, disk int64)
+
+	audioGroup bool
 
 	plans   *memo[*cmaf.Plan]   // by version: the segmentation of each file
 	layouts *memo[*cmaf.Layout] // by version, segment and tracks: moof and spans
@@ -98,7 +105,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Count == nil {
 		opts.Count = func(string, int64, int64, int64) {}
 	}
-	return &Handler{files: opts.Files, loader: opts.Loader, signer: opts.Signer, target: opts.Target, log: opts.Logger, exts: opts.Exts, count: opts.Count,
+	return &Handler{files: opts.Files, loader: opts.Loader, signer: opts.Signer, target: opts.Target, log: opts.Logger, exts: opts.Exts, count: opts.Count, audioGroup: opts.AudioGroup,
 		plans: newMemo[*cmaf.Plan](maxPlanBytes), layouts: newMemo[*cmaf.Layout](maxLayoutBytes)}, nil
 }
 

@@ -14,7 +14,7 @@ type request struct {
 	proto string // "hls" or "dash"
 	title string // the file or directory, relative to the media root
 	leaf  string // the last path element: master.m3u8, seg-3.m4s, ...
-	track int    // DASH: the track of init-T.mp4 and seg-T-N.m4s; -1 for all
+	track int    // the track of media-T.m3u8, init-T.mp4 and seg-T-N.m4s (T-1); -1 for all
 	seg   int    // the segment number (from 1), 0 for none
 }
 
@@ -45,22 +45,30 @@ func parse(p string) (request, bool) {
 			return r, false
 		}
 	}
-	ok := true
+	leaf, ok := r.leaf, true
 	switch {
-	case r.proto == "hls" && (r.leaf == "master.m3u8" || r.leaf == "media.m3u8" || r.leaf == "iframes.m3u8" || r.leaf == "init.mp4"):
-	case r.proto == "hls" && strings.HasPrefix(r.leaf, "seg-") && strings.HasSuffix(r.leaf, ".m4s"):
-		r.seg, ok = number(r.leaf[len("seg-") : len(r.leaf)-len(".m4s")])
-	case r.proto == "dash" && r.leaf == "manifest.mpd":
-	case r.proto == "dash" && strings.HasPrefix(r.leaf, "init-") && strings.HasSuffix(r.leaf, ".mp4"):
-		r.track, ok = number(r.leaf[len("init-") : len(r.leaf)-len(".mp4")])
+	case r.proto == "hls" && (leaf == "master.m3u8" || leaf == "media.m3u8" || leaf == "iframes.m3u8" || leaf == "init.mp4"):
+	case r.proto == "dash" && leaf == "manifest.mpd":
+	case r.proto == "hls" && strings.HasPrefix(leaf, "media-") && strings.HasSuffix(leaf, ".m3u8"):
+		r.track, ok = number(leaf[len("media-") : len(leaf)-len(".m3u8")])
 		r.track--
-	case r.proto == "dash" && strings.HasPrefix(r.leaf, "seg-") && strings.HasSuffix(r.leaf, ".m4s"):
-		t, n, found := strings.Cut(r.leaf[len("seg-"):len(r.leaf)-len(".m4s")], "-")
-		var ok2 bool
-		r.track, ok = number(t)
+	case strings.HasPrefix(leaf, "init-") && strings.HasSuffix(leaf, ".mp4"):
+		r.track, ok = number(leaf[len("init-") : len(leaf)-len(".mp4")])
 		r.track--
-		r.seg, ok2 = number(n)
-		ok = ok && ok2 && found
+	case strings.HasPrefix(leaf, "seg-") && strings.HasSuffix(leaf, ".m4s"):
+		t, n, found := strings.Cut(leaf[len("seg-"):len(leaf)-len(".m4s")], "-")
+		switch {
+		case found: // seg-T-N: one track
+			var ok2 bool
+			r.track, ok = number(t)
+			r.track--
+			r.seg, ok2 = number(n)
+			ok = ok && ok2
+		case r.proto == "hls": // seg-N: every track, muxed
+			r.seg, ok = number(t)
+		default:
+			ok = false
+		}
 	default:
 		return r, false
 	}
@@ -98,7 +106,7 @@ func (h *Handler) serve(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	switch {
-	case r.leaf == "media.m3u8", r.leaf == "iframes.m3u8":
+	case strings.HasSuffix(r.leaf, ".m3u8"): // media, iframes, media-T
 		return h.mediaPlaylist(c, r)
 	case r.seg == 0:
 		return h.init(c, r)

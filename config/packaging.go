@@ -13,6 +13,7 @@ import (
 type Packaging struct {
 	Enabled         bool          // serve /hls/ and /dash/
 	SegmentDuration time.Duration // the duration segments aim at; they start on video sync samples
+	HLSAudio        string        // "muxed" (in every variant's segments) or "group" (EXT-X-MEDIA)
 }
 
 // packagingKeys are the packager's keys; reelcache.example.yaml documents
@@ -20,6 +21,7 @@ type Packaging struct {
 var packagingKeys = []key{
 	{"packaging.enabled", "true", "packaging-enabled", "serve HLS (/hls/PATH/master.m3u8) and DASH (/dash/PATH/manifest.mpd) packaged on the fly from MP4 files"},
 	{"packaging.segment_duration", cmaf.DefaultSegmentDuration.String(), "packaging-segment-duration", "duration HLS/DASH segments aim at; each starts on the first video sync sample at least this long after the last"},
+	{"packaging.hls_audio", "muxed", "packaging-hls-audio", "HLS audio: muxed (in every variant's segments) or group (one audio rendition group, video-only variants)"},
 }
 
 // Limits of packaging.segment_duration.
@@ -43,6 +45,11 @@ func parsePackaging(c *Config, name, raw string) (ok bool, err error) {
 			return true, errors.New("want a duration from 1s to 60s, such as 6s")
 		}
 		c.Packaging.SegmentDuration = d
+	case "packaging.hls_audio":
+		if raw != "muxed" && raw != "group" {
+			return true, errors.New("want muxed or group")
+		}
+		c.Packaging.HLSAudio = raw
 	default:
 		return false, nil
 	}

@@ -26,6 +26,8 @@ func registerPackager(e *echo.Echo, h *stream.Handler, cache *chunker.Cache, sig
 		Target: cfg.Packaging.SegmentDuration,
 		Logger: log,
 		Count:  h.Count,
+
+		AudioGroup: cfg.Packaging.HLSAudio == "group",
 	})
 	if err != nil {
 		return err

@@ -108,7 +108,7 @@ const hlsPlay = `(async () => {
   await v.play();
   const t0 = v.currentTime;
   await until(() => v.currentTime >= t0 + 1, 20000, "playback to advance 1 s");
-  const out = { levels: hls.levels.length, duration: v.duration, seeks: [] };
+  const out = { levels: hls.levels.length, audioTracks: hls.audioTracks.length, duration: v.duration, seeks: [] };
   for (const target of [4.5, 13.2, 17.0]) {
     let landed = -1;
     const seeked = new Promise((res) => v.addEventListener("seeked", () => { landed = v.currentTime; res(); }, { once: true }));
@@ -133,9 +133,10 @@ const hlsPlay = `(async () => {
 })()`
 
 type hlsResult struct {
-	Levels   int     `json:"levels"`
-	Duration float64 `json:"duration"`
-	Seeks    []struct {
+	Levels      int     `json:"levels"`
+	AudioTracks int     `json:"audioTracks"`
+	Duration    float64 `json:"duration"`
+	Seeks       []struct {
 		Target, Landed, After float64
 	} `json:"seeks"`
 	From  int `json:"from"`
@@ -146,10 +147,18 @@ type hlsResult struct {
 // TestHLSJSPlaysSeeksSwitches: hls.js (pinned, from npm) in headless
 // Chromium plays the packager's master playlist of a two-rendition title
 // served by the whole app over Redis, seeks to three positions and
-// switches renditions.
+// switches renditions; with audio muxed and as a rendition group.
 func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
 	js := playerPath(t, hlsjs)
-	srv := newPlayerServer(t, "hls.min.js", js, hlsPage)
+	for _, audio := range []string{"muxed", "group"} {
+		t.Run(audio, func(t *testing.T) { hlsjsPlays(t, js, audio) })
+	}
+}
+
+// hlsjsPlays is TestHLSJSPlaysSeeksSwitches with packaging.hls_audio set
+// to audio.
+func hlsjsPlays(t *testing.T, js, audio string) {
+	srv := newPlayerServer(t, "hls.min.js", js, hlsPage, audio)
 	bctx := newBrowser(t)
 	ctx, cancel := chromedp.NewContext(bctx)
 	defer cancel()
@@ -165,6 +174,9 @@ func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
 	t.Logf("hls.js: %+v", res)
 	if res.Levels != 2 {
 		t.Errorf("hls.js saw %d renditions, want 2", res.Levels)
+	}
+	if want := map[string]int{"muxed": 0, "group": 1}[audio]; res.AudioTracks != want {
+		t.Errorf("hls.js saw %d audio renditions, want %d", res.AudioTracks, want)
 	}
 	if math.Abs(res.Duration-20) > 0.5 {
 		t.Errorf("duration %.3f, want 20", res.Duration)
@@ -185,7 +197,7 @@ func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
 // newPlayerServer serves the whole app (newApp, packaging on, over a real
 // Redis) with a two-rendition title, plus the test's page at
 // /test/player.html and the player's script at /test/SCRIPT.
-func newPlayerServer(t *testing.T, script, js, page string) *httptest.Server {
+func newPlayerServer(t *testing.T, script, js, page string, hlsAudio ...string) *httptest.Server {
 	t.Helper()
 	dir := makeRenditions(t)
 	rs := redistest.Start(t)
@@ -194,7 +206,7 @@ func newPlayerServer(t *testing.T, script, js, page string) *httptest.Server {
 		ChunkSize: 64 << 10,
 		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second},
 		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
-		Packaging: config.Packaging{Enabled: true, SegmentDuration: 6 * time.Second},
+		Packaging: config.Packaging{Enabled: true, SegmentDuration: 6 * time.Second, HLSAudio: strings.Join(hlsAudio, "")},
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
 	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))

@@ -235,6 +235,9 @@ func parse(c *Config, name, raw string) error {
 		if ok, err := parseTLS(c, name, raw); ok {
 			return err
 		}
+		if ok, err := parsePackaging(c, name, raw); ok {
+			return err
+		}
 		return ErrUnknownKey
 	}
 	return nil

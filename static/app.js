@@ -87,6 +87,15 @@ function play(start) {
   if (!it) { title.textContent = path ? `Not found: ${path}` : "Pick a video"; return; }
   title.textContent = it.path;
   info.textContent = `${it.content_type} · ${human(it.size)}`;
+  // HLS, offered where the browser plays it natively: the same cached
+  // bytes, packaged on the fly (/hls/).
+  if (it.hls && video.canPlayType("application/vnd.apple.mpegurl")) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "Play as HLS";
+    b.addEventListener("click", () => { const t = video.currentTime; video.src = it.hls; video.currentTime = t; video.play(); });
+    info.append(" · ", b);
+  }
   if (video.dataset.path !== it.path) {
     video.dataset.path = it.path;
     current = it;

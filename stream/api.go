@@ -25,6 +25,9 @@ type mediaItem struct {
 	// ChunksCached is null when unknown; an estimate when Sampled.
 	ChunksCached *int64 `json:"chunks_cached"`
 	Sampled      bool   `json:"sampled,omitempty"`
+	// HLS is the file's HLS master playlist (signed like URL), for pages
+	// on browsers that play HLS natively; empty when not packaged.
+	HLS string `json:"hls,omitempty"`
 }
 
 // List serves GET /api/media: the library, or with ?path=NAME that one
@@ -83,6 +86,9 @@ func (h *Handler) List(c echo.Context) error {
 		if e.Cached >= 0 {
 			it.ChunksCached = &e.Cached
 		}
+		if h.packaged[strings.ToLower(path.Ext(e.Name))] {
+			it.HLS = h.hlsURL(e.Name, exp)
+		}
 		items = append(items, it)
 	}
 	return c.JSON(http.StatusOK, items)
@@ -123,6 +129,16 @@ func (h *Handler) acquireProbe(c echo.Context) error {
 }
 
 func (h *Handler) releaseProbe() { <-h.probes }
+
+// hlsURL returns the URL of the HLS master playlist of name (see package
+// stream/packager): signed until exp when media URLs are signed.
+func (h *Handler) hlsURL(name string, exp time.Time) string {
+	p := "/hls/" + name + "/master.m3u8"
+	if h.signer == nil {
+		return (&url.URL{Path: p}).EscapedPath()
+	}
+	return h.signer.SignPath(p, exp)
+}
 
 // mediaURL returns the URL that serves name: signed until exp when media
 // URLs are signed.

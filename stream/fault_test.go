@@ -133,6 +133,8 @@ func TestRedisRefusingIsBypass(t *testing.T) {
 	if r := get(t, "GET", s.url("v.mp4"), "Range: bytes=0-49999"); r.header.Get("X-Cache") != "HIT" {
 		t.Fatalf("second request: X-Cache %q, want HIT", r.header.Get("X-Cache"))
 	}
+	// The tier takes the chunk just after the response has its bytes.
+	waitFor(t, func() bool { return s.cache.Stats().LocalHeld > 0 })
 	s.redis.Kill()
 	for _, tt := range []struct {
 		from int

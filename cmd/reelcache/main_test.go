@@ -276,8 +276,14 @@ func TestWarmCommand(t *testing.T) {
 			t.Errorf("%v: error %v, want exit status 2", args, err)
 		}
 	}
+	// 5 chunks, and the indexes of the two MP4s that warm stores for
+	// HLS/DASH (packaging.enabled is on by default), which purge removes
+	// with them.
+	if n := len(rs.Keys(t.Context(), "reelcache:m:*:mp4index")); n != 2 {
+		t.Errorf("warm stored %d MP4 indexes, want 2", n)
+	}
 	out, err = cli("cache", "purge", "--yes")
-	if err != nil || !strings.Contains(out, "purged 5 chunks") {
+	if err != nil || !strings.Contains(out, "purged 7 chunks") {
 		t.Fatalf("purge --yes: %v\n%s", err, out)
 	}
 	// What is left is the purge generation that tells serving instances

@@ -22,6 +22,7 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/static"
 	"github.com/reelcache/reelcache/stream"
+	"github.com/reelcache/reelcache/stream/packager"
 )
 
 func serveCommand() *cobra.Command {
@@ -212,6 +213,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return nil, usageError{err}
 		}
 	}
+	var packaged []string
+	if cfg.Packaging.Enabled {
+		packaged = packager.DefaultExtensions
+	}
 	h, err := stream.New(stream.Options{
 		Files:               a.cache,
 		Extensions:          cfg.Media.Extensions,
@@ -226,6 +231,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		URLTTL:              cfg.Auth.URLTTL,
 		Views:               views(cfg, a.cache),
 		Metrics:             metrics,
+		Packaged:            packaged,
 		Logger:              log,
 	})
 	if err != nil {
@@ -263,6 +269,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.admin.HideBanner, a.admin.HidePort = true, true
 		a.admin.Logger.SetOutput(io.Discard)
 		stream.RegisterOps(a.admin, health, metrics)
+	}
+	if cfg.Packaging.Enabled {
+		if err := registerPackager(e, h, a.cache, signer, cfg, log); err != nil {
+			return nil, err
+		}
 	}
 	h.Register(e)
 	a.echo = e

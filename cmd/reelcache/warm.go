@@ -161,6 +161,11 @@ configuration error.`,
 		if err != nil {
 			return err
 		}
+		if cfg.Packaging.Enabled && !*dry && !rep.Interrupted {
+			if n := warmIndexes(ctx, cache, names, log); n > 0 {
+				log.Info("warm: MP4 indexes stored for HLS/DASH", "files", n)
+			}
+		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")

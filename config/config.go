@@ -26,6 +26,7 @@ type Config struct {
 	Auth      Auth   //
 	Admin     Admin  //
 	Log       Log    //
+	Previews  Previews
 	File      string // the config file read; "" when none
 }
 

@@ -217,6 +217,9 @@ func parse(c *Config, name, raw string) error {
 		if ok, err := parseOrigin(c, name, raw); ok {
 			return err
 		}
+		if ok, err := parsePreviews(c, name, raw); ok {
+			return err
+		}
 		return ErrUnknownKey
 	}
 	return nil

@@ -25,6 +25,9 @@ type mediaItem struct {
 	// ChunksCached is null when unknown; an estimate when Sampled.
 	ChunksCached *int64 `json:"chunks_cached"`
 	Sampled      bool   `json:"sampled,omitempty"`
+	// Previews is the URL of the file's WebVTT seek previews, when
+	// Options.Previews is set.
+	Previews string `json:"previews,omitempty"`
 }
 
 // List serves GET /api/media: the library, or with ?path=NAME that one
@@ -73,6 +76,9 @@ func (h *Handler) List(c echo.Context) error {
 		if e.Cached >= 0 {
 			it.ChunksCached = &e.Cached
 		}
+		if h.opts.Previews != nil {
+			it.Previews = h.signedPath(h.opts.Previews(e.Name), exp)
+		}
 		items = append(items, it)
 	}
 	return c.JSON(http.StatusOK, items)
@@ -98,6 +104,15 @@ func (h *Handler) mediaURL(name string, exp time.Time) string {
 		return MediaURL(name)
 	}
 	return h.signer.SignURL(name, exp)
+}
+
+// signedPath returns the URL of the decoded path p: signed until exp when
+// media URLs are signed.
+func (h *Handler) signedPath(p string, exp time.Time) string {
+	if h.signer == nil {
+		return (&url.URL{Path: p}).EscapedPath()
+	}
+	return h.signer.SignPath(p, exp)
 }
 
 // MediaURL returns the URL path that serves name.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,11 +66,17 @@ const grantDomain = "reelcache grant\x00"
 // SignURL returns the signed URL (path and query) of the media file name,
 // valid until exp.
 func (s *Signer) SignURL(name string, exp time.Time) string {
-	path := MediaURL(name)
+	return s.SignPath("/media/"+name, exp)
+}
+
+// SignPath returns the signed URL (escaped path and query) of the decoded
+// URL path p, valid until exp: what RequireSignature accepts for p. Other
+// routes behind MediaMiddleware (seek previews) sign their URLs with it.
+func (s *Signer) SignPath(p string, exp time.Time) string {
 	e := strconv.FormatInt(exp.Unix(), 10)
 	// The MAC covers the decoded path, as the server sees it.
-	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], "/media/"+name, e))
-	return fmt.Sprintf("%s?exp=%s&sig=%s", path, e, sig)
+	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], p, e))
+	return fmt.Sprintf("%s?exp=%s&sig=%s", (&url.URL{Path: p}).EscapedPath(), e, sig)
 }
 
 // Verify checks exp and sig for the decoded URL path at time now. The MAC is

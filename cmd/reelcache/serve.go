@@ -23,6 +23,7 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/static"
 	"github.com/reelcache/reelcache/stream"
+	"github.com/reelcache/reelcache/stream/previews"
 )
 
 func serveCommand() *cobra.Command {
@@ -232,6 +233,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		URLTTL:              cfg.Auth.URLTTL,
 		Metrics:             metrics,
 		Logger:              log,
+		Previews:            previews.VTTPath,
 	})
 	if err != nil {
 		return nil, err
@@ -262,6 +264,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		stream.RegisterOps(a.admin, a.cache, metrics)
 	}
 	h.Register(e)
+	registerPreviews(ctx, e, cfg, a.cache, h, signer, metrics, log)
 	a.echo = e
 	return a, nil
 }

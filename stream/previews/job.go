@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// errFarKeyframes: a keyframes-only pass was stopped at the first pair of
+// keyframes too far apart for the tiles between them.
+var errFarKeyframes = errors.New("previews: keyframes too far apart")
+
 // errChanged: the file changed between the request and the job; the job's
 // version is not the one asked for.
 var errChanged = errors.New("previews: file changed")
@@ -75,10 +79,12 @@ func (h *Handler) run(ctx context.Context, name, version string) (*Result, error
 	}
 	defer os.RemoveAll(dir)
 	gap, err := h.ffmpeg(ctx, src.URL, dir, r)
-	if err == nil && gap > keyframeSlack*iv {
-		h.log.Debug("previews: keyframes too far apart, decoding every frame", "file", name, "max_gap_s", gap, "interval_s", iv)
+	if errors.Is(err, errFarKeyframes) || (err == nil && gap > keyframeSlack*iv) {
+		h.log.Debug("previews: keyframes too far apart, decoding every frame", "file", name, "gap_s", gap, "interval_s", iv)
 		r.Keyframe = false
-		_, err = h.ffmpeg(ctx, src.URL, dir, r)
+		if err = clearDir(dir); err == nil {
+			_, err = h.ffmpeg(ctx, src.URL, dir, r)
+		}
 	}
 	if err != nil {
 		return nil, blame(err)
@@ -103,7 +109,8 @@ func (h *Handler) run(ctx context.Context, name, version string) (*Result, error
 // ffmpeg runs one ffmpeg pass writing r's sprite sheets into dir
 // (sprite-0.jpg, ...). With r.Keyframe it decodes only keyframes and
 // returns the largest gap between two of them (and from the last to the
-// end), in seconds.
+// end), in seconds, or stops at the first gap too large for the interval
+// (errFarKeyframes).
 func (h *Handler) ffmpeg(ctx context.Context, url, dir string, r *Result) (gap float64, err error) {
 	args := []string{"-hide_banner", "-nostdin", "-nostats", "-v", "info", "-xerror"}
 	filter := ""
@@ -139,6 +146,14 @@ func (h *Handler) ffmpeg(ctx context.Context, url, dir string, r *Result) (gap f
 					gap = max(gap, t-last)
 				}
 				last = t
+				if gap > keyframeSlack*r.Interval {
+					// Not worth finishing: every frame will be
+					// decoded instead. Stop reading the video now.
+					cmd.Process.Kill()
+					io.Copy(io.Discard, stderr)
+					cmd.Wait()
+					return gap, errFarKeyframes
+				}
 			}
 			continue
 		}
@@ -154,6 +169,14 @@ func (h *Handler) ffmpeg(ctx context.Context, url, dir string, r *Result) (gap f
 		gap = max(gap, r.Duration-last)
 	}
 	return gap, nil
+}
+
+// clearDir removes what a pass left in dir.
+func clearDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Mkdir(dir, 0o700)
 }
 
 // setWaitDelay bounds how long Wait waits for a killed tool's pipes.

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/reelcache/reelcache/internal/redistest"
+)
+
+// previewState is what the page shows above its seek bar.
+type previewState struct {
+	Hidden     bool    `json:"hidden"`
+	TileHidden bool    `json:"tileHidden"`
+	Image      string  `json:"image"`
+	Position   string  `json:"position"`
+	Time       float64 `json:"time"`
+	Text       string  `json:"text"`
+	X, Y       float64 // the tile's place in the viewport, border included
+	DPR        float64 // device pixels per CSS pixel
+}
+
+const readPreview = `(() => {
+  const p = document.getElementById("preview"), tile = document.getElementById("preview-tile");
+  return { hidden: p.hidden, tileHidden: tile.hidden, image: getComputedStyle(tile).backgroundImage,
+    position: tile.style.backgroundPosition, time: parseFloat(p.dataset.time || "-1"),
+    text: document.getElementById("preview-time").textContent,
+    X: tile.getBoundingClientRect().left, Y: tile.getBoundingClientRect().top, DPR: devicePixelRatio };
+})()`
+
+// TestBrowserSeekPreviews: in headless Chromium, hovering the player's seek
+// bar at 25%, 50% and 75% shows the tile of that time (the sprite and offset
+// of the WebVTT cue, and a picture closer to the video's frame at that time
+// than to the frame 30 s away), with the time; a file without previews (a
+// WebM) shows the time alone.
+func TestBrowserSeekPreviews(t *testing.T) {
+	ffmpegPath := redistest.Require(t, "ffmpeg")
+	media := t.TempDir()
+	clip := filepath.Join(media, "clip.mp4")
+	out, err := exec.Command(ffmpegPath, "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10:duration=90",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	webm, err := os.ReadFile(filepath.Join(samples(t), "sample.webm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(media, "sample.webm"), webm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs := redistest.Start(t)
+	s := startServe(t, "--media-root", media, "--redis-url", rs.URL(), "--previews-wait", "2m")
+	code, _, body := httpGet(t, s.url+"/previews/clip.mp4.vtt")
+	if code != http.StatusOK {
+		t.Fatalf("GET the clip's previews: %d %s", code, body)
+	}
+	vtt := string(body)
+	cues := regexp.MustCompile(`(?m)^(\S+)#xywh=(\d+),(\d+),160,90$`).FindAllStringSubmatch(vtt, -1)
+	if len(cues) != 90 {
+		t.Fatalf("%d cues of 160x90 tiles in:\n%.300s", len(cues), vtt)
+	}
+
+	bctx := newBrowser(t)
+	ctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/#clip.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	ready, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("seek").dataset.previews === "ready" && isFinite(document.getElementById("video").duration)`,
+		chromedp.WithPollingTimeout(60*time.Second)))
+	if err != nil || !ready {
+		t.Fatalf("page never had the clip's previews: %v", err)
+	}
+	dir := t.TempDir()
+	if d := os.Getenv("SEEK_PREVIEW_SHOTS"); d != "" {
+		dir = d
+	}
+	for _, f := range []float64{0.25, 0.5, 0.75} {
+		st, tile := hoverSeek(t, ctx, f)
+		sec := f * 90
+		k := int(sec)
+		want := cues[k]
+		if st.Hidden || st.TileHidden {
+			t.Fatalf("%.0f%%: no preview shown: %+v", f*100, st)
+		}
+		if math.Abs(st.Time-sec) > 0.5 {
+			t.Errorf("%.0f%%: preview for %.2fs, want about %.2fs", f*100, st.Time, sec)
+		}
+		if !strings.Contains(st.Image, want[1]) {
+			t.Errorf("%.0f%%: background %s, want the sprite %s", f*100, st.Image, want[1])
+		}
+		if wantPos := fmt.Sprintf("-%spx -%spx", want[2], want[3]); st.Position != wantPos {
+			t.Errorf("%.0f%%: background position %q, want %q (cue %d)", f*100, st.Position, wantPos, k)
+		}
+		if st.Text != fmt.Sprintf("%d:%02d", int(st.Time)/60, int(st.Time)%60) {
+			t.Errorf("%.0f%%: time shown %q for %.2fs", f*100, st.Text, st.Time)
+		}
+		// The pixels Chromium drew: the frame at the cue's time, not one 30 s away.
+		far := k + 30
+		if far >= 90 {
+			far = k - 30
+		}
+		at, away := psnrRGB(tile, frameRGB(t, ffmpegPath, clip, float64(k))), psnrRGB(tile, frameRGB(t, ffmpegPath, clip, float64(far)))
+		t.Logf("%.0f%%: cue %d at %s, drawn tile PSNR %.1f dB to its frame, %.1f dB to the frame at %ds", f*100, k, st.Position, at, away, far)
+		if at <= away {
+			t.Errorf("%.0f%%: the drawn tile is no closer to the frame at %ds than to 30 s away", f*100, k)
+		}
+		if f == 0.5 {
+			shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "seek-preview-50.png")
+			if err := os.WriteFile(p, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot of the preview at 50%%: %s", p)
+		}
+	}
+
+	// A WebM has no previews (422): the time alone, no tile, no error.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/#sample.webm")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("seek").dataset.previews === "none" && isFinite(document.getElementById("video").duration)`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := hoverSeek(t, ctx, 0.5)
+	if st.Hidden || !st.TileHidden || st.Text == "" {
+		t.Errorf("WebM at 50%%: %+v, want the time alone", st)
+	}
+}
+
+// hoverSeek moves the mouse over the seek bar at fraction f of its width
+// and returns what the page shows, with the tile's pixels as RGB.
+func hoverSeek(t *testing.T, ctx context.Context, f float64) (previewState, []byte) {
+	t.Helper()
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y, W, H float64 }](
+		`(() => { const r = document.getElementById("seek").getBoundingClientRect(); return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X+f*box.W, box.Y+box.H/2),
+		chromedp.Sleep(500*time.Millisecond), // the sprite loads
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[previewState](readPreview))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TileHidden {
+		return st, nil
+	}
+	// The whole viewport, as shown (an element screenshot may scroll, and
+	// the pointer would leave the bar).
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DPR != 1 {
+		t.Fatalf("device pixel ratio %g, want 1", st.DPR)
+	}
+	return st, tileFromShot(t, shot, int(math.Round(st.X))+2, int(math.Round(st.Y))+2)
+}
+
+// tileFromShot returns the 160x90 picture at x0, y0 of a screenshot.
+func tileFromShot(t *testing.T, b []byte, x0, y0 int) []byte {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x0 < 0 || y0 < 0 || x0+160 > img.Bounds().Dx() || y0+90 > img.Bounds().Dy() {
+		t.Fatalf("tile at %d,%d outside the %v screenshot", x0, y0, img.Bounds())
+	}
+	out := make([]byte, 0, 160*90*3)
+	for y := y0; y < y0+90; y++ {
+		for x := x0; x < x0+160; x++ {
+			r, g, b, _ := img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y).RGBA()
+			out = append(out, byte(r>>8), byte(g>>8), byte(b>>8))
+		}
+	}
+	return out
+}
+
+// frameRGB decodes the frame of video at sec, scaled to 160x90, as RGB.
+func frameRGB(t *testing.T, ffmpegPath, video string, sec float64) []byte {
+	t.Helper()
+	out, err := exec.Command(ffmpegPath, "-v", "error", "-ss", strconv.FormatFloat(sec, 'f', 3, 64), "-i", video,
+		"-frames:v", "1", "-vf", "scale=160:90", "-f", "rawvideo", "-pix_fmt", "rgb24", "-").Output()
+	if err != nil || len(out) != 160*90*3 {
+		t.Fatalf("frame at %gs: %d bytes, %v", sec, len(out), err)
+	}
+	return out
+}
+
+func psnrRGB(a, b []byte) float64 {
+	var sum float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		sum += d * d
+	}
+	if sum == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(sum/float64(len(a))))
+}

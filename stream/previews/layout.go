@@ -62,13 +62,15 @@ func spriteRows(n int) int {
 
 // tileHeight returns the height of a tile width pixels wide for a picture
 // w x h with sample aspect ratio sar (width/height of a pixel; 0 means 1),
-// rounded to an even number as the JPEG encoder's chroma wants.
+// rounded to an even number as the JPEG encoder's chroma wants, and at
+// most twice the width (a portrait 9:16 video fits; a file claiming a
+// picture 1 pixel wide does not make a sprite sheet kilometres tall).
 func tileHeight(width, w, h int, sar float64) int {
 	if sar <= 0 {
 		sar = 1
 	}
 	th := float64(width) * float64(h) / (float64(w) * sar)
-	return max(2, int(math.Round(th/2))*2)
+	return min(2*width, max(2, int(math.Round(th/2))*2))
 }
 
 // VTT writes the WebVTT text of r: one cue per tile, from its time to the

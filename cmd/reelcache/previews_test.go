@@ -228,3 +228,43 @@ func psnrRGB(a, b []byte) float64 {
 	}
 	return 10 * math.Log10(255*255/(sum/float64(len(a))))
 }
+
+// TestWarmPreviews: `warm --previews` makes previews after warming, so a
+// warmed file's job reads nothing from the origin, MP4 with its moov at the
+// end included; `cache status` says which files have them, and a purge
+// removes them with the chunks. A WebM gets a stored negative result.
+func TestWarmPreviews(t *testing.T) {
+	redistest.Require(t, "ffmpeg")
+	rs := redistest.Start(t)
+	cli := cacheCLI(t, "--media-root", samples(t), "--redis-url", rs.URL())
+	out, err := cli("warm", "--previews", "sample-moov-at-end.mp4", "sample-faststart.mp4")
+	if err != nil {
+		t.Fatalf("warm --previews: %v\n%s", err, out)
+	}
+	for _, name := range []string{"sample-moov-at-end.mp4", "sample-faststart.mp4"} {
+		if !regexp.MustCompile(`(?m)^previews: ` + regexp.QuoteMeta(name) + `: \d+ tiles every 1s, [\d.]+ [KM]iB read \(0 B from the origin\)`).MatchString(out) {
+			t.Errorf("warm --previews: no line saying %s's previews read nothing from the origin:\n%s", name, out)
+		}
+	}
+	t.Logf("warm --previews:\n%s", out)
+	out, err = cli("warm", "--previews", "sample.webm")
+	if err == nil || !strings.Contains(out, "previews: sample.webm: none: previews are made of MP4 and MOV files") {
+		t.Errorf("warm --previews of a WebM: %v\n%s", err, out)
+	}
+	out, err = cli("cache", "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`sample-faststart\.mp4 .* previews: yes \(\d+ tiles\)`, `sample-moov-at-end\.mp4 .* previews: yes`, `sample\.webm .* previews: none: previews are made of MP4`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("cache status: no line matching %s:\n%s", want, out)
+		}
+	}
+	if out, err := cli("cache", "purge", "sample-faststart.mp4"); err != nil {
+		t.Fatalf("purge: %v\n%s", err, out)
+	}
+	out, _ = cli("cache", "status", "sample-faststart.mp4")
+	if !strings.Contains(out, "previews: no") {
+		t.Errorf("cache status after a purge:\n%s", out)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reelcache/reelcache/chunker"
 )
 
 // errFarKeyframes: a keyframes-only pass was stopped at the first pair of
@@ -44,7 +46,7 @@ func (h *Handler) run(ctx context.Context, name, version string) (*Result, error
 	if f.Size() == 0 {
 		return nil, &badInput{"the file is empty"}
 	}
-	src, err := serveFile(f)
+	src, err := serveFile(f, func(ctx context.Context) (*chunker.File, error) { return h.files.Open(ctx, name) })
 	if err != nil {
 		return nil, fmt.Errorf("loopback source: %w", err)
 	}
@@ -101,7 +103,8 @@ func (h *Handler) run(ctx context.Context, name, version string) (*Result, error
 		}
 		r.Sprites = append(r.Sprites, b)
 	}
-	r.ReadBytes, r.RedisBytes, r.LocalBytes = f.Served()
+	src.Close() // ffmpeg has exited: its requests end, counting what they read
+	r.ReadBytes, r.RedisBytes, r.LocalBytes = src.Served()
 	r.Made, r.Took = time.Now(), time.Since(start)
 	return r, nil
 }

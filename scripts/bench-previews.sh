@@ -6,7 +6,10 @@
 # value deleted), each against the peer: the same ffmpeg command reading the
 # file directly, in the same run. Reports the job's time against the film's
 # duration, its ratio to the peer, the peak RSS of ffmpeg and of reelcache
-# while the job ran, and the bytes the job read by source.
+# while the job ran, and the bytes the job read by source. Then /media/
+# throughput of the warm film with and without a preview job running (of a
+# copy of the film, touched for a new version each round), interleaved, at
+# previews.max_jobs 1.
 #
 # Bounded to about two minutes (most of it making the film, which is kept in
 # WORK for the next run). Usage: scripts/bench-previews.sh [WORK]
@@ -31,7 +34,7 @@ size=$(stat -c %s "$film")
 go build -o "$work/reelcache" ./cmd/reelcache
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rport=$(port)
-redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --maxmemory 1gb --maxmemory-policy allkeys-lru \
+redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --maxmemory 2gb --maxmemory-policy allkeys-lru \
   --dir "$work" >/dev/null &
 rpid=$!
 hport=$(port)
@@ -121,3 +124,24 @@ version=$(curl -sI "$base/media/film.mp4" | tr -d '\r' | awk 'tolower($1) == "et
 start_serve
 job "warm (after reelcache warm)"
 peer
+
+# /media/ throughput while a job runs: a GET of the whole warm film, alone
+# or 0.3 s into a job on a copy (a new version each round), interleaved.
+cp "$film" "$work/media/copy.mp4"
+dl() { curl -s -o /dev/null -w '%{speed_download}' "$base/media/film.mp4"; }
+dl >/dev/null # the local tier and Redis are warm for this process
+alone=() during=()
+for round in 1 2 3; do
+  alone+=("$(dl)")
+  touch "$work/media/copy.mp4"
+  curl -s -o /dev/null "$base/previews/copy.mp4.vtt" &
+  cpid=$!
+  sleep 0.3
+  pgrep -P "$spid" -x ffmpeg >/dev/null || pgrep -P "$spid" -x ffprobe >/dev/null || echo "  (round $round: the job was not running during the GET)"
+  during+=("$(dl)")
+  wait $cpid
+done
+ratio=$(python3 -c 'import sys; a=sorted(map(float, sys.argv[1].split())); d=sorted(map(float, sys.argv[2].split())); print("%.0f %.0f %.2f" % (a[1]/2**20, d[1]/2**20, d[1]/a[1]))' "${alone[*]}" "${during[*]}")
+read -r ma md r <<<"$ratio"
+echo "/media/ GET of the warm film (median of 3, interleaved): alone $ma MiB/s, during a preview job $md MiB/s; during/alone ${r}x"
+rm -f "$work/media/copy.mp4"

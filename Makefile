@@ -8,6 +8,7 @@ GO       ?= go
 FUZZ_SPAN  ?= 150000x
 FUZZ_RANGE ?= 20000x
 FUZZ_PATH  ?= 100000x
+FUZZ_FASTSTART ?= 50000x
 
 .PHONY: all build run test deps vet fuzz bench bench-go loadtest clean
 
@@ -35,6 +36,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSpan$$' -fuzztime $(FUZZ_SPAN) ./chunker
 	$(GO) test -run '^$$' -fuzz '^FuzzRangeHandler$$' -fuzztime $(FUZZ_RANGE) ./stream
 	$(GO) test -run '^$$' -fuzz '^FuzzMediaPath$$' -fuzztime $(FUZZ_PATH) ./stream
+	$(GO) test -run '^$$' -fuzz '^FuzzBuild$$' -fuzztime $(FUZZ_FASTSTART) ./stream/faststart
+	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZ_FASTSTART) ./stream/faststart
 
 # The Go benchmarks, then the scenarios against nginx and the other peers
 # (scripts/bench.sh, which writes BENCHMARKS.md). A failed Go benchmark

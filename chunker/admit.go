@@ -4,7 +4,8 @@ import "sync"
 
 // admission decides whether a chunk missed in the cache is worth caching
 // yet: only once min_uses different requests have missed it, as nginx's
-// proxy_cache_min_uses does. With the default of 1 every miss is cached.
+// proxy_cache_min_uses does. With MinUses 1 every miss is cached; the
+// server's default is DefaultMinUses (2).
 // Higher values suit a long tail of media mostly read once: a chunk read a
 // single time then costs a direct origin read, not a fill of Redis that
 // nobody reads back (on a cold long tail the Redis write was a third of the

@@ -64,7 +64,9 @@ func (f *File) startFlight(i, off int64) *flight {
 		fl.ref()
 		return fl
 	}
-	if !keep || f.mode == readNormal && !c.admit.admit(key, f.id) {
+	// cache.min_uses counts misses that would fill Redis; with fill off the
+	// local tier's own doorkeeper (wantLocal) has decided.
+	if !keep || f.mode == readNormal && c.fill != FillOff && !c.admit.admit(key, f.id) {
 		return nil
 	}
 	buf, held, ok := c.takeBuffer(ce - cs)

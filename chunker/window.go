@@ -1,6 +1,7 @@
 package chunker
 
 import (
+	"errors"
 	"time"
 
 	"github.com/reelcache/reelcache/chunker/store"
@@ -122,12 +123,21 @@ func (f *File) load(off, probeTo int64) error {
 		held, ok := f.c.tryAcquire(w.cost())
 		if !ok {
 			// The budget is tight: shrink to the smallest window, and
-			// wait only for that much.
+			// wait only for that much; unless the origin is a local file,
+			// which sends these bytes with no memory at all (sendfile):
+			// then the window holds nothing and its bytes are a miss.
 			f.winSize = minWindow
 			w = f.plan(off)
-			var err error
-			if held, err = f.c.acquire(f.ctx, w.cost()); err != nil {
-				return err
+			if held, ok = f.c.tryAcquire(w.cost()); !ok && f.OSFile() != nil && f.mode == readNormal {
+				w.err = errBudgetFull
+				f.win, f.winAt = w, time.Now()
+				return nil
+			}
+			if !ok {
+				var err error
+				if held, err = f.c.acquire(f.ctx, w.cost()); err != nil {
+					return err
+				}
 			}
 		}
 		w.held = held
@@ -154,6 +164,11 @@ func (f *File) load(off, probeTo int64) error {
 	f.startPrefetch(w.end)
 	return nil
 }
+
+// errBudgetFull is a window's error when it was not fetched because the
+// in-flight budget had no room and its bytes could be sent from a local
+// file instead.
+var errBudgetFull = errors.New("chunker: in-flight budget full")
 
 // cost is the in-flight budget a window's fetch takes: the bytes of its
 // pieces, or of their whole chunks when fetched whole.

@@ -34,6 +34,7 @@ type Config struct {
 type Media struct {
 	Root       string   // directory served under /media/ when Origin.URL is empty
 	Extensions []string // lower-case extensions without the dot, e.g. "mp4"
+	Faststart  bool     // serve moov-at-end MP4/MOV with the moov first (stream/faststart)
 	Origin     Origin   // a remote origin instead of Root
 }
 
@@ -88,6 +89,10 @@ type HTTP struct {
 	// limit_rate_after); 0 means no limit.
 	LimitRate      int64
 	LimitRateAfter int64
+
+	TLS            TLS           // HTTPS on Listen; off when neither files nor ACME are set
+	RedirectListen string        // plain-HTTP listener redirecting to HTTPS; "": none
+	HSTS           time.Duration // Strict-Transport-Security max-age; 0: none
 }
 
 // Auth turns on signed media URLs and page grants.

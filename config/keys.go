@@ -7,6 +7,7 @@ import (
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
 	"github.com/reelcache/reelcache/stream"
+	"github.com/reelcache/reelcache/stream/faststart"
 
 	"github.com/spf13/pflag"
 )
@@ -30,6 +31,7 @@ var keys = append([]key{
 	{"listen", "127.0.0.1:8080", "listen", "address to serve HTTP on (host:port)"},
 	{"media.root", "./media", "media-root", "directory of the videos served under /media/"},
 	{"media.extensions", strings.Join(stream.DefaultExtensions, ","), "media-extensions", "file extensions served (comma-separated)"},
+	{"media.faststart", strconv.FormatBool(faststart.DefaultOn), "media-faststart", "serve moov-at-end MP4/MOV files with the moov first (same size, own ETag); false: their own bytes"},
 	{"chunk.size", sizeString(chunker.DefaultChunkSize), "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
 	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
 	{"redis.key_prefix", store.DefaultPrefix, "redis-key-prefix", "prefix of every Redis key"},
@@ -48,7 +50,7 @@ var keys = append([]key{
 	{"cache.local_bytes", sizeString(chunker.DefaultLocalBytes), "cache-local-bytes", "local tier: chunk files in front of Redis for chunks several viewers read, sent with sendfile (0: off)"},
 	{"cache.local_dir", "", "cache-local-dir", "where the local tier keeps its chunk files (a private directory inside it; default: the system's temporary directory)"},
 	{"cache.integrity_key", "", "cache-integrity-key", "key of the HMAC-SHA256 tags on cached chunks: whoever writes to Redis without it cannot change what viewers get (empty: CRC-32C checksums, which catch damage)"},
-	{"cache.min_uses", "1", "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
+	{"cache.min_uses", strconv.Itoa(chunker.DefaultMinUses), "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
 	{"cache.settle", chunker.DefaultSettle.String(), "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
 	{"http.max_ranges", strconv.Itoa(stream.DefaultMaxRanges), "http-max-ranges", "ranges honoured in one request; more get the whole file"},
 	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
@@ -61,7 +63,7 @@ var keys = append([]key{
 	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
-}, append(originKeys, previewKeys...)...)
+}, append(append(originKeys, tlsKeys...), previewKeys...)...)
 
 // DefaultCacheControl is http.cache_control's default: browsers and CDNs
 // may reuse media bytes for a minute, then must ask again (a 304 when the

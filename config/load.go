@@ -29,11 +29,18 @@ type Error struct {
 	Err    error
 }
 
+// Error names the key, the value and the source, but never a value under
+// a key whose name could hold a secret (secretName), nor any URL's user
+// info or query string (redactURLs), even in the wrapped error's text.
 func (e *Error) Error() string {
 	if e.Value == "" && e.Key == "" {
-		return fmt.Sprintf("%s: %v", e.Source, e.Err)
+		return redactURLs(fmt.Sprintf("%s: %v", e.Source, e.Err))
 	}
-	return fmt.Sprintf("%s: %s %q: %v", e.Source, e.Key, e.Value, e.Err)
+	v := e.Value
+	if secretName(e.Key) {
+		v = notShown
+	}
+	return redactURLs(fmt.Sprintf("%s: %s %q: %v", e.Source, e.Key, v, e.Err))
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -174,9 +181,13 @@ func (l *loader) config() (*Config, error) {
 		if k.name == "auth.signing_key" {
 			sk, err := signingKeys(l.v.Get(k.name))
 			if err != nil {
-				errs = append(errs, &Error{Key: k.name, Value: "(secret, not shown)", Source: l.source(k), Err: err})
+				errs = append(errs, &Error{Key: k.name, Value: notShown, Source: l.source(k), Err: err})
 			}
 			c.Auth.SigningKeys = sk
+			continue
+		}
+		if err := l.checkMapValues(k); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		raw := l.raw(k.name)
@@ -185,7 +196,7 @@ func (l *loader) config() (*Config, error) {
 		}
 	}
 	if len(errs) == 0 {
-		errs = l.checkOrigin(c)
+		errs = append(l.checkOrigin(c), l.checkTLS(c)...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

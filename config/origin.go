@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -60,6 +61,25 @@ func isMapSubKey(k string) bool {
 	return slices.ContainsFunc(mapKeys, func(m string) bool { return strings.HasPrefix(k, m+".") })
 }
 
+// checkMapValues refuses a map key (mapKeys) whose map holds a value that
+// is not a string, naming the sub-key: fmt.Sprint would turn a nested map
+// into "map[token:abc]", and YAML reads 0123 as the number 83 (issue 21
+// item 10). The value is not shown: it is a header's.
+func (l *loader) checkMapValues(k key) error {
+	m, ok := l.v.Get(k.name).(map[string]any)
+	if !ok || !slices.Contains(mapKeys, k.name) {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(m))
+	for _, name := range names {
+		if _, ok := m[name].(string); !ok {
+			return &Error{Key: k.name + "." + name, Value: notShown, Source: l.source(k),
+				Err: errors.New("want a string: write the value in quotes (YAML reads 0123 as a number, and a: b as a map)")}
+		}
+	}
+	return nil
+}
+
 // mapRaw encodes a map value as JSON, the form parseHeaders reads.
 func mapRaw(m map[string]any) string {
 	s := make(map[string]string, len(m))
@@ -74,12 +94,10 @@ func mapRaw(m map[string]any) string {
 // string of a URL, and with header values hidden.
 func display(name, raw string) string {
 	switch name {
-	case "cache.integrity_key":
-		return "(secret, not shown)"
-	case "media.origin", "media.http.manifest", "media.s3.endpoint":
-		if raw != "" {
-			return origin.Redact(raw)
-		}
+	case "cache.integrity_key", "http.tls.acme.storage_key":
+		return notShown
+	case "media.origin", "media.http.manifest", "media.s3.endpoint", "redis.url":
+		return redactURLs(raw)
 	case "media.http.headers":
 		h, err := parseHeaders(raw)
 		if err != nil {
@@ -146,6 +164,9 @@ func parseOrigin(c *Config, name, raw string) (ok bool, err error) {
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return true, errors.New("not a URL: want https://host[:port], or empty for AWS")
+			}
+			if err := origin.CheckEndpointSecrets(u); err != nil {
+				return true, err
 			}
 		}
 		o.S3Endpoint = raw

@@ -18,6 +18,13 @@ import (
 	"github.com/reelcache/reelcache/stream"
 )
 
+// Upper bounds of values that have no natural one: a size or count past
+// them is a typo, and past an int64 a number would wrap negative.
+const (
+	maxInflightBytes = 1 << 40 // cache.max_inflight_bytes
+	maxMaxRanges     = 1000    // http.max_ranges (parsing stops past it)
+)
+
 // parse validates raw and stores it in c.
 func parse(c *Config, name, raw string) error {
 	switch name {
@@ -41,6 +48,12 @@ func parse(c *Config, name, raw string) error {
 			return err
 		}
 		c.Media.Extensions = exts
+	case "media.faststart":
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.Media.Faststart = b
 	case "chunk.size":
 		n, err := humanize.ParseBytes(raw)
 		if err != nil {
@@ -135,8 +148,10 @@ func parse(c *Config, name, raw string) error {
 		c.Cache.Readahead = n
 	case "cache.max_inflight_bytes":
 		n, err := humanize.ParseBytes(raw)
-		if err != nil || n < 1<<20 {
-			return errors.New("want a size of at least 1MiB, such as 256MiB")
+		if err != nil || n < 1<<20 || n > maxInflightBytes {
+			// Past an int64, the budget would wrap negative and stop
+			// applying (issue 21 item 10).
+			return errors.New("want a size of at least 1MiB and at most 1TiB, such as 256MiB")
 		}
 		c.Cache.MaxInflightBytes = int64(n)
 	case "cache.local_bytes":
@@ -166,8 +181,8 @@ func parse(c *Config, name, raw string) error {
 		c.Cache.Settle = d
 	case "http.max_ranges":
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 {
-			return errors.New("want a positive number, e.g. 16")
+		if err != nil || n < 1 || n > maxMaxRanges {
+			return fmt.Errorf("want a positive number, at most %d, e.g. 16", maxMaxRanges)
 		}
 		c.HTTP.MaxRanges = n
 	case "http.max_streams_per_client":
@@ -218,6 +233,9 @@ func parse(c *Config, name, raw string) error {
 			return err
 		}
 		if ok, err := parsePreviews(c, name, raw); ok {
+			return err
+		}
+		if ok, err := parseTLS(c, name, raw); ok {
 			return err
 		}
 		return ErrUnknownKey

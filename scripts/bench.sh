@@ -15,7 +15,8 @@
 # (scripts/bench-remote.sh). Every reelcache row reports the bytes it served
 # from Redis, its local tier and the origin, from its /metrics.
 #
-# Env: ROUNDS (3), DUR (3s), VIEWERS (500), VIEWER_DUR (10s), BIG_FILES (4 x 64 MiB),
+# Env: ROUNDS (3), DUR (3s), VIEWERS (500, at 8 Mbit/s), VIEWERS2 (2000, at 2 Mbit/s: the
+# same bandwidth on four times the connections), VIEWER_DUR (10s), BIG_FILES (4 x 64 MiB),
 # LOCAL (384MiB: the media fits), TAIL_FILES (300, 0.5-1.5 MiB each),
 # SLOW_ROUNDS (2), SLOW_DUR ($DUR), SLOW_LATENCY (8ms), SLOW_RATE (80MB/s),
 # REMOTE_LATENCY (10ms), REMOTE_RATE (80MB/s); KEEP=1 keeps the work directory (logs);
@@ -27,6 +28,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-3s}
 VIEWERS=${VIEWERS:-500}
+VIEWERS2=${VIEWERS2:-2000}
 VIEWER_DUR=${VIEWER_DUR:-10s}
 BIG_FILES=${BIG_FILES:-4}
 LOCAL=${LOCAL:-384MiB}
@@ -59,6 +61,9 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 # instead of this checkout's.
 RC=${BENCH_BIN:-bin/reelcache}
 [ -n "${BENCH_BIN:-}" ] || go build -o bin/reelcache ./cmd/reelcache
+# The integrity A/B: the same code with the check of cached values off
+# (chunker/store/check_off.go), never shipped.
+go build -tags reelcache_nocheck -o bin/reelcache-nocheck ./cmd/reelcache
 go build -o bin/reelbench ./cmd/reelbench
 
 work=$(mktemp -d)
@@ -112,6 +117,7 @@ default_local=$("$RC" serve --help | sed -n 's/.*--cache-local-bytes .*(default 
 default_local_bytes=$(to_bytes "${default_local:-0}")
 if [ "$default_local_bytes" -gt 0 ]; then
 	hot_bytes=$((default_local_bytes * 3 / 4 >> 20 << 20))
+	[ "$hot_bytes" -le $((256 << 20)) ] || hot_bytes=$((256 << 20)) # fits; bounded to keep the run short
 else
 	hot_bytes=$((48 << 20))
 fi
@@ -140,14 +146,15 @@ serve() {
 	[ "$root" = none ] || args+=(--media-root "$root")
 	launch "$name" "$port" "$RC" serve "${args[@]}" "$@"
 }
-serve rc-warm 0 --cache-local-bytes 0
+serve rc-warm 0 --cache-local-bytes 0 --cache-min-uses 1 # cold start rows: every miss cached, coalesced
+RC=bin/reelcache-nocheck serve rc-nocheck 0 --cache-local-bytes 0
 serve rc-local 0 --cache-local-bytes "$LOCAL"
-serve rc-cold-local 0 --cache-local-bytes "$LOCAL" # untouched until the second cold start
+serve rc-cold-local 0 --cache-local-bytes "$LOCAL" --cache-min-uses 1 # untouched until the second cold start
 serve rc-off off
 serve rc-default 0 # the default configuration
 serve rc-tail 1    # the default configuration, emptied before each round of the long tail
 flushdb 1 >"$work/run/rc-tail.clean"
-serve rc-tail2 2 --cache-min-uses 2 # the same with cache.min_uses 2, for a long tail read once
+serve rc-tail2 2 --cache-min-uses 1 # the same caching every miss (cache.min_uses 1, the default before issue 20)
 flushdb 2 >"$work/run/rc-tail2.clean"
 nport=$(free_port)
 launch nginx "$nport" "$NGINX" -c "$(nginx_conf nginx "$nport" "location /media/ { alias $media/; sendfile on; tcp_nopush on; }")" -e "$work/log/nginx-error.log"
@@ -163,11 +170,12 @@ tgt t_nginx nginx nginx
 tgt t_plain servecontent plain
 tgt t_goredis goredis-peer goredis
 tgt t_warm reelcache-warm rc-warm
+tgt t_nocheck reelcache-warm-unchecked rc-nocheck
 tgt t_local reelcache-local rc-local
 tgt t_off reelcache-off rc-off
 tgt t_default reelcache-default rc-default
 tgt t_tail reelcache-default-cold rc-tail -- "reset=$ctl rc-tail"
-tgt t_tail2 reelcache-min-uses-2-cold rc-tail2 -- "reset=$ctl rc-tail2"
+tgt t_tail2 reelcache-min-uses-1-cold rc-tail2 -- "reset=$ctl rc-tail2"
 out=$work/section.md
 json=bench-results.jsonl
 : >"$json"
@@ -186,7 +194,7 @@ ranges() {
 		local peer=()
 		[ "$c" = 8 ] && peer=("${t_goredis[@]}")
 		compare -root "$media" -match '*' -scenario ranges -clients "$c" -duration "$DUR" -rounds "$ROUNDS" -label "ranges-$c" \
-			"${t_nginx[@]}" "${t_plain[@]}" "${peer[@]}" "${t_warm[@]}" "${t_local[@]}" "${t_off[@]}"
+			"${t_nginx[@]}" "${t_plain[@]}" "${peer[@]}" "${t_warm[@]}" "${t_nocheck[@]}" "${t_local[@]}" "${t_off[@]}"
 		echo
 	done
 }
@@ -209,6 +217,11 @@ viewers() {
 	fi
 	compare -root "$media" -match '*' -scenario viewers -clients "$VIEWERS" -duration "$VIEWER_DUR" -rounds 1 -label "viewers-$VIEWERS" "${t_viewers[@]}"
 	echo
+	echo "### $VIEWERS2 viewers at 2 Mbit/s each for $VIEWER_DUR: the same bandwidth on four times the connections"
+	echo
+	compare -root "$media" -match '*' -scenario viewers -clients "$VIEWERS2" -bitrate 2000000 -duration "$VIEWER_DUR" -rounds 1 \
+		-label "viewers-$VIEWERS2" "${t_nginx[@]}" "${t_warm[@]}" "${t_default[@]}"
+	echo
 }
 hot_video() {
 	local c
@@ -218,16 +231,29 @@ hot_video() {
 		compare -root "$media" -match 'hot/*' -scenario ranges -clients "$c" -duration "$DUR" -rounds "$ROUNDS" -label "hot-$c" \
 			"${t_nginx[@]}" "${t_default[@]}"
 		echo
+		echo "The same with wrk (\`wrk -t1 -c$c\`, the same random 1 MiB ranges; its TTFB columns are whole-response latency):"
+		echo
+		compare -generator wrk -root "$media" -match 'hot/*' -scenario ranges -clients "$c" -duration "$DUR" -rounds "$ROUNDS" -label "hot-$c-wrk" \
+			"${t_nginx[@]}" "${t_default[@]}"
+		echo
 	done
 }
 long_tail() {
 	echo "### Cold long tail: $TAIL_FILES files of 0.5-1.5 MiB, each read whole once, 16 clients"
 	echo
 	echo "reelcache-default-cold starts each round with its Redis database emptied and restarted (empty local tier);"
-	echo "reelcache-min-uses-2-cold is the same with \`cache.min_uses: 2\` (a chunk is cached on its second miss)."
+	echo "reelcache-min-uses-1-cold is the same with \`cache.min_uses: 1\` (every miss cached; the default is 2, a chunk cached on its second miss);"
+	echo "nginx-slice-cold: nginx \`proxy_cache\` + \`slice 1m\` in front of an nginx origin, its cache emptied before each round:"
+	echo "the fair peer for a cache that is filling."
 	echo
+	local oport a
+	oport=$(free_port)
+	launch tail-origin "$oport" "$NGINX" -c "$(nginx_conf tail-origin "$oport" "location / { root $media; sendfile on; tcp_nopush on; }")" \
+		-e "$work/log/tail-origin-error.log"
+	nginx_slice_on tail-slice "$oport"
+	tgt a nginx-slice-cold tail-slice -- "reset=$ctl tail-slice"
 	compare -root "$media" -match 'tail/*' -scenario once -clients 16 -duration 60s -rounds "$ROUNDS" -label tail -settle 300ms \
-		"${t_nginx[@]}" "${t_tail[@]}" "${t_tail2[@]}" "${t_off[@]}"
+		"${t_nginx[@]}" "${t_tail[@]}" "${t_tail2[@]}" "${a[@]}" "${t_off[@]}"
 	echo
 }
 cold_starts() {
@@ -245,7 +271,8 @@ cold_starts() {
 {
 	echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, reelcache $(git describe --always --dirty 2>/dev/null)${BENCH_BIN:+ (binary $BENCH_BIN)}, $(go version | cut -d' ' -f3), $("$NGINX" -v 2>&1 | cut -d' ' -f3), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')."
 	echo "Medians of $ROUNDS interleaved rounds of $DUR each (slow storage and remote origin: $SLOW_ROUNDS of $SLOW_DUR); ratios against the first row. Reproduce: \`make bench\`."
-	echo "reelcache-warm: every chunk in Redis (\`reelcache warm\`), no local tier; reelcache-local: the same Redis plus \`cache.local_bytes: $LOCAL\`,"
+	echo "reelcache-warm: every chunk in Redis (\`reelcache warm\`), no local tier; reelcache-warm-unchecked: the same built with the check of cached"
+	echo "values off (\`-tags reelcache_nocheck\`, never shipped: what the integrity check costs); reelcache-local: the same Redis plus \`cache.local_bytes: $LOCAL\`,"
 	echo "which fills as requests come (a chunk enters on its second request); reelcache-off: no Redis (sendfile); reelcache-default: no settings"
 	echo "but the media root and Redis (\`cache.local_bytes\` defaults to ${default_local:-?}); goredis-peer: \`reelbench redispeer\`, one go-redis pipeline"
 	echo "per 2 MiB window from the same Redis chunks, the Redis path's ceiling. \"served MB\": bytes served from Redis / the local tier / the origin,"

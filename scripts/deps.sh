@@ -4,7 +4,10 @@
 # chromium (the browser tests), nginx (an HTTP origin), versitygw (an S3
 # origin; `go install` into $(go env GOPATH)/bin, where the tests look),
 # prlimit (the out-of-descriptors test), fusermount3 (the benchmark's slow
-# FUSE storage, cmd/reelbench). As root it uses apt-get; otherwise it says
+# FUSE storage, cmd/reelbench), wrk (the benchmark's second load
+# generator), pebble and pebble-challtestsrv (the ACME test CA; go install,
+# like versitygw), certutil (puts a test CA in the NSS database Chromium
+# trusts, for the HTTPS browser test). As root it uses apt-get; otherwise it says
 # what to install. Under CI=true a missing tool is an error; elsewhere the
 # tests that need it skip with a message.
 #
@@ -21,9 +24,11 @@ declare -A pkg=(
 	[nginx]=nginx-light
 	[prlimit]=util-linux
 	[fusermount3]=fuse3
+	[wrk]=wrk
+	[certutil]=libnss3-tools
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 wrk pebble certutil)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
@@ -48,6 +53,34 @@ for i in "${!want[@]}"; do
 	fi
 done
 want=("${want[@]}")
+
+# --- tls (issue 24): Pebble, the ACME test CA, and its DNS/challenge test
+# server, for cmd/reelcache/acme_test.go. Go programs: go install them into
+# $(go env GOPATH)/bin, where the tests look.
+PEBBLE_VERSION=v2.10.3
+for i in "${!want[@]}"; do
+	[ "${want[$i]}" = pebble ] || continue
+	unset 'want[i]'
+	gobin=$(go env GOBIN)
+	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
+	for tool in pebble pebble-challtestsrv; do
+		if command -v "$tool" >/dev/null 2>&1 || [ -x "$gobin/$tool" ]; then
+			continue
+		fi
+		echo "deps: installing $tool into $gobin (go install github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION)" >&2
+		if ! (cd "${TMPDIR:-/tmp}" && GOFLAGS= go install "github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION"); then
+			msg="deps: could not install $tool: run go install github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION"
+			if [ "${CI:-}" = true ]; then
+				echo "$msg" >&2
+				status=1
+			else
+				echo "$msg (the ACME tests will skip)" >&2
+			fi
+		fi
+	done
+done
+want=("${want[@]}")
+# --- end tls
 
 missing=()
 for p in "${want[@]}"; do

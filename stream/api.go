@@ -50,9 +50,19 @@ func (h *Handler) List(c echo.Context) error {
 	if err := h.acquireProbe(c); err != nil {
 		return err
 	}
-	entries, err := h.files.List(c.Request().Context(), keep)
+	var entries []chunker.Entry
+	var err error
+	if only != "" {
+		entries, err = h.lookup(c, only, keep)
+	} else {
+		entries, err = h.files.List(c.Request().Context(), keep)
+	}
 	h.releaseProbe()
 	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he // lookup's, already mapped
+		}
 		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 			return h.openError(c, err)
 		}
@@ -82,6 +92,29 @@ func (h *Handler) List(c echo.Context) error {
 		items = append(items, it)
 	}
 	return c.JSON(http.StatusOK, items)
+}
+
+// lookup answers ?path=NAME with one Open of the origin (a remote origin's
+// metadata is asked with one HEAD per media.origin_ttl), never a listing
+// (issue 21 item 2: with S3 a lookup paged through the whole bucket), and
+// the cache's bounded Summary of it. A name keep refuses, or that is not a
+// file there, gives no entry, as a listing would; an origin that fails is
+// the error openError maps.
+func (h *Handler) lookup(c echo.Context, name string, keep func(string) bool) ([]chunker.Entry, error) {
+	if !keep(name) {
+		return nil, nil
+	}
+	s, err := h.files.Summary(c.Request().Context(), name)
+	switch {
+	case err == nil, errors.Is(err, chunker.ErrUnavailable):
+		e := s.Entry
+		e.Sampled = s.Sampled
+		return []chunker.Entry{e}, nil
+	case errors.Is(err, chunker.ErrOriginDenied), errors.Is(err, chunker.ErrOriginUnavailable),
+		errors.Is(err, chunker.ErrOriginTimeout), errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return nil, h.openError(c, err)
+	}
+	return nil, nil // not there, not a regular file, outside the root
 }
 
 // acquireProbe waits for one of the maxProbes slots of requests that ask

@@ -29,3 +29,23 @@ func CacheControl(value string) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// NoStoreErrors returns middleware, for Echo.Use, that sends
+// Cache-Control: no-store with every error status (400 and up) that goes
+// through Echo, including those no route's CacheControl sees: 405 for a
+// method a route does not take, an unmatched route's 404, the page's 404
+// (issue 21, "also seen"). A request line net/http refuses itself (a bad
+// %-escape in the path) gets its bare 400 before any handler runs.
+func NoStoreErrors() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			res := c.Response()
+			res.Before(func() {
+				if res.Status >= http.StatusBadRequest {
+					res.Header().Set("Cache-Control", "no-store")
+				}
+			})
+			return next(c)
+		}
+	}
+}

@@ -105,54 +105,86 @@ func TestDifferentialRanges(t *testing.T) {
 		t.Run(fmt.Sprintf("chunk=%d", cs), func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, serverOptions{chunkSize: cs, fill: chunker.FillSync})
-			// Two 1 MiB chunks, twenty 64 KiB ones; the last one short. Kept
-			// small because the race detector checks every byte copied.
-			const size = 1<<20 + 3<<16 + 12345
-			data := s.write(t, "v.mp4", size, uint64(cs))
-			ref := referenceServer(t, s.dir)
-			fi, err := os.Stat(filepath.Join(s.dir, "v.mp4"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			etag := `"` + chunker.VersionOf(fi) + `"`
-			lastMod := fi.ModTime().UTC().Format(http.TimeFormat)
-
-			g := rangeGen{rand.New(rand.NewPCG(uint64(cs), 7)), size}
-			xcache := map[string]int{}
-			policy := 0
-			for i := range 520 {
-				header := []string{"Range: " + g.header()}
-				// Conditional requests ride along on some: If-Range with
-				// the right and a wrong validator, If-None-Match.
-				switch i % 10 {
-				case 7:
-					header = append(header, "If-Range: "+etag)
-				case 8:
-					header = append(header, `If-Range: "other"`)
-				case 9:
-					header = append(header, "If-Range: "+lastMod)
-				}
-				if i%50 == 3 {
-					header = append(header, "If-None-Match: "+etag)
-				}
-				got := get(t, "GET", s.url("v.mp4"), header...)
-				want := get(t, "GET", ref.URL+"/media/v.mp4", header...)
-				if ignoredByPolicy(header[0], size) && want.status == http.StatusPartialContent {
-					// reelcache's range policy: the whole file instead.
-					if got.status != http.StatusOK || !bytes.Equal(got.body, data) {
-						t.Fatalf("%q: status %d, want 200 and the whole file (more than two overlapping ranges)", header, got.status)
-					}
-					policy++
-					continue
-				}
-				compare(t, header, got, want, data)
-				xcache[got.header.Get("X-Cache")]++
-			}
-			t.Logf("X-Cache counts: %v; %d answered whole by the overlap policy", xcache, policy)
-			if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
-				t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
-			}
+			differentialRanges(t, s, cs, http.DefaultTransport)
 		})
+	}
+}
+
+// TestDifferentialRangesHTTP2 is TestDifferentialRanges over HTTP/2 (TLS,
+// ALPN h2): the same answers, byte for byte, and every one of them h2.
+func TestDifferentialRangesHTTP2(t *testing.T) {
+	for _, cs := range []int64{64 << 10, 1 << 20} {
+		t.Run(fmt.Sprintf("chunk=%d", cs), func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, serverOptions{chunkSize: cs, fill: chunker.FillSync, h2: true})
+			differentialRanges(t, s, cs, onlyH2{t, s.srv.Client().Transport})
+		})
+	}
+}
+
+// onlyH2 fails the test on a response that is not HTTP/2.
+type onlyH2 struct {
+	t  testing.TB
+	rt http.RoundTripper
+}
+
+func (o onlyH2) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := o.rt.RoundTrip(req)
+	if err == nil && res.ProtoMajor != 2 {
+		o.t.Errorf("%s %s: answered over %s, want HTTP/2", req.Method, req.URL, res.Proto)
+	}
+	return res, err
+}
+
+// differentialRanges compares s, reached through rt, with http.ServeContent
+// on the same file for many Range headers.
+func differentialRanges(t *testing.T, s *server, cs int64, rt http.RoundTripper) {
+	// Two 1 MiB chunks, twenty 64 KiB ones; the last one short. Kept
+	// small because the race detector checks every byte copied.
+	const size = 1<<20 + 3<<16 + 12345
+	data := s.write(t, "v.mp4", size, uint64(cs))
+	ref := referenceServer(t, s.dir)
+	fi, err := os.Stat(filepath.Join(s.dir, "v.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := `"` + chunker.VersionOf(fi) + `"`
+	lastMod := fi.ModTime().UTC().Format(http.TimeFormat)
+
+	g := rangeGen{rand.New(rand.NewPCG(uint64(cs), 7)), size}
+	xcache := map[string]int{}
+	policy := 0
+	for i := range 520 {
+		header := []string{"Range: " + g.header()}
+		// Conditional requests ride along on some: If-Range with
+		// the right and a wrong validator, If-None-Match.
+		switch i % 10 {
+		case 7:
+			header = append(header, "If-Range: "+etag)
+		case 8:
+			header = append(header, `If-Range: "other"`)
+		case 9:
+			header = append(header, "If-Range: "+lastMod)
+		}
+		if i%50 == 3 {
+			header = append(header, "If-None-Match: "+etag)
+		}
+		got := getVia(t, rt, "GET", s.url("v.mp4"), header...)
+		want := get(t, "GET", ref.URL+"/media/v.mp4", header...)
+		if ignoredByPolicy(header[0], size) && want.status == http.StatusPartialContent {
+			// reelcache's range policy: the whole file instead.
+			if got.status != http.StatusOK || !bytes.Equal(got.body, data) {
+				t.Fatalf("%q: status %d, want 200 and the whole file (more than two overlapping ranges)", header, got.status)
+			}
+			policy++
+			continue
+		}
+		compare(t, header, got, want, data)
+		xcache[got.header.Get("X-Cache")]++
+	}
+	t.Logf("X-Cache counts: %v; %d answered whole by the overlap policy", xcache, policy)
+	if xcache["HIT"] == 0 || xcache["MISS"]+xcache["PARTIAL"] == 0 {
+		t.Errorf("X-Cache counts %v: want both cached and uncached answers compared", xcache)
 	}
 }
 

@@ -99,11 +99,19 @@ func scrub(err error) string {
 
 // beginError maps a failure to read a body's first bytes (File.Begin) to
 // the HTTP error the response becomes instead, or returns nil for one that
-// can only cut it: the client leaving, or the file changing under the
-// request (whose next request gets the new version). The origin's failures
-// map as openError maps them.
+// can only cut it: the client leaving. The origin's failures map as
+// openError maps them. A file or object that changed under the request is
+// a 502 (issue 21 item 4): the origin's GET disagreed with what it said of
+// the object (a 412, another ETag or total length: two nodes behind a
+// balancer that differ, or a replacement), and cutting the connection
+// before any status line would leave the viewer with an empty reply on
+// every try. What was known of the name is dropped by then, so the next
+// request sees the origin's current version.
 func (h *Handler) beginError(c echo.Context, err error) *echo.HTTPError {
 	switch {
+	case errors.Is(err, chunker.ErrChanged):
+		h.logLimited("origin-changed", "the object changed under the request (its origin disagrees with itself?): answering 502", "err", err)
+		return echo.NewHTTPError(http.StatusBadGateway).WithInternal(err)
 	case errors.Is(err, chunker.ErrOriginDenied), errors.Is(err, chunker.ErrOriginUnavailable),
 		errors.Is(err, chunker.ErrOriginTimeout), errors.Is(err, fs.ErrNotExist):
 		var he *echo.HTTPError

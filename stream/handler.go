@@ -89,6 +89,10 @@ type Options struct {
 	// for each file, signed like the media URL.
 	Previews func(name string) string
 
+	// Views, when set, may present an MP4 or MOV file rewritten (the fast
+	// start of moov-at-end files); nil serves every file's own bytes.
+	Views ViewFunc
+
 	// Metrics, when set, count the bytes served by source.
 	Metrics *Metrics
 
@@ -200,28 +204,33 @@ func (h *Handler) Media(c echo.Context) error {
 		return h.openError(c, err)
 	}
 	defer f.Close()
+	src, err := h.sourceFor(c, f, name)
+	if err != nil {
+		return err
+	}
 
 	res := c.Response()
 	hdr := res.Header()
 	hdr.Set("Content-Type", h.exts[strings.ToLower(path.Ext(name))])
 	// A strong validator from the file's identity: the bytes of one version
-	// never change, so If-Range and If-None-Match can rely on it.
-	hdr.Set("ETag", `"`+f.Version()+`"`)
+	// never change, so If-Range and If-None-Match can rely on it. A view
+	// has its own, from the version.
+	hdr.Set("ETag", `"`+src.etag+`"`)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	ranges := fixRange(req, f.Size(), h.maxRanges)
 
 	if !h.files.Enabled() {
 		setCacheHeaders(hdr, chunker.Sources{Bypass: true}, 0)
-		if osf := f.OSFile(); osf != nil {
+		if osf := f.OSFile(); osf != nil && !src.view {
 			h.sendFile(c, f, osf, name)
 			return nil
 		}
-		// No local file (a remote origin): the chunk reader, which reads
-		// the origin while Redis is off.
-		h.serveChunks(c, f, name, nil, false)
+		// No local file (a remote origin) or a view: the chunk reader,
+		// which reads the origin while Redis is off.
+		h.serveChunks(c, f, src, name, ranges, false)
 		return nil
 	}
-	h.serveChunks(c, f, name, ranges, true)
+	h.serveChunks(c, f, src, name, ranges, true)
 	return nil
 }
 
@@ -238,14 +247,18 @@ func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name s
 		// Rewritten or truncated while being sent (or the client left):
 		// cut the connection, so that a short body is never taken for a
 		// whole one.
-		if changed != nil || f.Changed() != nil {
+		if changed == nil {
+			changed = f.Changed()
+		}
+		if changed != nil {
 			h.logLimited("changed", "file changed while being served; response cut short", "path", name)
 		}
-		panic(http.ErrAbortHandler)
+		abort(c, changed)
 	}
 }
 
-// serveChunks serves f through its chunk reader. With cached set, what
+// serveChunks serves src (f or a view of it) through f's chunk reader.
+// With cached set, what
 // the response carries is known only when ServeContent has evaluated the
 // preconditions and the Range (the satisfiable ranges of which fixRange
 // returned): X-Cache and Cache-Status are decided then, just before the
@@ -256,15 +269,18 @@ func (h *Handler) sendFile(c echo.Context, f *chunker.File, osf *os.File, name s
 // out (File.Begin): an origin that fails or hangs on them gets the viewer a
 // 502 or 504, not a promised 206 cut off after its header. Past the first
 // bytes a failure can only cut the response.
-func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, ranges [][2]int64, cached bool) {
+func (h *Handler) serveChunks(c echo.Context, f *chunker.File, src source, name string, ranges [][2]int64, cached bool) {
 	req, res := c.Request(), c.Response()
 	hdr := res.Header()
-	rd := &guardedReader{r: f}
+	rd := &guardedReader{r: src.r}
+	var before [3]int64 // what f served before (a view's reads of the moov): not this response's body
+	before[0], before[1], before[2] = f.Served()
 	var failed *echo.HTTPError // the error status the response became
 	res.Before(func() {
 		off, n, body := bodySpan(f.Size(), res.Status, hdr, ranges)
+		off, n, body, own := src.fileSpan(off, n, body)
 		if cached {
-			setCacheHeaders(hdr, prepare(f, req.Method, off, n, body), res.Status)
+			setCacheHeaders(hdr, src.sources(prepare(f, req.Method, off, n, body), own), res.Status)
 		} else if body {
 			f.Limit(off, n)
 		}
@@ -288,13 +304,16 @@ func (h *Handler) serveChunks(c echo.Context, f *chunker.File, name string, rang
 		return
 	}
 	total, fromRedis, fromLocal := f.Served()
+	total, fromRedis, fromLocal = total-before[0], fromRedis-before[1], fromLocal-before[2]
 	h.count(name, fromRedis, fromLocal, total-fromRedis-fromLocal)
 	if err != nil {
-		if req.Context().Err() == nil {
+		if req.Context().Err() != nil {
+			err = nil // the client left
+		} else {
 			h.logLimited("read", "serving from the cache or origin failed; response cut short", "path", name, "err", err)
 		}
 		// Cut the connection: a short body with a proper end (a chunked
 		// multipart answer) would look complete to the client.
-		panic(http.ErrAbortHandler)
+		abort(c, err)
 	}
 }

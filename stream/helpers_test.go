@@ -47,6 +47,7 @@ type serverOptions struct {
 	opts      func(*Options)                // adjusts the handler's options
 	origin    func(*os.Root) chunker.Origin // the cache's origin; default the directory
 	metrics   bool                          // count served bytes in s.metrics, scraped at /metrics
+	h2        bool                          // serve HTTPS with HTTP/2 (s.srv.Client() trusts it)
 }
 
 func newServer(tb testing.TB, o serverOptions) *server {
@@ -110,7 +111,12 @@ func newServerWith(tb testing.TB, o serverOptions, redisArgs ...string) *server 
 	}
 	s.srv = httptest.NewUnstartedServer(e)
 	s.srv.Config.ConnContext = ConnContext
-	s.srv.Start()
+	if o.h2 {
+		s.srv.EnableHTTP2 = true
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
 	tb.Cleanup(s.srv.Close)
 	return s
 }
@@ -152,6 +158,12 @@ type response struct {
 // get sends method to url with the given header lines ("Name: value").
 func get(tb testing.TB, method, url string, header ...string) response {
 	tb.Helper()
+	return getVia(tb, http.DefaultTransport, method, url, header...)
+}
+
+// getVia is get through rt.
+func getVia(tb testing.TB, rt http.RoundTripper, method, url string, header ...string) response {
+	tb.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -160,7 +172,7 @@ func get(tb testing.TB, method, url string, header ...string) response {
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(k, strings.TrimSpace(v))
 	}
-	res, err := http.DefaultTransport.RoundTrip(req) // no redirects, no transparent gzip
+	res, err := rt.RoundTrip(req) // no redirects, no transparent gzip
 	if err != nil {
 		tb.Fatalf("%s %s %v: %v", method, url, header, err)
 	}

@@ -30,6 +30,7 @@ type Health interface {
 type Metrics struct {
 	reg          *prometheus.Registry
 	requests     *prometheus.CounterVec
+	cut          *prometheus.CounterVec
 	inflight     prometheus.Gauge
 	redisLatency *prometheus.HistogramVec
 	rejected     *prometheus.CounterVec
@@ -45,6 +46,12 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "reelcache_http_requests_total", Help: "HTTP requests by route, method and status.",
 	}, []string{"route", "method", "code"})
+	m.cut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reelcache_http_responses_cut_total", Help: "Responses that ended before their last byte, by how: client-gone (the client left) or cut (the origin failed or the file changed mid-body).",
+	}, []string{"end"})
+	for _, e := range []string{endClientGone, endCut} {
+		m.cut.WithLabelValues(e) // present at 0
+	}
 	m.inflight = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "reelcache_streams_in_flight", Help: "Media requests being answered.",
 	})
@@ -58,7 +65,7 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 	for _, r := range []string{"format", "length", "digest"} {
 		m.rejected.WithLabelValues(r) // present at 0
 	}
-	m.reg.MustRegister(m.requests, m.inflight, m.redisLatency, m.rejected,
+	m.reg.MustRegister(m.requests, m.cut, m.inflight, m.redisLatency, m.rejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for source, n := range map[string]*atomic.Int64{"redis": &m.servedRedis, "local": &m.servedLocal, "disk": &m.servedDisk} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -127,8 +134,9 @@ func (m *Metrics) served(redis, local, disk int64) {
 	}
 }
 
-// Middleware counts requests by route and status, and media requests in
-// flight.
+// Middleware counts requests by route and status, responses that ended
+// early by how, and media requests in flight. A handler's abort
+// (http.ErrAbortHandler) is counted, then passed on.
 func (m *Metrics) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -137,15 +145,18 @@ func (m *Metrics) Middleware() echo.MiddlewareFunc {
 				m.inflight.Inc()
 				defer m.inflight.Dec()
 			}
-			err := next(c)
-			if err != nil {
-				c.Error(err)
+			p := serve(next, c)
+			if end, _ := ending(c, p); end == endClientGone || end == endCut {
+				m.cut.WithLabelValues(end).Inc()
 			}
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
 			}
 			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+			if p != nil {
+				panic(p)
+			}
 			return nil
 		}
 	}
@@ -162,8 +173,13 @@ func (m *Metrics) Handler() http.Handler {
 // 503 only when the media root cannot be read. Redis being down, or a
 // remote origin failing, leaves it degraded (serving from the origin, or
 // what is cached); the body says which ("media": "denied", "timeout" or
-// "unavailable" for a remote origin).
+// "unavailable" for a remote origin). The origin is asked in the
+// background at most once every 2 s, and /readyz answers from the last
+// answer (see originProbe); Redis, which is reelcache's own, is pinged per
+// call. A Health that is a CertExpiry adds "tls" (ok, expiring, expired or
+// none) and "tls_not_after"; an expired or missing certificate is degraded.
 func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
+	probe := &originProbe{check: h.CheckOrigin, interval: readyInterval, timeout: readyTimeout}
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.String(http.StatusOK, "ok\n")
 	})
@@ -176,7 +192,7 @@ func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 		if redis == "down" {
 			body["status"] = "degraded"
 		}
-		if err := h.CheckOrigin(ctx); err != nil {
+		if err := probe.get(ctx); err != nil {
 			switch {
 			// A remote origin that fails leaves what is cached servable.
 			case errors.Is(err, chunker.ErrOriginDenied):
@@ -188,6 +204,13 @@ func RegisterOps(e *echo.Echo, h Health, m *Metrics) {
 			default: // the media root cannot be read
 				body["status"], body["media"] = "unready", "unreadable"
 				code = http.StatusServiceUnavailable
+			}
+		}
+		if ce, ok := h.(CertExpiry); ok {
+			var degraded bool
+			body["tls"], body["tls_not_after"], degraded = certDetail(ce, time.Now())
+			if degraded && body["status"] == "ready" {
+				body["status"] = "degraded"
 			}
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")

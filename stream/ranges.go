@@ -29,6 +29,11 @@ import (
 //     answers ones beyond int64 with 416; a last-pos that large just
 //     means "to the end", and a first-pos or suffix-length that large is
 //     clamped like any other past the end.
+//   - A suffix-range on an empty representation: ServeContent sends 206
+//     with the invalid "Content-Range: bytes 0--1/0" (issue 21 item 9).
+//     A non-zero suffix is satisfiable (§14.1.1) but no Content-Range can
+//     name an empty range, so the Range is ignored and the empty body
+//     sent with 200, as nginx does.
 //   - Signs are not digits: ServeContent reads "bytes=+5-" as 5-. Such
 //     malformed specs get what ServeContent gives every other malformed
 //     header: 416 without Content-Range.
@@ -67,7 +72,7 @@ func fixRange(r *http.Request, size int64, maxRanges int) [][2]int64 {
 
 	var specs []string
 	var ranges [][2]int64
-	dropped := false
+	dropped, suffix := false, false
 	n := 0
 	for spec := range strings.SplitSeq(set, ",") {
 		spec = textproto.TrimString(spec)
@@ -91,6 +96,7 @@ func fixRange(r *http.Request, size int64, maxRanges int) [][2]int64 {
 				continue
 			}
 			specs = append(specs, "-"+strconv.FormatInt(n, 10))
+			suffix = true
 			if size > 0 {
 				ranges = append(ranges, [2]int64{size - min(n, size), size - 1})
 			}
@@ -112,7 +118,7 @@ func fixRange(r *http.Request, size int64, maxRanges int) [][2]int64 {
 			ranges = append(ranges, [2]int64{f, end})
 		}
 	}
-	if overlapping(ranges) > 2 {
+	if overlapping(ranges) > 2 || (size == 0 && suffix) {
 		r.Header.Del("Range")
 		return nil
 	}

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -26,7 +27,14 @@ type connKey struct{}
 // ConnContext records each connection in its requests' context, so that
 // the handler can wait for the socket to be writable. Set it as
 // http.Server.ConnContext; without it the handler does not wait.
+//
+// Over TLS the socket under the *tls.Conn is the one waited on: a TLS
+// connection's writes (HTTP/1.1 or, through the HTTP/2 framer, every
+// stream's) end up there.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
 	return context.WithValue(ctx, connKey{}, c)
 }
 

@@ -10,18 +10,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // maxManifest bounds the manifest's size: a million names of 64 bytes.
 const maxManifest = 64 << 20
 
-// listConcurrency is how many HEADs a manifest listing sends at once.
-const listConcurrency = 8
-
-// list reads the manifest and asks the origin about each name it keeps.
-// Names the origin does not have are left out.
+// list reads the manifest and returns the names it holds that keep
+// accepts, sorted, without describing them: Remote asks about each through
+// its metadata cache (see Remote.listing).
 func (h *httpBackend) list(ctx context.Context, keep func(name string) bool) ([]listed, error) {
 	if h.manifest == nil {
 		return nil, fmt.Errorf("an http origin lists its objects only with media.http.manifest: %w", errors.ErrUnsupported)
@@ -39,35 +35,10 @@ func (h *httpBackend) list(ctx context.Context, keep func(name string) bool) ([]
 	slices.Sort(kept)
 	kept = slices.Compact(kept)
 	out := make([]listed, len(kept))
-	ok := make([]bool, len(kept))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(listConcurrency)
 	for i, name := range kept {
-		g.Go(func() error {
-			rep, err := h.head(gctx, name)
-			if err != nil {
-				return err
-			}
-			switch {
-			case rep.status == http.StatusOK:
-				out[i], ok[i] = listed{name: name, val: rep.val}, true
-			case rep.status == http.StatusNotFound || rep.status == http.StatusGone:
-			default:
-				return &statusErr{rep}
-			}
-			return nil
-		})
+		out[i] = listed{name: name}
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	var found []listed
-	for i := range out {
-		if ok[i] {
-			found = append(found, out[i])
-		}
-	}
-	return found, nil
+	return out, nil
 }
 
 // readManifest fetches the manifest: a JSON array of names, as strings or

@@ -79,10 +79,12 @@ type backend interface {
 	check(ctx context.Context) (reply, error)
 }
 
-// listed is one object of a listing.
+// listed is one object of a listing: described by it (S3), or only named
+// (an HTTP manifest), in which case Remote asks about it.
 type listed struct {
-	name string
-	val  validators
+	name      string
+	val       validators
+	described bool
 }
 
 // conditions make a ranged GET fail (412) rather than return bytes of
@@ -98,6 +100,7 @@ type Remote struct {
 	b       backend
 	desc    string // the origin for logs and errors, without secrets
 	meta    *metaCache
+	lists   listCache
 	timeout time.Duration
 	log     *slog.Logger
 
@@ -109,7 +112,7 @@ type Remote struct {
 func newRemote(b backend, desc string, opts Options) *Remote {
 	opts.defaults()
 	return &Remote{
-		b: b, desc: desc, meta: newMetaCache(opts.TTL), timeout: opts.Timeout,
+		b: b, desc: desc, meta: newMetaCache(opts.TTL), lists: listCache{ttl: opts.TTL}, timeout: opts.Timeout,
 		log: opts.Logger, logged: make(map[string]time.Time),
 	}
 }
@@ -189,22 +192,6 @@ func (o *object) Changed(ctx context.Context) error {
 		return fmt.Errorf("%s: replaced at the origin: %w", o.info.Name, chunker.ErrChanged)
 	}
 	return nil
-}
-
-// List returns the origin's objects that keep accepts, without hidden
-// names, in lexical order.
-func (r *Remote) List(ctx context.Context, keep func(name string) bool) ([]chunker.Info, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*r.timeout)
-	defer cancel()
-	objs, err := r.b.list(ctx, func(name string) bool { return !hidden(name) && keep(name) })
-	if err != nil {
-		return nil, r.classify("LIST", "", err)
-	}
-	infos := make([]chunker.Info, 0, len(objs))
-	for _, o := range objs {
-		infos = append(infos, o.val.info(o.name))
-	}
-	return infos, nil
 }
 
 // Check reports whether the origin answers, with an error wrapping

@@ -132,6 +132,23 @@ func checkEndpoint(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("endpoint %s: not a URL: want https://host[:port]", Redact(raw))
 	}
+	if err := CheckEndpointSecrets(u); err != nil {
+		return fmt.Errorf("endpoint %s: %w", Redact(raw), err)
+	}
+	return nil
+}
+
+// CheckEndpointSecrets refuses an S3 endpoint URL with user info or a query
+// string: the SDK would put either in its errors, which reach the log on
+// every origin check (issue 21 item 1), and neither is how S3 takes
+// credentials.
+func CheckEndpointSecrets(u *url.URL) error {
+	if u.User != nil {
+		return errors.New("must not hold user info: S3 credentials come from the AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role)")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return errors.New("must not have a query string or fragment: want https://host[:port]")
+	}
 	return nil
 }
 
@@ -232,7 +249,7 @@ func (b *s3Backend) list(ctx context.Context, keep func(name string) bool) ([]li
 			if !fs.ValidPath(name) || name == "." || strings.HasSuffix(name, "/") || !keep(name) {
 				continue
 			}
-			out = append(out, listed{name: name, val: s3Validators(o.Size, o.ETag, o.LastModified)})
+			out = append(out, listed{name: name, val: s3Validators(o.Size, o.ETag, o.LastModified), described: true})
 		}
 	}
 	slices.SortFunc(out, func(a, b listed) int { return strings.Compare(a.name, b.name) })

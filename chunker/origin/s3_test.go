@@ -159,3 +159,22 @@ func TestS3OriginFailures(t *testing.T) {
 		t.Errorf("Check of a dead origin: %v, want ErrOriginUnavailable", err)
 	}
 }
+
+// TestS3EndpointWithSecretsRefused: an endpoint with user info or a query
+// string is refused by NewS3, and the error shows neither (issue 21 item
+// 1): the SDK would log it on every request.
+func TestS3EndpointWithSecretsRefused(t *testing.T) {
+	for _, ep := range []string{
+		"https://me:hunter2@minio:9000",
+		"https://minio:9000/?X-Amz-Signature=hunter2",
+		"https://minio:9000/?",
+	} {
+		_, err := NewS3(t.Context(), S3Options{URL: "s3://bucket/", Endpoint: ep})
+		if err == nil {
+			t.Fatalf("%s: accepted", ep)
+		}
+		if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "minio:9000") {
+			t.Fatalf("%s: error %q shows a secret or not the host", ep, err)
+		}
+	}
+}

@@ -23,6 +23,7 @@ type comparison struct {
 	settle  time.Duration // wait after each run before reading counters
 	chunk   int64         // > 0: count distinct chunk bytes touched (of this size)
 	jsonOut string        // append the medians here as JSON lines
+	wrk     bool          // make the load with wrk (wrk.go) instead of internal/load
 }
 
 // row is one target's result in one scenario: of one round, or the
@@ -112,7 +113,11 @@ func (cmp *comparison) one(ctx context.Context, t target) (row, error) {
 		tch = newTouched(cmp.chunk, c.Files)
 		c.OnRead = tch.add
 	}
-	res, err := load.Run(ctx, c)
+	run := load.Run
+	if cmp.wrk {
+		run = wrkRun
+	}
+	res, err := run(ctx, c)
 	if err != nil {
 		return row{}, err
 	}

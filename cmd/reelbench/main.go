@@ -82,6 +82,7 @@ func loadCommand(ctx context.Context, cmd string, args []string, out io.Writer) 
 	chunk := fs.Int64("chunk", 1<<20, "cold, compare -distinct: the servers' chunk size")
 	distinct := fs.Bool("distinct", false, "compare: count the distinct chunk bytes the clients touched and report origin bytes against them")
 	nfiles := fs.Int("files", 10, "cold: how many files the clients share")
+	gen := fs.String("generator", "load", "compare: the load generator, load (internal/load) or wrk (ranges only)")
 	var tg targets
 	fs.Var(&tg, "target", "compare: "+targetSyntax+" (repeat)")
 	if err := fs.Parse(args); err != nil {
@@ -125,7 +126,10 @@ func loadCommand(ctx context.Context, cmd string, args []string, out io.Writer) 
 		}
 		return nil
 	}
-	cmp := comparison{cfg: cfg, rounds: *rounds, label: *label, settle: *settle, jsonOut: *jsonOut}
+	if *gen != "load" && *gen != "wrk" {
+		return fmt.Errorf("-generator %q: want load or wrk", *gen)
+	}
+	cmp := comparison{cfg: cfg, rounds: *rounds, label: *label, settle: *settle, jsonOut: *jsonOut, wrk: *gen == "wrk"}
 	if *distinct {
 		cmp.chunk = *chunk
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,11 +28,12 @@ type ccHit struct {
 	tab                             int
 	rng, ifRange, ifNoneMatch, ifMS string
 	status                          int
+	cut                             bool // the body ended before its Content-Length (the client left)
 }
 
 func (h ccHit) String() string {
-	return fmt.Sprintf("tab %d: %d Range=%q If-Range=%q If-None-Match=%q If-Modified-Since=%q",
-		h.tab, h.status, h.rng, h.ifRange, h.ifNoneMatch, h.ifMS)
+	return fmt.Sprintf("tab %d: %d Range=%q If-Range=%q If-None-Match=%q If-Modified-Since=%q cut=%v",
+		h.tab, h.status, h.rng, h.ifRange, h.ifNoneMatch, h.ifMS, h.cut)
 }
 
 // conditional reports whether the request revalidates what the browser
@@ -71,14 +73,24 @@ func newCCServer(t *testing.T, root, cacheControl string) *ccServer {
 	a.echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req, res := c.Request(), c.Response()
-			if strings.HasPrefix(req.URL.Path, "/media/") {
-				res.Before(func() {
-					s.mu.Lock()
-					s.log = append(s.log, ccHit{s.tab, req.Header.Get("Range"), req.Header.Get("If-Range"),
-						req.Header.Get("If-None-Match"), req.Header.Get("If-Modified-Since"), res.Status})
-					s.mu.Unlock()
-				})
+			if !strings.HasPrefix(req.URL.Path, "/media/") {
+				return next(c)
 			}
+			s.mu.Lock()
+			h := ccHit{tab: s.tab, rng: req.Header.Get("Range"), ifRange: req.Header.Get("If-Range"),
+				ifNoneMatch: req.Header.Get("If-None-Match"), ifMS: req.Header.Get("If-Modified-Since")}
+			s.mu.Unlock()
+			// Deferred: a response the client leaves ends in a panic
+			// (http.ErrAbortHandler) that unwinds through here.
+			defer func() {
+				h.status = res.Status
+				if n, err := strconv.ParseInt(res.Header().Get("Content-Length"), 10, 64); err == nil && res.Size < n {
+					h.cut = true
+				}
+				s.mu.Lock()
+				s.log = append(s.log, h)
+				s.mu.Unlock()
+			}()
 			return next(c)
 		}
 	})
@@ -180,8 +192,10 @@ func playTab(t *testing.T, bctx context.Context, url string) seekBackResult {
 //   - no Cache-Control, a file modified just now: Chromium revalidates
 //     the range it holds (Range with If-None-Match and If-Modified-Since,
 //     answered 304), then asks for the bytes it lacks (with If-Range);
-//   - the default, max-age=60, must-revalidate: no conditional request,
-//     only the requests for the bytes it lacks;
+//   - the default, max-age=60, must-revalidate: no conditional request
+//     (but to validate an entry whose body tab 1 left early, which
+//     Chromium does before resuming it, fresh or not), only the requests
+//     for the bytes it lacks;
 //   - max-age=2, must-revalidate, the second tab 3 s after the first: it
 //     revalidates again (304s). The default's minute is not waited for.
 //   - no Cache-Control, a file last modified a day ago: no conditional
@@ -228,11 +242,14 @@ func TestBrowserCacheControl(t *testing.T) {
 			playTab(t, bctx, s.url+"/page")
 
 			hits := s.hits()
-			var first, fromStart, again, notModified int
+			var first, fromStart, cut, again, notModified int
 			for _, h := range hits {
 				switch {
 				case h.tab == 1:
 					first++
+					if h.cut {
+						cut++
+					}
 					if strings.HasPrefix(h.rng, "bytes=0-") {
 						fromStart++
 					}
@@ -255,8 +272,12 @@ func TestBrowserCacheControl(t *testing.T) {
 			if tt.revalidates && (again == 0 || notModified != again) {
 				t.Errorf("tab 2: %d conditional requests, %d answered 304; want some, all 304", again, notModified)
 			}
-			if !tt.revalidates && again > 0 {
-				t.Errorf("tab 2: %d conditional requests; want none", again)
+			// Chromium validates a cache entry whose body was cut short
+			// (the media element leaves a response when it seeks) before
+			// resuming it, fresh or not: one conditional request per
+			// entry tab 1 cut is its cache's rule, not the server's.
+			if !tt.revalidates && again > cut {
+				t.Errorf("tab 2: %d conditional requests, tab 1 left %d responses early; want no more than that", again, cut)
 			}
 			for _, h := range hits {
 				t.Log(h)

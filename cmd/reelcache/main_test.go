@@ -67,7 +67,7 @@ func startServe(t *testing.T, args ...string) *running {
 		}
 		t.Fatalf("serve printed no URL: %v (serve: %v); stderr:\n%s", err, runErr, r.stderr)
 	}
-	m := regexp.MustCompile(`http://\S+/`).FindString(line)
+	m := regexp.MustCompile(`https?://\S+/`).FindString(line)
 	if m == "" {
 		t.Fatalf("no URL in %q", line)
 	}
@@ -97,8 +97,8 @@ func curl(t *testing.T, args ...string) (body []byte, header string) {
 }
 
 // TestServeQuickStart is the README's promise: a ranged curl returns the
-// file's bytes, and the same request again is a cache hit with no byte
-// from disk, the repeat from Redis.
+// file's bytes; the same request again caches its chunk (cache.min_uses
+// 2), and the third is a cache hit with no byte from disk.
 func TestServeQuickStart(t *testing.T) {
 	media := samples(t)
 	want, err := os.ReadFile(filepath.Join(media, "sample-faststart.mp4"))
@@ -110,10 +110,10 @@ func TestServeQuickStart(t *testing.T) {
 		args   []string
 		source string // of the repeat's bytes, in reelcache_served_bytes_total
 	}{
-		// A 1001-byte range is a small part of its chunk: the local tier
-		// takes chunks a second request reads at least half of (or reads
-		// ahead), so the repeat comes from Redis either way.
-		{"default", nil, "redis"},
+		// The second request's miss fills Redis and the local tier
+		// (both count misses of two requests): the third is a hit from
+		// the tier, or from Redis without one.
+		{"default", nil, "local"},
 		{"local tier off", []string{"--cache-local-bytes", "0"}, "redis"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +131,13 @@ func TestServeQuickStart(t *testing.T) {
 				return metric(t, srv.url, `reelcache_served_bytes_total{source="`+source+`"}`)
 			}
 			settle(func() bool { return served("disk") >= 1001 })
+			// cache.min_uses is 2: the first miss is not cached, the
+			// second is.
+			body, hdr = curl(t, "-r", "1000-2000", url)
+			if !bytes.Equal(body, want[1000:2001]) || !strings.Contains(hdr, "X-Cache: MISS") {
+				t.Errorf("second response: %d bytes, headers:\n%s", len(body), hdr)
+			}
+			settle(func() bool { return served("disk") >= 2002 })
 			disk0, src0 := served("disk"), served(tt.source)
 			// The fill is asynchronous: wait for the chunk to land.
 			deadline := time.Now().Add(10 * time.Second)

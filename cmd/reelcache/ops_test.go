@@ -235,9 +235,14 @@ func TestRedisCluster(t *testing.T) {
 			KeyPrefix: "reelcache", Timeout: 500 * time.Millisecond},
 		Cache: config.Cache{Settle: time.Nanosecond, Fill: "off", Readahead: 2, MaxInflightBytes: 64 << 20},
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	logs := &testlog.Buffer{}
+	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The log names the seed nodes used, not the URL alone (issue 21).
+	if want := `redis="cluster seeds ` + strings.Join(addrs, ",") + `"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log does not say %s:\n%s", want, logs.String())
 	}
 	defer a.Close()
 	srv := httptest.NewServer(a.echo)
@@ -332,7 +337,12 @@ func TestRedisSentinel(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 
-	base, _ := serveWith(t, config.Redis{URL: "redis://" + addr, Mode: "sentinel", MasterName: "mymaster"})
+	base, logs := serveWith(t, config.Redis{URL: "redis://" + addr, Mode: "sentinel", MasterName: "mymaster"})
+	// The log names what is used: the master's name and the sentinel, not
+	// a URL (issue 21, "also seen").
+	if want := `redis="sentinel master mymaster via ` + addr + `"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log does not say %s:\n%s", want, logs.String())
+	}
 	if a, b := xcacheTwice(t, base); a != "MISS" || b != "HIT" {
 		t.Errorf("through the sentinel: X-Cache %s then %s, want MISS then HIT", a, b)
 	}

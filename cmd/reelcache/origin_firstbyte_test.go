@@ -45,7 +45,9 @@ func TestOriginFailsAfterItsMetadata(t *testing.T) {
 		log  string
 	}{
 		{"GET answers 500", []string{"--media-origin", getFails.URL(), "--cache-fill", "sync"}, "/media/a.mp4", func(*testing.T, string) {}, 502, "the origin is unavailable"},
-		{"GET hangs", append([]string{"--cache-fill", "sync"}, s3flags...), "/media/big.mp4", func(t *testing.T, url string) {
+		// Fast start off: with it, a HEAD of an MP4 reads the file's head
+		// to find its moov (and caches that chunk).
+		{"GET hangs", append([]string{"--cache-fill", "sync", "--media-faststart=false"}, s3flags...), "/media/big.mp4", func(t *testing.T, url string) {
 			// A HEAD leaves the metadata trusted for media.origin_ttl
 			// (10s) and reads no chunk; then the origin stops answering.
 			req, _ := http.NewRequest("HEAD", url, nil)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"time"
@@ -47,17 +46,12 @@ func serveCommand() *cobra.Command {
 	return cmd
 }
 
-// quietRedisLogger drops go-redis's internal log lines (a refused dial per
-// pooled connection); the store's breaker logs outages once instead.
-type quietRedisLogger struct{}
-
-func (quietRedisLogger) Printf(context.Context, string, ...any) {}
-
 // app is the wired server: the cache and the HTTP handler over it.
 type app struct {
 	*backend
 	echo  *echo.Echo
 	admin *echo.Echo // /metrics and health on admin.listen; nil when not set
+	cert  certClock  // the HTTPS certificate's expiry, for /readyz and /metrics
 }
 
 // openCache opens the media root and Redis. Redis being down is not an
@@ -148,9 +142,9 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		err := rdb.Ping(pctx).Err()
 		cancel()
 		if err != nil {
-			log.Warn("redis unreachable: serving from disk until it answers", "redis", redactURL(cfg.Redis.URL), "err", err)
+			log.Warn("redis unreachable: serving from disk until it answers", "redis", redisDesc(cfg.Redis), "err", err)
 		} else {
-			log.Info("redis connected", "redis", redactURL(cfg.Redis.URL))
+			log.Info("redis connected", "redis", redisDesc(cfg.Redis))
 		}
 	}
 	cache, err := chunker.New(chunker.Options{
@@ -231,6 +225,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		LimitRateAfter:      cfg.HTTP.LimitRateAfter,
 		Signer:              signer,
 		URLTTL:              cfg.Auth.URLTTL,
+		Views:               views(cfg, a.cache),
 		Metrics:             metrics,
 		Logger:              log,
 		Previews:            previews.VTTPath,
@@ -244,7 +239,15 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	// per-client limits must not be dodged by a header.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Logger.SetOutput(io.Discard)
-	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), middleware.Recover())
+	e.Use(middleware.RequestID(), stream.AccessLog(log), metrics.Middleware(), stream.NoStoreErrors(), middleware.Recover())
+	var health stream.Health = a.cache
+	if cfg.HTTP.TLS.On() {
+		a.cert.Health, health = a.cache, &a.cert
+		metrics.CertExpiry(&a.cert)
+		if cfg.HTTP.HSTS > 0 {
+			e.Use(stream.HSTS(cfg.HTTP.HSTS))
+		}
+	}
 	if cfg.Admin.Listen == "" {
 		// With signing on, nothing anonymous may reveal cache state
 		// (SECURITY.md), and /metrics does: it stays off the public
@@ -255,13 +258,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			log.Warn("auth.signing_key is set and admin.listen is empty: /metrics is not served; set admin.listen to scrape it")
 			public = nil
 		}
-		stream.RegisterOps(e, a.cache, public)
+		stream.RegisterOps(e, health, public)
 	} else {
-		stream.RegisterOps(e, a.cache, nil)
+		stream.RegisterOps(e, health, nil)
 		a.admin = echo.New()
 		a.admin.HideBanner, a.admin.HidePort = true, true
 		a.admin.Logger.SetOutput(io.Discard)
-		stream.RegisterOps(a.admin, a.cache, metrics)
+		stream.RegisterOps(a.admin, health, metrics)
 	}
 	h.Register(e)
 	registerPreviews(ctx, e, cfg, a.cache, h, signer, metrics, log)
@@ -312,12 +315,17 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	errc := make(chan error, 3)
+	https, err := startHTTPS(ctx, cfg, a.rdb, srv, ln, &a.cert, errc, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer https.stop()
 	// The listener's URL first: an http(s) origin's URL follows it.
-	fmt.Fprintf(stdout, "reelcache %s at http://%s/ serving %s\n", buildVersion(), ln.Addr(), mediaSource(cfg))
-	log.Info("serving", "addr", ln.Addr().String(), "media", mediaSource(cfg), "chunk_size", cfg.ChunkSize, "config", cfg.File)
-
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "reelcache %s at %s://%s/ serving %s\n", buildVersion(), https.scheme, ln.Addr(), mediaSource(cfg))
+	log.Info("serving", "addr", ln.Addr().String(), "scheme", https.scheme, "media", mediaSource(cfg), "chunk_size", cfg.ChunkSize, "config", cfg.File)
+	go func() { errc <- https.serve(srv, ln) }()
 	if a.admin != nil {
 		aln, err := net.Listen("tcp", cfg.Admin.Listen)
 		if err != nil {
@@ -338,13 +346,4 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// redactURL hides the password in a Redis URL for logs.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
 }

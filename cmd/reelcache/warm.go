@@ -52,7 +52,7 @@ func adminCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*chu
 	closer := func() { b.Close() }
 	if err := cache.Store().Ping(ctx); err != nil {
 		closer()
-		return nil, nil, fmt.Errorf("redis %s: %w", redactURL(cfg.Redis.URL), err)
+		return nil, nil, fmt.Errorf("redis %s: %w", redisDesc(cfg.Redis), err)
 	}
 	return cache, closer, nil
 }

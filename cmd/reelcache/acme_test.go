@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testlog"
+)
+
+// requireGoTool finds a program scripts/deps.sh installs with go install:
+// in PATH or $(go env GOPATH)/bin.
+func requireGoTool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return redistest.Require(t, name) // skips, or fails under CI=true
+}
+
+// pebble is Pebble, the ACME test CA, with pebble-challtestsrv answering
+// DNS for every name with 127.0.0.1.
+type pebble struct {
+	dir    string         // ACME directory URL
+	caFile string         // roots of Pebble's own HTTPS (http.tls.acme.ca_root)
+	roots  *x509.CertPool // roots of the certificates it issues
+	out    *testlog.Buffer
+}
+
+// startPebble runs Pebble validating http-01 on httpPort and tls-alpn-01 on
+// tlsPort of 127.0.0.1, and stops it when the test ends.
+func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
+	t.Helper()
+	pebbleBin := requireGoTool(t, "pebble")
+	chall := requireGoTool(t, "pebble-challtestsrv")
+	dir := t.TempDir()
+	dnsPort, mgmt := freeTCPPort(t), freeTCPPort(t)
+	run := func(out io.Writer, env []string, name string, args ...string) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
+		cmd.Env = append(os.Environ(), env...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	}
+	run(io.Discard, nil, chall, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+		"-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort), "-management", fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)),
+		"-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "")
+
+	ca := newTestCA(t)
+	cert, key := ca.issue(t, dir, "pebble", 2, time.Now().Add(24*time.Hour))
+	acmePort := freeTCPPort(t)
+	cfg := map[string]any{"pebble": map[string]any{
+		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", acmePort),
+		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
+		"certificate":             cert, "privateKey": key,
+		"httpPort": httpPort, "tlsPort": tlsPort,
+		"ocspResponderURL": "", "externalAccountBindingRequired": false,
+	}}
+	b, _ := json.Marshal(cfg)
+	os.WriteFile(filepath.Join(dir, "pebble.json"), b, 0o644)
+	p := &pebble{dir: fmt.Sprintf("https://127.0.0.1:%d/dir", acmePort), caFile: ca.file, out: &testlog.Buffer{}}
+	// No random sleeps before validation, no deliberately rejected nonces.
+	run(p.out, []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"}, pebbleBin,
+		"-config", "pebble.json", "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort))
+
+	c := ca.client()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/roots/0", mgmt))
+		if err == nil {
+			pemRoot, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			p.roots = x509.NewCertPool()
+			if res.StatusCode == 200 && p.roots.AppendCertsFromPEM(pemRoot) {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pebble did not start: %v\n%s", err, p.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// count is how many lines of Pebble's log match re.
+func (p *pebble) count(re string) int {
+	return len(regexp.MustCompile(re).FindAllString(p.out.String(), -1))
+}
+
+// instance is a reelcache binary serving HTTPS by ACME.
+type instance struct {
+	addr   string // host:port of the HTTPS listener
+	stderr *testlog.Buffer
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// startInstance runs bin serve with args until stop or the end of the test.
+func startInstance(t *testing.T, bin string, args ...string) *instance {
+	t.Helper()
+	in := &instance{stderr: &testlog.Buffer{}, exited: make(chan struct{})}
+	in.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
+	in.cmd.Dir = t.TempDir()
+	in.cmd.Env = binaryEnv(t)
+	in.cmd.Stderr = in.stderr
+	stdout, err := in.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.stop)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	go func() { io.Copy(io.Discard, stdout); in.cmd.Wait(); close(in.exited) }()
+	if err != nil {
+		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, in.stderr)
+	}
+	m := regexp.MustCompile(`https://(\S+)/`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("no https URL in %q", line)
+	}
+	in.addr = m[1]
+	return in
+}
+
+func (in *instance) stop() {
+	in.cmd.Process.Kill()
+	<-in.exited
+}
+
+// certOf waits for the instance to serve a certificate for name that roots
+// trust, and returns it.
+func (in *instance) certOf(t *testing.T, name string, roots *x509.CertPool) *x509.Certificate {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		conn, err := tls.Dial("tcp", in.addr, &tls.Config{ServerName: name, RootCAs: roots, NextProtos: []string{"h2"}})
+		if err == nil {
+			defer conn.Close()
+			return conn.ConnectionState().PeerCertificates[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s serves no certificate for %s after 90s: %v\n%s", in.addr, name, err, in.stderr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// relay forwards each connection to ln to the address pick returns at
+// that moment.
+func relay(t *testing.T, ln net.Listener, pick func() string) {
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", pick())
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+}
+
+// TestACMETwoInstancesOneOrder: two instances on one Redis, Pebble as the
+// CA, each challenge type: they serve one certificate from one order
+// between them, and the challenge is answered by the instance that did not
+// order (from what the other put in Redis, as behind a load balancer); a
+// restart of both orders nothing; an instance restarted with Redis down
+// serves the certificate from its local copy.
+func TestACMETwoInstancesOneOrder(t *testing.T) {
+	bin := buildBinary(t)
+	const domain = "reel.test"
+	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
+		t.Run(challenge, func(t *testing.T) {
+			rs := redistest.Start(t)
+			portA, portB := freeTCPPort(t), freeTCPPort(t)
+			httpA, httpB := freeTCPPort(t), freeTCPPort(t)
+			var a, b *instance
+			// Pebble validates through a relay to the instance that is
+			// not ordering: it answers from what the other put in Redis
+			// (certmagic's distributed solving).
+			other := func() string {
+				port := [2]int{httpA, portA}
+				if strings.Contains(a.stderr.String(), "obtaining certificate") {
+					port = [2]int{httpB, portB}
+				}
+				if challenge == "http-01" {
+					return fmt.Sprintf("127.0.0.1:%d", port[0])
+				}
+				return fmt.Sprintf("127.0.0.1:%d", port[1])
+			}
+			relayLn, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			relay(t, relayLn, other)
+			relayPort := relayLn.Addr().(*net.TCPAddr).Port
+			pb := startPebble(t, relayPort, relayPort)
+			dirA, dirB := t.TempDir(), t.TempDir()
+			args := func(port, httpPort int, dir string) []string {
+				return []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--http-redirect-listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
+					"--media-root", samples(t), "--redis-url", rs.URL(),
+					"--http-tls-acme-domains", domain, "--http-tls-acme-email", "ops@reel.test",
+					"--http-tls-acme-ca", pb.dir, "--http-tls-acme-ca-root", pb.caFile,
+					"--http-tls-acme-challenges", challenge, "--http-tls-acme-storage-key", "test-storage-key-0123456789",
+					"--http-tls-acme-dir", dir}
+			}
+			a = startInstance(t, bin, args(portA, httpA, dirA)...)
+			b = startInstance(t, bin, args(portB, httpB, dirB)...)
+			ca, cb := a.certOf(t, domain, pb.roots), b.certOf(t, domain, pb.roots)
+			orderer, answerer := a, b
+			if !strings.Contains(a.stderr.String(), "obtaining certificate") {
+				orderer, answerer = b, a
+			}
+			if strings.Contains(answerer.stderr.String(), "obtaining certificate") || !strings.Contains(answerer.stderr.String(), "distributed=true") {
+				t.Errorf("want one instance ordering and the other answering the challenge from Redis; the orderer:\n%s\nthe other:\n%s", orderer.stderr, answerer.stderr)
+			}
+			if ca.SerialNumber.Cmp(cb.SerialNumber) != 0 {
+				t.Errorf("the instances serve different certificates: %v and %v", ca.SerialNumber, cb.SerialNumber)
+			}
+			orders, issued := pb.count(`There are now \d+ orders`), pb.count(`Issued certificate serial`)
+			if orders != 1 || issued != 1 {
+				t.Errorf("%d orders, %d certificates issued; want 1 and 1\n%s", orders, issued, pb.out)
+			}
+			// Media over HTTPS with the ACME certificate.
+			c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pb.roots}, ForceAttemptHTTP2: true,
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, b.addr)
+				}}}
+			res, err := c.Get("https://" + domain + "/media/sample-faststart.mp4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 || res.ProtoMajor != 2 {
+				t.Errorf("GET over the ACME certificate: %d %s", res.StatusCode, res.Proto)
+			}
+
+			// Restart both: nothing ordered.
+			a.stop()
+			b.stop()
+			a = startInstance(t, bin, args(portA, httpA, dirA)...)
+			b = startInstance(t, bin, args(portB, httpB, dirB)...)
+			for _, in := range []*instance{a, b} {
+				if got := in.certOf(t, domain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
+					t.Errorf("after a restart %s serves %v, want %v", in.addr, got.SerialNumber, ca.SerialNumber)
+				}
+			}
+			if o, i := pb.count(`There are now \d+ orders`), pb.count(`Issued certificate serial`); o != 1 || i != 1 {
+				t.Errorf("after a restart: %d orders, %d issued; want still 1 and 1", o, i)
+			}
+
+			// Redis down at start: B serves from its local copy, and only
+			// over TLS.
+			b.stop()
+			rs.Kill()
+			b = startInstance(t, bin, args(portB, httpB, dirB)...)
+			if got := b.certOf(t, domain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
+				t.Errorf("with Redis down, B serves %v, want %v", got.SerialNumber, ca.SerialNumber)
+			}
+			if res, err := http.Get("http://" + b.addr + "/media/sample-faststart.mp4"); err == nil {
+				res.Body.Close()
+				if res.StatusCode != http.StatusBadRequest {
+					t.Errorf("plain HTTP with Redis down: status %d", res.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/reelcache/reelcache/certs"
+)
+
+// TLS says how the listener serves HTTPS: from files, by ACME, or not at
+// all (both empty).
+type TLS struct {
+	CertFile string // PEM chain; with KeyFile, serve HTTPS from files
+	KeyFile  string // PEM private key of CertFile
+	ACME     ACME   //
+}
+
+// On reports whether the listener serves HTTPS.
+func (t TLS) On() bool { return t.CertFile != "" || t.ACME.On() }
+
+// ACME says how certificates are obtained automatically.
+type ACME struct {
+	Domains    []string // names to get certificates for; empty: ACME off
+	Email      string   // account contact; may be empty
+	CA         string   // directory URL
+	CARoot     string   // PEM roots of the CA's own HTTPS (test CAs); "": the system's
+	Challenges []string // "http-01", "tls-alpn-01"
+	StorageKey string   // seals what is stored in Redis and on disk (secret: never printed)
+	Dir        string   // local copy of the stored values; "": certs.DefaultDir()
+}
+
+// On reports whether ACME is configured.
+func (a ACME) On() bool { return len(a.Domains) > 0 }
+
+// tlsKeys are the keys of HTTPS; reelcache.example.yaml documents each.
+var tlsKeys = []key{
+	{"http.tls.cert_file", "", "http-tls-cert-file", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) on listen; reloaded when the file changes and on SIGHUP"},
+	{"http.tls.key_file", "", "http-tls-key-file", "PEM private key of http.tls.cert_file"},
+	{"http.tls.acme.domains", "", "http-tls-acme-domains", "names to obtain certificates for by ACME (comma-separated): serve HTTPS on listen; empty: off"},
+	{"http.tls.acme.email", "", "http-tls-acme-email", "contact address of the ACME account"},
+	{"http.tls.acme.ca", certs.DefaultCA, "http-tls-acme-ca", "ACME directory URL (default: Let's Encrypt)"},
+	{"http.tls.acme.ca_root", "", "http-tls-acme-ca-root", "PEM file of roots for the ACME server's own HTTPS (a test CA); empty: the system's"},
+	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "http-tls-acme-challenges", "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
+	{"http.tls.acme.storage_key", "", "http-tls-acme-storage-key", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk"},
+	{"http.tls.acme.dir", "", "http-tls-acme-dir", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
+	{"http.redirect_listen", "", "http-redirect-listen", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
+	{"http.hsts", "0", "http-hsts", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
+}
+
+// parseTLS validates a key of tlsKeys; ok is false for other keys.
+func parseTLS(c *Config, name, raw string) (ok bool, err error) {
+	t := &c.HTTP.TLS
+	switch name {
+	case "http.tls.cert_file":
+		t.CertFile = raw
+	case "http.tls.key_file":
+		t.KeyFile = raw
+	case "http.tls.acme.domains":
+		t.ACME.Domains = nil
+		for d := range strings.SplitSeq(raw, ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d == "" {
+				continue
+			}
+			if strings.ContainsAny(d, "/: ") || net.ParseIP(d) != nil && !strings.Contains(d, ".") {
+				return true, fmt.Errorf("%q: want a DNS name such as video.example.com", d)
+			}
+			t.ACME.Domains = append(t.ACME.Domains, d)
+		}
+	case "http.tls.acme.email":
+		if raw != "" && !strings.Contains(raw, "@") {
+			return true, errors.New("want an email address")
+		}
+		t.ACME.Email = raw
+	case "http.tls.acme.ca":
+		if !strings.HasPrefix(raw, "https://") {
+			return true, errors.New("want the https:// URL of an ACME directory")
+		}
+		t.ACME.CA = raw
+	case "http.tls.acme.ca_root", "http.tls.acme.dir":
+		if name == "http.tls.acme.ca_root" {
+			if raw != "" {
+				if _, err := os.ReadFile(raw); err != nil {
+					return true, fmt.Errorf("cannot read the file: %w", errors.Unwrap(err))
+				}
+			}
+			t.ACME.CARoot = raw
+		} else {
+			t.ACME.Dir = raw
+		}
+	case "http.tls.acme.challenges":
+		t.ACME.Challenges = nil
+		for ch := range strings.SplitSeq(raw, ",") {
+			if ch = strings.TrimSpace(ch); ch == "" {
+				continue
+			}
+			if ch != certs.ChallengeHTTP && ch != certs.ChallengeTLSALPN {
+				return true, fmt.Errorf("%q: want http-01 and/or tls-alpn-01", ch)
+			}
+			t.ACME.Challenges = append(t.ACME.Challenges, ch)
+		}
+		if len(t.ACME.Challenges) == 0 {
+			return true, errors.New("want http-01 and/or tls-alpn-01")
+		}
+	case "http.tls.acme.storage_key":
+		if raw != "" && len(raw) < certs.MinStorageKey {
+			return true, fmt.Errorf("want at least %d bytes (a random string; every instance needs the same)", certs.MinStorageKey)
+		}
+		t.ACME.StorageKey = raw
+	case "http.redirect_listen":
+		if raw != "" {
+			if _, _, err := net.SplitHostPort(raw); err != nil {
+				return true, errors.New("want host:port such as :80, or empty")
+			}
+		}
+		c.HTTP.RedirectListen = raw
+	case "http.hsts":
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			return true, errors.New("want a duration such as 8760h, or 0 for none")
+		}
+		c.HTTP.HSTS = d
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// checkTLS refuses HTTPS settings that do not fit together, and a
+// certificate and key that cannot be served, naming the key and file.
+func (l *loader) checkTLS(c *Config) []error {
+	t := c.HTTP.TLS
+	bad := func(name, value string, err error) error {
+		i := slices.IndexFunc(tlsKeys, func(k key) bool { return k.name == name })
+		return &Error{Key: name, Value: value, Source: l.source(tlsKeys[i]), Err: err}
+	}
+	var errs []error
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		errs = append(errs, bad("http.tls.key_file", "", errors.New("required with http.tls.cert_file")))
+	case t.CertFile == "" && t.KeyFile != "":
+		errs = append(errs, bad("http.tls.cert_file", "", errors.New("required with http.tls.key_file")))
+	case t.CertFile != "" && t.ACME.On():
+		errs = append(errs, bad("http.tls.acme.domains", strings.Join(t.ACME.Domains, ","), errors.New("set either http.tls.cert_file or ACME, not both")))
+	case t.CertFile != "":
+		if _, err := certs.LoadPair(t.CertFile, t.KeyFile); err != nil {
+			var pe *certs.PairError
+			if errors.As(err, &pe) {
+				errs = append(errs, bad("http.tls."+pe.Which+"_file", pe.File, pe.Err))
+			} else {
+				errs = append(errs, bad("http.tls.cert_file", t.CertFile, err))
+			}
+		}
+	}
+	if t.ACME.On() && t.ACME.StorageKey == "" {
+		errs = append(errs, bad("http.tls.acme.storage_key", "", errors.New("required with ACME: it encrypts the account and certificate keys in Redis and on disk (a random string of 16+ bytes, the same on every instance)")))
+	}
+	if !t.On() {
+		if c.HTTP.RedirectListen != "" {
+			errs = append(errs, bad("http.redirect_listen", c.HTTP.RedirectListen, errors.New("only with HTTPS (http.tls.cert_file or http.tls.acme.domains)")))
+		}
+		if c.HTTP.HSTS != 0 {
+			errs = append(errs, bad("http.hsts", c.HTTP.HSTS.String(), errors.New("only with HTTPS (http.tls.cert_file or http.tls.acme.domains)")))
+		}
+	}
+	return errs
+}

@@ -11,6 +11,7 @@ const previewTile = document.getElementById("preview-tile");
 const previewTime = document.getElementById("preview-time");
 let cues = [];     // the current file's cues: {start, end, url, x, y, w, h}
 let dragging = false;
+let preloaded = false; // the current file's sprite sheets were asked for
 
 function parseTime(s) {
   const p = s.split(":").map(Number);
@@ -29,6 +30,7 @@ function parseVTT(text, base) {
 
 async function loadPreviews(it) {
   cues = [];
+  preloaded = false;
   seek.dataset.previews = "none";
   if (!it.previews) return;
   try {
@@ -81,7 +83,7 @@ function showPreview(clientX) {
   previewTime.textContent = clock(t);
   preview.style.left = (f * 100) + "%";
   preview.hidden = false;
-  preview.dataset.time = t.toFixed(3);
+  preview.dataset.time = String(t);
 }
 
 function seekTo(clientX) {
@@ -89,6 +91,14 @@ function seekTo(clientX) {
   if (isFinite(video.duration)) video.currentTime = t;
 }
 
+// The first time the pointer comes onto the bar, every sheet is asked
+// for (a 2-hour film has 1 or 2), so that moving along it shows tiles at
+// once; a viewer who never seeks by pointer costs no sprite bytes.
+seek.addEventListener("pointerenter", () => {
+  if (preloaded || !cues.length) return;
+  preloaded = true;
+  for (const u of new Set(cues.map((c) => c.url))) new Image().src = u;
+});
 seek.addEventListener("pointermove", (e) => { showPreview(e.clientX); if (dragging) seekTo(e.clientX); });
 seek.addEventListener("pointerdown", (e) => {
   dragging = true;

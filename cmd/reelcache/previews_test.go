@@ -96,14 +96,14 @@ func TestBrowserSeekPreviews(t *testing.T) {
 	for _, f := range []float64{0.25, 0.5, 0.75} {
 		st, tile := hoverSeek(t, ctx, f)
 		sec := f * 90
-		k := int(sec)
-		want := cues[k]
 		if st.Hidden || st.TileHidden {
 			t.Fatalf("%.0f%%: no preview shown: %+v", f*100, st)
 		}
 		if math.Abs(st.Time-sec) > 0.5 {
 			t.Errorf("%.0f%%: preview for %.2fs, want about %.2fs", f*100, st.Time, sec)
 		}
+		k := int(st.Time) // the cue of the time under the pointer (a pixel's worth off f*90)
+		want := cues[k]
 		if !strings.Contains(st.Image, want[1]) {
 			t.Errorf("%.0f%%: background %s, want the sprite %s", f*100, st.Image, want[1])
 		}
@@ -136,6 +136,38 @@ func TestBrowserSeekPreviews(t *testing.T) {
 		}
 	}
 
+	// Dragging from 25% to 60% shows the tile under the pointer and seeks
+	// the video there.
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y, W, H float64 }](
+		`(() => { const r = document.getElementById("seek").getBoundingClientRect(); return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := box.Y + box.H/2
+	err = chromedp.Do(ctx,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, box.X+0.25*box.W, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X+0.4*box.W, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X+0.6*box.W, y, chromedp.ButtonLeft),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dragged, err := chromedp.Run(ctx, chromedp.Evaluate[previewState](readPreview))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, box.X+0.6*box.W, y, chromedp.ButtonLeft, chromedp.ClickCount(1))); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("-%spx -%spx", cues[int(dragged.Time)][2], cues[int(dragged.Time)][3]); dragged.Hidden || dragged.Position != want || math.Abs(dragged.Time-54) > 0.5 {
+		t.Errorf("dragging to 60%%: %+v, want the tile at %s for 54 s", dragged, want)
+	}
+	at, err := chromedp.Run(ctx, chromedp.Poll[float64](`(() => { const v = document.getElementById("video"); return v.seeking ? 0 : v.currentTime; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || math.Abs(at-dragged.Time) > 0.2 {
+		t.Errorf("after dragging to 60%%: the video is at %.2fs (%v), want %.2fs", at, err, dragged.Time)
+	}
+
 	// A WebM has no previews (422): the time alone, no tile, no error.
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/#sample.webm")); err != nil {
 		t.Fatal(err)
@@ -160,11 +192,22 @@ func hoverSeek(t *testing.T, ctx context.Context, f float64) (previewState, []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = chromedp.Do(ctx,
-		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X+f*box.W, box.Y+box.H/2),
-		chromedp.Sleep(500*time.Millisecond), // the sprite loads
-	)
+	err = chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X+f*box.W, box.Y+box.H/2))
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the shown sprite has loaded (a resource timing entry), then a
+	// frame more for it to be drawn.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+	  const tile = document.getElementById("preview-tile");
+	  if (tile.hidden) return true;
+	  const u = (tile.style.backgroundImage.match(/url\("(.*)"\)/) || [])[1];
+	  return !!u && performance.getEntriesByType("resource").some((e) => e.name === u && e.responseEnd > 0);
+	})()`, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("%.0f%%: the tile's sprite never loaded: %v", f*100, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Sleep(200*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	st, err := chromedp.Run(ctx, chromedp.Evaluate[previewState](readPreview))

@@ -102,7 +102,7 @@ func (h *Handler) vtt(c echo.Context, name string) error {
 		res.Header().Set("ETag", etag)
 		return c.NoContent(http.StatusNotModified)
 	}
-	r, err := h.Get(c.Request().Context(), name, ver, h.opts.Wait)
+	r, err := h.await(c.Request().Context(), name, ver, h.opts.Wait)
 	switch {
 	case errors.Is(err, errPending), errors.Is(err, errChanged):
 		res.Header().Set("Retry-After", strconv.Itoa(int(min(h.opts.Wait, 10*time.Second)/time.Second)+1))

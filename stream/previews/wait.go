@@ -90,11 +90,11 @@ func (h *Handler) lookup(ctx context.Context, version string) *Result {
 	return res
 }
 
-// Get returns the previews of version of name, starting or waiting for the
+// await returns the previews of version of name, starting or waiting for the
 // job that makes them for up to wait. It fails with errPending when they
 // are not ready by then, and with errChanged when the file is no longer
 // that version.
-func (h *Handler) Get(ctx context.Context, name, version string, wait time.Duration) (*Result, error) {
+func (h *Handler) await(ctx context.Context, name, version string, wait time.Duration) (*Result, error) {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
@@ -224,7 +224,7 @@ func (h *Handler) Make(ctx context.Context, name string) (*Result, error) {
 	}
 	ver := f.Version()
 	f.Close()
-	return h.Get(ctx, name, ver, h.opts.Timeout+leaseSlack)
+	return h.await(ctx, name, ver, h.opts.Timeout+leaseSlack)
 }
 
 // Stored returns the previews stored in Redis for the current version of

@@ -232,3 +232,28 @@ func TestTimeoutAndNoFFmpeg(t *testing.T) {
 		t.Errorf("without ffmpeg: nothing logged:\n%s", none.logs.String())
 	}
 }
+
+// TestCacheOff: with no Redis (redis.url ""), previews are made and kept in
+// the instance's memory: one job for several requests, sprites served.
+func TestCacheOff(t *testing.T) {
+	dir := t.TempDir()
+	makeVideo(t, filepath.Join(dir, "a.mp4"), 15, 10)
+	in := newInstance(t, dir, nil, nil)
+	var cues []cue
+	for range 3 {
+		code, _, body := in.get(t, "/previews/a.mp4.vtt")
+		if code != http.StatusOK {
+			t.Fatalf("%d %s", code, body)
+		}
+		cues = parseVTT(t, body)
+	}
+	if len(cues) != 15 {
+		t.Fatalf("%d cues, want 15", len(cues))
+	}
+	if code, _, _ := in.get(t, cues[0].url); code != http.StatusOK {
+		t.Errorf("sprite: %d", code)
+	}
+	if n := in.jobs("ok"); n != 1 {
+		t.Errorf("%d jobs, want 1", n)
+	}
+}

@@ -159,6 +159,11 @@ func (h *Handler) start(name, version string) *job {
 	go func() {
 		defer end()
 		defer release()
+		// Another instance may have stored the value and let the lease go
+		// between this request's look and its lease: look again.
+		if h.lookup(h.ctx, version) != nil {
+			return
+		}
 		j.err = h.finish(name, version)
 	}()
 	return j

@@ -1,6 +1,8 @@
 package previews
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/redistest"
 )
 
@@ -255,5 +258,59 @@ func TestCacheOff(t *testing.T) {
 	}
 	if n := in.jobs("ok"); n != 1 {
 		t.Errorf("%d jobs, want 1", n)
+	}
+}
+
+// flakyFiles is a cache whose Open fails with fail after the first ok
+// calls: the request's open succeeds, the job's meets an origin outage.
+type flakyFiles struct {
+	Files
+	mu   sync.Mutex
+	ok   int
+	fail error
+}
+
+func (f *flakyFiles) Open(ctx context.Context, name string) (*chunker.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ok == 0 {
+		return nil, f.fail
+	}
+	f.ok--
+	return f.Files.Open(ctx, name)
+}
+
+// TestOriginFailureIsNotStored: a job that fails for a reason that is not
+// the file's (the origin unavailable) answers 503 with Retry-After, stores
+// nothing in Redis, and is not tried again by this instance for a while.
+func TestOriginFailureIsNotStored(t *testing.T) {
+	dir := t.TempDir()
+	makeVideo(t, filepath.Join(dir, "a.mp4"), 10, 10)
+	rs := redistest.Start(t)
+	var flaky *flakyFiles
+	in := newInstance(t, dir, rs, func(o *Options) {
+		flaky = &flakyFiles{Files: o.Files, ok: 1, fail: fmt.Errorf("read: %w", chunker.ErrOriginUnavailable)}
+		o.Files = flaky
+	})
+	code, hdr, body := in.get(t, "/previews/a.mp4.vtt")
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Fatalf("%d (Retry-After %q) %s, want 503 with Retry-After", code, hdr.Get("Retry-After"), body)
+	}
+	if in.jobs("error") != 1 {
+		t.Errorf("error jobs: %d, want 1", in.jobs("error"))
+	}
+	if keys := rs.Keys(t.Context(), "*:m:*"); len(keys) != 0 {
+		t.Errorf("stored after an origin failure: %q", keys)
+	}
+	flaky.mu.Lock()
+	flaky.ok = 100 // the origin is back
+	flaky.mu.Unlock()
+	if code, _, _ := in.get(t, "/previews/a.mp4.vtt"); code != http.StatusServiceUnavailable || in.jobs("error")+in.jobs("ok") != 1 {
+		t.Errorf("asked again at once: %d after %d jobs, want 503 and no new job", code, in.jobs("error")+in.jobs("ok"))
+	}
+	// Another instance, which did not see the failure, makes them.
+	other := newInstance(t, dir, rs, nil)
+	if code, _, body := other.get(t, "/previews/a.mp4.vtt"); code != http.StatusOK {
+		t.Errorf("another instance: %d %s", code, body)
 	}
 }

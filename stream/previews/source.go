@@ -64,13 +64,13 @@ func serveFile(f *chunker.File, open func(ctx context.Context) (*chunker.File, e
 				err = errChanged
 			}
 			if err != nil {
-				s.fail(err)
+				s.fail(r.Context(), err)
 				http.Error(w, "unavailable", http.StatusServiceUnavailable)
 				return
 			}
 			defer s.count(rf)
 			w.Header().Set("Content-Type", "application/octet-stream")
-			http.ServeContent(rangeWriter{w, rf, s}, r, "", mod, io.NewSectionReader(readerAt{rf, s}, 0, size))
+			http.ServeContent(rangeWriter{w, rf, s, r.Context()}, r, "", mod, io.NewSectionReader(readerAt{rf, s, r.Context()}, 0, size))
 		}),
 	}
 	go s.srv.Serve(smallBuffers{ln})
@@ -123,8 +123,9 @@ func (s *source) Close() error {
 // that way, and the server's RSS grew by 230 MiB of windows read again).
 type rangeWriter struct {
 	http.ResponseWriter
-	f *chunker.File
-	s *source
+	f   *chunker.File
+	s   *source
+	ctx context.Context // the request's: done when ffmpeg hangs up
 }
 
 func (w rangeWriter) ReadFrom(r io.Reader) (int64, error) {
@@ -141,14 +142,17 @@ func (w rangeWriter) ReadFrom(r io.Reader) (int64, error) {
 	n, err := w.f.WriteRange(w.ResponseWriter, base+pos, min(lr.N, sr.Size()-pos))
 	lr.N -= n
 	sr.Seek(n, io.SeekCurrent)
-	if err != nil && !errors.Is(err, chunker.ErrWrite) { // ffmpeg hanging up is no read error
-		w.s.fail(err)
-	}
+	w.s.fail(w.ctx, err)
 	return n, err
 }
 
-// fail records err as the source's first read error.
-func (s *source) fail(err error) {
+// fail records err as the source's first read error, unless it is none:
+// EOF, or a failure to write to ffmpeg, or any error once ffmpeg has hung
+// up (ctx done), which it does whenever it seeks or has read enough.
+func (s *source) fail(ctx context.Context, err error) {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, chunker.ErrWrite) || ctx.Err() != nil {
+		return
+	}
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = err
@@ -158,15 +162,14 @@ func (s *source) fail(err error) {
 
 // readerAt records the source's first read error.
 type readerAt struct {
-	f *chunker.File
-	s *source
+	f   *chunker.File
+	s   *source
+	ctx context.Context
 }
 
 func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
 	n, err := r.f.ReadAt(p, off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		r.s.fail(err)
-	}
+	r.s.fail(r.ctx, err)
 	return n, err
 }
 

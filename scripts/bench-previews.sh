@@ -12,7 +12,7 @@
 # previews.max_jobs 1.
 #
 # Bounded to about two minutes (most of it making the film, which is kept in
-# WORK for the next run). Usage: scripts/bench-previews.sh [WORK]
+# WORK for the next run; the rounds take about a minute). Usage: scripts/bench-previews.sh [WORK]
 set -euo pipefail
 work=${1:-/tmp/reelcache-bench-previews}
 mkdir -p "$work/media"
@@ -114,16 +114,30 @@ peer() {
   echo "  peer (ffmpeg on the file, keyframes=$kf): $(printf %.2f "$psecs") s; reelcache/peer $(printf %.2f "$(echo "$last_secs / $psecs" | bc -l)")x"
 }
 
+median() { python3 -c 'import sys; v=sorted(map(float, sys.argv[1:])); print("%.2f" % v[len(v)//2])' "$@"; }
+
 sync
-echo "film: $film, $size bytes, ${dur} s, 1280x720 H.264 GOP 10 s"
-job "cold (origin only)"
-peer
+echo "film: $film, $size bytes, ${dur} s, 1280x720 H.264 GOP 10 s; 3 rounds each, job and peer interleaved"
+jobs=() peers=()
+for round in 1 2 3; do
+  touch "$film" # a new version: nothing of it in Redis
+  start_serve
+  job "cold (origin only) round $round"
+  peer
+  jobs+=("$last_secs") peers+=("$psecs")
+done
+echo "COLD median: job $(median "${jobs[@]}") s, peer $(median "${peers[@]}") s; job/peer $(printf %.2f "$(echo "$(median "${jobs[@]}") / $(median "${peers[@]}")" | bc -l)")x"
 "$work/reelcache" warm film.mp4 >/dev/null 2>&1
-version=$(curl -sI "$base/media/film.mp4" | tr -d '\r' | awk 'tolower($1) == "etag:" {gsub(/"/, "", $2); print $2}')
-[ "$(redis-cli -p "$rport" del "reelcache:m:$version:previews")" = 1 ] || { echo "no previews value for version $version" >&2; exit 1; }
-start_serve
-job "warm (after reelcache warm)"
-peer
+version=$(sed -n 's|^/previews/film.mp4/\([0-9a-f]*\)/sprite-0.jpg.*|\1|p' "$work/film.vtt" | head -1)
+jobs=() peers=()
+for round in 1 2 3; do
+  [ "$(redis-cli -p "$rport" del "reelcache:m:$version:previews")" = 1 ] || { echo "no previews value for version $version" >&2; exit 1; }
+  start_serve # nothing in its memory
+  job "warm (after reelcache warm) round $round"
+  peer
+  jobs+=("$last_secs") peers+=("$psecs")
+done
+echo "WARM median: job $(median "${jobs[@]}") s, peer $(median "${peers[@]}") s; job/peer $(printf %.2f "$(echo "$(median "${jobs[@]}") / $(median "${peers[@]}")" | bc -l)")x"
 
 # /media/ throughput while a job runs: a GET of the whole warm film, alone
 # or 0.3 s into a job on a copy (a new version each round), interleaved.

@@ -98,8 +98,11 @@ func (h *Handler) run(ctx context.Context, name, version string) (*Result, error
 			r.Tiles = i * per // the video stream ended before the container's duration
 			break
 		}
-		if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, &badInput{"ffmpeg made no picture of this file"}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sprite %d: %w", i, err)
 		}
 		r.Sprites = append(r.Sprites, b)
 	}

@@ -27,6 +27,7 @@ type Config struct {
 	Admin     Admin  //
 	Log       Log    //
 	Packaging Packaging
+	Previews  Previews
 	File      string // the config file read; "" when none
 }
 

@@ -232,6 +232,9 @@ func parse(c *Config, name, raw string) error {
 		if ok, err := parseOrigin(c, name, raw); ok {
 			return err
 		}
+		if ok, err := parsePreviews(c, name, raw); ok {
+			return err
+		}
 		if ok, err := parseTLS(c, name, raw); ok {
 			return err
 		}

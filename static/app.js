@@ -102,6 +102,7 @@ function play(start) {
     chunks = null;
     map.replaceChildren();
     video.src = it.url;
+    if (typeof loadPreviews === "function") loadPreviews(it); // previews.js
     refreshMap();
     if (start && t > 0) {
       video.addEventListener("loadedmetadata", () => { video.currentTime = t; }, { once: true });
@@ -220,6 +221,8 @@ async function refreshURL() {
     const [fresh] = await r.json();
     if (!fresh || current !== it) return;
     it.url = fresh.url;
+    it.previews = fresh.previews;
+    if (typeof loadPreviews === "function") loadPreviews(it);
     const loaded = new Promise((res, rej) => {
       video.addEventListener("loadedmetadata", res, { once: true });
       video.addEventListener("error", () => rej(new Error("the fresh URL failed too")), { once: true });
@@ -243,4 +246,5 @@ video.addEventListener("error", () => {
   if (refreshing) return; // refreshURL reports it
   info.textContent = `Playback error: ${video.error ? video.error.message || video.error.code : "unknown"}`;
 });
+
 load();

@@ -84,6 +84,11 @@ type Options struct {
 	// past the grant's. Default DefaultURLTTL (10 minutes).
 	URLTTL time.Duration
 
+	// Previews, when set, returns the decoded URL path of a media file's
+	// WebVTT seek previews (package stream/previews); /api/media lists it
+	// for each file, signed like the media URL.
+	Previews func(name string) string
+
 	// Views, when set, may present an MP4 or MOV file rewritten (the fast
 	// start of moov-at-end files); nil serves every file's own bytes.
 	Views ViewFunc

@@ -66,11 +66,18 @@ const grantDomain = "reelcache grant\x00"
 // SignURL returns the signed URL (path and query) of the media file name,
 // valid until exp.
 func (s *Signer) SignURL(name string, exp time.Time) string {
-	path := MediaURL(name)
+	return s.SignPath("/media/"+name, exp)
+}
+
+// SignPath returns the signed URL (escaped path and query) of the decoded
+// URL path p, valid until exp: what RequireSignature accepts for p. Other
+// routes behind MediaMiddleware sign their URLs with it: the packagers'
+// playlists (/hls/.../master.m3u8), seek previews' sprites.
+func (s *Signer) SignPath(p string, exp time.Time) string {
 	e := strconv.FormatInt(exp.Unix(), 10)
 	// The MAC covers the decoded path, as the server sees it.
-	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], "/media/"+name, e))
-	return fmt.Sprintf("%s?exp=%s&sig=%s", path, e, sig)
+	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], p, e))
+	return fmt.Sprintf("%s?exp=%s&sig=%s", (&url.URL{Path: p}).EscapedPath(), e, sig)
 }
 
 // Verify checks exp and sig for the decoded URL path at time now. The MAC is
@@ -171,16 +178,6 @@ func (s *Signer) VerifyGrant(token string, now time.Time) (Grant, error) {
 // prefixDomain starts the MAC message of a prefix signature, so that it can
 // stand in for neither a media URL's (which starts with "/") nor a grant's.
 const prefixDomain = "reelcache prefix\x00"
-
-// SignPath returns the signed URL (escaped path and query) of any decoded
-// URL path p served behind RequireSignature, valid until exp; SignURL is
-// SignPath of a /media/ path. The packagers' playlist URLs
-// (/hls/.../master.m3u8) are signed with it.
-func (s *Signer) SignPath(p string, exp time.Time) string {
-	e := strconv.FormatInt(exp.Unix(), 10)
-	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], p, e))
-	return fmt.Sprintf("%s?exp=%s&sig=%s", (&url.URL{Path: p}).EscapedPath(), e, sig)
-}
 
 // SignPrefix returns the query (exp=E&pfx=P&sig=S, encoded) of a signature
 // valid until exp for every URL path under prefix, a decoded URL path

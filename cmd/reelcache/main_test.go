@@ -59,7 +59,13 @@ func startServe(t *testing.T, args ...string) *running {
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	go io.Copy(io.Discard, pr)
 	if err != nil {
-		t.Fatalf("serve printed no URL: %v; stderr:\n%s", err, r.stderr)
+		var runErr error
+		select {
+		case runErr = <-r.done:
+			r.done <- runErr // for the cleanup
+		case <-time.After(time.Second):
+		}
+		t.Fatalf("serve printed no URL: %v (serve: %v); stderr:\n%s", err, runErr, r.stderr)
 	}
 	m := regexp.MustCompile(`https?://\S+/`).FindString(line)
 	if m == "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/reelcache/reelcache/static"
 	"github.com/reelcache/reelcache/stream"
 	"github.com/reelcache/reelcache/stream/packager"
+	"github.com/reelcache/reelcache/stream/previews"
 )
 
 func serveCommand() *cobra.Command {
@@ -233,6 +234,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Metrics:             metrics,
 		Packaged:            packaged,
 		Logger:              log,
+		Previews:            previews.VTTPath,
 	})
 	if err != nil {
 		return nil, err
@@ -276,6 +278,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		}
 	}
 	h.Register(e)
+	registerPreviews(ctx, e, cfg, a.cache, h, signer, metrics, log)
 	a.echo = e
 	return a, nil
 }

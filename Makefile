@@ -9,6 +9,7 @@ FUZZ_SPAN  ?= 150000x
 FUZZ_RANGE ?= 20000x
 FUZZ_PATH  ?= 100000x
 FUZZ_FASTSTART ?= 50000x
+FUZZ_MP4   ?= 100000x
 
 .PHONY: all build run test deps vet fuzz bench bench-go loadtest clean
 
@@ -38,6 +39,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMediaPath$$' -fuzztime $(FUZZ_PATH) ./stream
 	$(GO) test -run '^$$' -fuzz '^FuzzBuild$$' -fuzztime $(FUZZ_FASTSTART) ./stream/faststart
 	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZ_FASTSTART) ./stream/faststart
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_MP4) ./stream/mp4index
 
 # The Go benchmarks, then the scenarios against nginx and the other peers
 # (scripts/bench.sh, which writes BENCHMARKS.md). A failed Go benchmark

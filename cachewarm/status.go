@@ -22,6 +22,9 @@ type FileStatus struct {
 	Chunks int64  `json:"chunks_total"`
 	Cached int64  `json:"chunks_cached"`
 	Map    []bool `json:"-"`
+	// Previews says whether the version has seek previews ("yes (N
+	// tiles)", "no", "none: why"); empty when not asked.
+	Previews string `json:"previews,omitempty"`
 }
 
 // Status reports, per file, which chunks of its current version are cached.
@@ -51,8 +54,12 @@ func WriteStatus(w io.Writer, files []FileStatus, width int) error {
 	}
 	for i, f := range files {
 		pad := nameW - utf8.RuneCountInString(names[i])
-		_, err := fmt.Fprintf(w, "%s%*s  %5d/%-5d  %9s  [%s]\n", names[i], pad, "", f.Cached, f.Chunks,
-			humanize.IBytes(uint64(f.Size)), ChunkMap(f.Map, width))
+		previews := ""
+		if f.Previews != "" {
+			previews = "  previews: " + f.Previews
+		}
+		_, err := fmt.Fprintf(w, "%s%*s  %5d/%-5d  %9s  [%s]%s\n", names[i], pad, "", f.Cached, f.Chunks,
+			humanize.IBytes(uint64(f.Size)), ChunkMap(f.Map, width), previews)
 		if err != nil {
 			return err
 		}

@@ -160,7 +160,7 @@ type Cache struct {
 	local    *local.Tier        // nil when off
 	stopWait context.CancelFunc // stops WatchPurges; nil when it does not run
 	watchWG  sync.WaitGroup
-	watching chan struct{} // closed once WatchPurges has subscribed (tests)
+	watching chan struct{} // closed once WatchPurges has subscribed (see PurgesWatched)
 	ping     time.Duration // Options.purgePing
 	nextID   atomic.Uint64 // numbers Files, for the local tier's admission
 
@@ -295,3 +295,10 @@ func newOwner() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// PurgesWatched returns a channel closed once the cache has subscribed to
+// purge announcements and read their count (store.WatchPurges); nil when it
+// has no local tier or no Redis. Until then, Redis failing makes the tier
+// empty itself (a purge may have been missed), so a caller that needs what
+// the tier holds to stay there waits for it.
+func (c *Cache) PurgesWatched() <-chan struct{} { return c.watching }

@@ -97,3 +97,20 @@ func TestMetaLeaseIsExclusive(t *testing.T) {
 		t.Fatal("an expired holder's release removed its successor's lease")
 	}
 }
+
+// TestMetaMissKeepsRedis: asking for a metadata value that is not there is
+// an answer, not a failure. Before the fix, each miss counted toward the
+// breaker, and three (a preview request polling for its job) switched the
+// cache off for every viewer.
+func TestMetaMissKeepsRedis(t *testing.T) {
+	fx := newFixture(t, true, Options{})
+	ctx := context.Background()
+	for i := range 10 {
+		if _, err := fx.cache.Meta(ctx, "v1", "previews"); !errors.Is(err, ErrNoMeta) {
+			t.Fatalf("Meta %d: err = %v, want ErrNoMeta", i, err)
+		}
+	}
+	if !fx.cache.Store().Available() {
+		t.Fatal("the breaker opened after metadata misses")
+	}
+}

@@ -26,6 +26,8 @@ type Config struct {
 	Auth      Auth   //
 	Admin     Admin  //
 	Log       Log    //
+	Packaging Packaging
+	Previews  Previews
 	File      string // the config file read; "" when none
 }
 

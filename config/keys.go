@@ -63,7 +63,7 @@ var keys = append([]key{
 	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
 	{"log.level", "info", "log-level", "debug, info, warn or error"},
 	{"log.format", "text", "log-format", "text or json"},
-}, append(originKeys, tlsKeys...)...)
+}, append(append(append(originKeys, tlsKeys...), packagingKeys...), previewKeys...)...)
 
 // DefaultCacheControl is http.cache_control's default: browsers and CDNs
 // may reuse media bytes for a minute, then must ask again (a 304 when the

@@ -232,7 +232,13 @@ func parse(c *Config, name, raw string) error {
 		if ok, err := parseOrigin(c, name, raw); ok {
 			return err
 		}
+		if ok, err := parsePreviews(c, name, raw); ok {
+			return err
+		}
 		if ok, err := parseTLS(c, name, raw); ok {
+			return err
+		}
+		if ok, err := parsePackaging(c, name, raw); ok {
 			return err
 		}
 		return ErrUnknownKey

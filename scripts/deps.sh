@@ -7,7 +7,8 @@
 # FUSE storage, cmd/reelbench), wrk (the benchmark's second load
 # generator), pebble and pebble-challtestsrv (the ACME test CA; go install,
 # like versitygw), certutil (puts a test CA in the NSS database Chromium
-# trusts, for the HTTPS browser test). As root it uses apt-get; otherwise it says
+# trusts, for the HTTPS browser test), the hls.js and dash.js players (npm,
+# into a cache directory). As root it uses apt-get; otherwise it says
 # what to install. Under CI=true a missing tool is an error; elsewhere the
 # tests that need it skip with a message.
 #
@@ -28,7 +29,7 @@ declare -A pkg=(
 	[certutil]=libnss3-tools
 )
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 wrk pebble certutil)
+[ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 wrk pebble certutil players)
 
 # versitygw, the S3 server of the tests, is a Go program: go install it.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
@@ -81,6 +82,41 @@ for i in "${!want[@]}"; do
 done
 want=("${want[@]}")
 # --- end tls
+# --- players: hls.js and dash.js (packager's browser tests; issue 22) -------
+# The HLS and DASH players the packager's Chromium tests play with: pinned
+# npm packages installed into a cache directory, never copied into the
+# repository. The tests find them under $PLAYERS_DIR/node_modules/
+# (REELCACHE_PLAYERS_DIR overrides the directory).
+PLAYERS=(hls.js@1.6.13 dashjs@4.7.4)
+PLAYERS_DIR=${REELCACHE_PLAYERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reelcache/players}
+for i in "${!want[@]}"; do
+	[ "${want[$i]}" = players ] || continue
+	unset 'want[i]'
+	missing_players=()
+	for p in "${PLAYERS[@]}"; do
+		name=${p%@*} version=${p##*@}
+		grep -qs "\"version\": \"$version\"" "$PLAYERS_DIR/node_modules/$name/package.json" || missing_players+=("$p")
+	done
+	[ ${#missing_players[@]} -eq 0 ] && continue
+	if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "deps: installing npm" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+	fi
+	echo "deps: installing ${missing_players[*]} into $PLAYERS_DIR" >&2
+	mkdir -p "$PLAYERS_DIR"
+	if ! npm install --silent --no-audit --no-fund --prefix "$PLAYERS_DIR" "${PLAYERS[@]}" >&2; then
+		msg="deps: could not install ${PLAYERS[*]} with npm"
+		if [ "${CI:-}" = true ]; then
+			echo "$msg" >&2
+			status=1
+		else
+			echo "$msg (the packager's browser tests will skip)" >&2
+		fi
+	fi
+done
+# --- end of players ----------------------------------------------------------
+want=("${want[@]}")
 
 missing=()
 for p in "${want[@]}"; do

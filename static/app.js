@@ -87,12 +87,22 @@ function play(start) {
   if (!it) { title.textContent = path ? `Not found: ${path}` : "Pick a video"; return; }
   title.textContent = it.path;
   info.textContent = `${it.content_type} · ${human(it.size)}`;
+  // HLS, offered where the browser plays it natively: the same cached
+  // bytes, packaged on the fly (/hls/).
+  if (it.hls && video.canPlayType("application/vnd.apple.mpegurl")) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = "Play as HLS";
+    b.addEventListener("click", () => { const t = video.currentTime; video.src = it.hls; video.currentTime = t; video.play(); });
+    info.append(" · ", b);
+  }
   if (video.dataset.path !== it.path) {
     video.dataset.path = it.path;
     current = it;
     chunks = null;
     map.replaceChildren();
     video.src = it.url;
+    if (typeof loadPreviews === "function") loadPreviews(it); // previews.js
     refreshMap();
     if (start && t > 0) {
       video.addEventListener("loadedmetadata", () => { video.currentTime = t; }, { once: true });
@@ -211,6 +221,8 @@ async function refreshURL() {
     const [fresh] = await r.json();
     if (!fresh || current !== it) return;
     it.url = fresh.url;
+    it.previews = fresh.previews;
+    if (typeof loadPreviews === "function") loadPreviews(it);
     const loaded = new Promise((res, rej) => {
       video.addEventListener("loadedmetadata", res, { once: true });
       video.addEventListener("error", () => rej(new Error("the fresh URL failed too")), { once: true });
@@ -234,4 +246,5 @@ video.addEventListener("error", () => {
   if (refreshing) return; // refreshURL reports it
   info.textContent = `Playback error: ${video.error ? video.error.message || video.error.code : "unknown"}`;
 });
+
 load();

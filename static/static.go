@@ -6,7 +6,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.js style.css
+//go:embed index.html app.js previews.js style.css
 var files embed.FS
 
 // FS returns the page's files: index.html, app.js and style.css.

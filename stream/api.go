@@ -25,6 +25,12 @@ type mediaItem struct {
 	// ChunksCached is null when unknown; an estimate when Sampled.
 	ChunksCached *int64 `json:"chunks_cached"`
 	Sampled      bool   `json:"sampled,omitempty"`
+	// HLS is the file's HLS master playlist (signed like URL), for pages
+	// on browsers that play HLS natively; empty when not packaged.
+	HLS string `json:"hls,omitempty"`
+	// Previews is the URL of the file's WebVTT seek previews, when
+	// Options.Previews is set.
+	Previews string `json:"previews,omitempty"`
 }
 
 // List serves GET /api/media: the library, or with ?path=NAME that one
@@ -83,6 +89,12 @@ func (h *Handler) List(c echo.Context) error {
 		if e.Cached >= 0 {
 			it.ChunksCached = &e.Cached
 		}
+		if h.packaged[strings.ToLower(path.Ext(e.Name))] {
+			it.HLS = h.hlsURL(e.Name, exp)
+		}
+		if h.opts.Previews != nil {
+			it.Previews = h.signedPath(h.opts.Previews(e.Name), exp)
+		}
 		items = append(items, it)
 	}
 	return c.JSON(http.StatusOK, items)
@@ -124,6 +136,12 @@ func (h *Handler) acquireProbe(c echo.Context) error {
 
 func (h *Handler) releaseProbe() { <-h.probes }
 
+// hlsURL returns the URL of name's HLS master playlist, signed until exp
+// when media needs signatures.
+func (h *Handler) hlsURL(name string, exp time.Time) string {
+	return h.signedPath("/hls/"+name+"/master.m3u8", exp)
+}
+
 // mediaURL returns the URL that serves name: signed until exp when media
 // URLs are signed.
 func (h *Handler) mediaURL(name string, exp time.Time) string {
@@ -131,6 +149,15 @@ func (h *Handler) mediaURL(name string, exp time.Time) string {
 		return MediaURL(name)
 	}
 	return h.signer.SignURL(name, exp)
+}
+
+// signedPath returns the URL of the decoded path p: signed until exp when
+// media URLs are signed.
+func (h *Handler) signedPath(p string, exp time.Time) string {
+	if h.signer == nil {
+		return (&url.URL{Path: p}).EscapedPath()
+	}
+	return h.signer.SignPath(p, exp)
 }
 
 // MediaURL returns the URL path that serves name.

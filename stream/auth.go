@@ -11,13 +11,22 @@ import (
 // its URL carries a valid, unexpired media signature (?exp=&sig=, see
 // Signer) for its own path; anything else is 403, before any file is
 // looked at, so an unsigned request learns nothing, not even whether a
-// file exists.
+// file exists. A URL may instead carry a prefix signature (?exp=&pfx=&sig=,
+// Signer.SignPrefix) covering every clean path under pfx.
 func RequireSignature(s *Signer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			q := req.URL.Query()
-			if err := s.Verify(req.URL.Path, q.Get("exp"), q.Get("sig"), time.Now()); err != nil {
+			verify := s.Verify
+			if pfx := q.Get("pfx"); pfx != "" {
+				// A prefix signature (Signer.SignPrefix), which the
+				// packagers put on the URLs inside their playlists.
+				verify = func(path, exp, sig string, now time.Time) error {
+					return s.VerifyPrefix(path, pfx, exp, sig, now)
+				}
+			}
+			if err := verify(req.URL.Path, q.Get("exp"), q.Get("sig"), time.Now()); err != nil {
 				return echo.ErrForbidden.WithInternal(err)
 			}
 			return next(c)

@@ -51,3 +51,10 @@ func setCacheHeaders(h http.Header, src chunker.Sources, status int) {
 	h.Set("X-Cache", x)
 	h.Set("Cache-Status", cs)
 }
+
+// SetCacheHeaders sets X-Cache and Cache-Status as /media/ responses carry
+// them (see setCacheHeaders), for other packages' routes that serve cached
+// bytes: the packager's segments.
+func SetCacheHeaders(h http.Header, src chunker.Sources, status int) {
+	setCacheHeaders(h, src, status)
+}

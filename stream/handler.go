@@ -84,12 +84,22 @@ type Options struct {
 	// past the grant's. Default DefaultURLTTL (10 minutes).
 	URLTTL time.Duration
 
+	// Previews, when set, returns the decoded URL path of a media file's
+	// WebVTT seek previews (package stream/previews); /api/media lists it
+	// for each file, signed like the media URL.
+	Previews func(name string) string
+
 	// Views, when set, may present an MP4 or MOV file rewritten (the fast
 	// start of moov-at-end files); nil serves every file's own bytes.
 	Views ViewFunc
 
 	// Metrics, when set, count the bytes served by source.
 	Metrics *Metrics
+
+	// Packaged are the extensions (with the dot, lower case) of files the
+	// HLS packager serves at /hls/NAME/master.m3u8; /api/media lists that
+	// URL for them. Empty: none (the packager is off).
+	Packaged []string
 
 	// Logger receives errors that are not the client's. Default
 	// slog.Default().
@@ -109,6 +119,7 @@ type Handler struct {
 	urlTTL    time.Duration
 	metrics   *Metrics
 	probes    chan struct{} // one slot per API request asking the cache, to bound Redis work
+	packaged  map[string]bool
 
 	errOnce sync.Map // error class -> time last logged, to keep logs quiet during an outage
 	served  sync.Map // name -> *servedBytes, for files that exist (so bounded by the library)
@@ -122,6 +133,11 @@ const maxProbes = 4
 type servedBytes struct {
 	redis, local, disk atomic.Int64
 }
+
+// Count adds bytes of name served by another package's route (the
+// packager's segments) to the per-file counts /api/chunks reports and to
+// reelcache_served_bytes_total, by source. It is safe for concurrent use.
+func (h *Handler) Count(name string, redis, local, disk int64) { h.count(name, redis, local, disk) }
 
 func (h *Handler) count(name string, redis, local, disk int64) {
 	v, ok := h.served.Load(name)
@@ -170,6 +186,10 @@ func New(opts Options) (*Handler, error) {
 		urlTTL:    opts.URLTTL,
 		metrics:   opts.Metrics,
 		probes:    make(chan struct{}, maxProbes),
+		packaged:  make(map[string]bool),
+	}
+	for _, e := range opts.Packaged {
+		h.packaged[e] = true
 	}
 	exts, err := NormalizeExtensions(opts.Extensions)
 	if err != nil {

@@ -108,6 +108,10 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 	return m
 }
 
+// Registerer returns the registry /metrics serves, for other packages'
+// collectors (seek preview jobs).
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
 // RejectedChunk counts a cached value that failed its check; it fits
 // store.Options.Rejected.
 func (m *Metrics) RejectedChunk(reason string) { m.rejected.WithLabelValues(reason).Inc() }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,11 +66,18 @@ const grantDomain = "reelcache grant\x00"
 // SignURL returns the signed URL (path and query) of the media file name,
 // valid until exp.
 func (s *Signer) SignURL(name string, exp time.Time) string {
-	path := MediaURL(name)
+	return s.SignPath("/media/"+name, exp)
+}
+
+// SignPath returns the signed URL (escaped path and query) of the decoded
+// URL path p, valid until exp: what RequireSignature accepts for p. Other
+// routes behind MediaMiddleware sign their URLs with it: the packagers'
+// playlists (/hls/.../master.m3u8), seek previews' sprites.
+func (s *Signer) SignPath(p string, exp time.Time) string {
 	e := strconv.FormatInt(exp.Unix(), 10)
 	// The MAC covers the decoded path, as the server sees it.
-	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], "/media/"+name, e))
-	return fmt.Sprintf("%s?exp=%s&sig=%s", path, e, sig)
+	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], p, e))
+	return fmt.Sprintf("%s?exp=%s&sig=%s", (&url.URL{Path: p}).EscapedPath(), e, sig)
 }
 
 // Verify checks exp and sig for the decoded URL path at time now. The MAC is
@@ -165,4 +173,34 @@ func (s *Signer) VerifyGrant(token string, now time.Time) (Grant, error) {
 	}
 	t, _ := strconv.ParseInt(exp, 10, 64)
 	return Grant{Scope: scope, Exp: time.Unix(t, 0)}, nil
+}
+
+// prefixDomain starts the MAC message of a prefix signature, so that it can
+// stand in for neither a media URL's (which starts with "/") nor a grant's.
+const prefixDomain = "reelcache prefix\x00"
+
+// SignPrefix returns the query (exp=E&pfx=P&sig=S, encoded) of a signature
+// valid until exp for every URL path under prefix, a decoded URL path
+// ending in "/" such as "/hls/movies/title/". The packagers put it on the
+// URLs inside a playlist or an MPD, whose segment templates cannot carry
+// one signature per URL; it expires with the playlist's own.
+func (s *Signer) SignPrefix(prefix string, exp time.Time) string {
+	e := strconv.FormatInt(exp.Unix(), 10)
+	sig := base64.RawURLEncoding.EncodeToString(mac(s.keys[0], prefixDomain, prefix, "\x00", e))
+	return url.Values{"exp": {e}, "pfx": {prefix}, "sig": {sig}}.Encode()
+}
+
+// VerifyPrefix checks a prefix signature for the decoded URL path at time
+// now: path must lie under prefix and be clean (no empty, "." or ".."
+// element), so that no spelling of a path escapes the prefix.
+func (s *Signer) VerifyPrefix(path, prefix, exp, sig string, now time.Time) error {
+	if exp == "" || sig == "" {
+		return ErrUnsigned
+	}
+	rest, ok := strings.CutPrefix(path, prefix)
+	if !ok || !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") ||
+		!fs.ValidPath(rest) || strings.ContainsAny(path, "\\\x00") || !fs.ValidPath(prefix[1:len(prefix)-1]) {
+		return ErrScope
+	}
+	return s.check(exp, sig, now, prefixDomain, prefix, "\x00", exp)
 }

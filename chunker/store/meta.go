@@ -53,12 +53,19 @@ func CheckKind(kind string) error {
 // may be a few MB).
 func (s *Store) GetMeta(ctx context.Context, version, kind string) ([]byte, error) {
 	var val string
+	missing := false
 	err := s.call(ctx, s.wtimeout, "get", func(ctx context.Context) error {
 		var err error
 		val, err = s.uc.Get(ctx, s.metaKey(version, kind)).Result()
+		if errors.Is(err, redis.Nil) {
+			// An answer, not a failure: it must not count toward
+			// the breaker (a waiter polling for a value would
+			// switch the cache off for everyone).
+			missing, err = true, nil
+		}
 		return err
 	})
-	if errors.Is(err, redis.Nil) {
+	if missing {
 		return nil, ErrNoMeta
 	}
 	if err != nil {

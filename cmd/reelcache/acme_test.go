@@ -173,10 +173,13 @@ func (in *instance) certOf(t *testing.T, name string, roots *x509.CertPool) *x50
 	}
 }
 
-// relay forwards each connection to ln to the address pick returns at
-// that moment.
+// relay forwards each connection to ln to the address pick returns; while
+// it returns "" (no backend chosen yet) the connection waits, as at a load
+// balancer whose backends are not up yet, until the client gives up or the
+// test ends.
 func relay(t *testing.T, ln net.Listener, pick func() string) {
-	t.Cleanup(func() { ln.Close() })
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -185,7 +188,16 @@ func relay(t *testing.T, ln net.Listener, pick func() string) {
 			}
 			go func() {
 				defer c.Close()
-				up, err := net.Dial("tcp", pick())
+				addr := pick()
+				for addr == "" {
+					select {
+					case <-done:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+					addr = pick()
+				}
+				up, err := net.Dial("tcp", addr)
 				if err != nil {
 					return
 				}
@@ -211,14 +223,28 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			rs := redistest.Start(t)
 			portA, portB := testproc.FreePort(t), testproc.FreePort(t)
 			httpA, httpB := testproc.FreePort(t), testproc.FreePort(t)
-			var aLog atomic.Pointer[testlog.Buffer] // A's log, read by the relay
+			// The logs of A and B, each set once its instance listens;
+			// read by the relay.
+			var logs [2]atomic.Pointer[testlog.Buffer]
 			// Pebble validates through a relay to the instance that is
 			// not ordering: it answers from what the other put in Redis
-			// (certmagic's distributed solving).
+			// (certmagic's distributed solving). A orders as soon as it
+			// starts, alone on the lock, often before B listens: the
+			// relay holds Pebble's connections until both instances
+			// listen and one of them has said it orders (a dial to B's
+			// port before B listened was refused, the authz went invalid
+			// and certmagic ordered again a minute later: 2 orders).
 			other := func() string {
+				la, lb := logs[0].Load(), logs[1].Load()
+				if la == nil || lb == nil {
+					return ""
+				}
 				port := [2]int{httpA, portA}
-				if l := aLog.Load(); l != nil && strings.Contains(l.String(), "obtaining certificate") {
+				switch {
+				case strings.Contains(la.String(), "obtaining certificate"):
 					port = [2]int{httpB, portB}
+				case !strings.Contains(lb.String(), "obtaining certificate"):
+					return ""
 				}
 				if challenge == "http-01" {
 					return fmt.Sprintf("127.0.0.1:%d", port[0])
@@ -243,10 +269,13 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			}
 			start := func(port, httpPort int, dir string) *instance {
 				l := &testlog.Buffer{}
-				if port == portA {
-					aLog.Store(l)
+				in := startInstance(t, bin, l, args(port, httpPort, dir)...)
+				i := 0
+				if port == portB {
+					i = 1
 				}
-				return startInstance(t, bin, l, args(port, httpPort, dir)...)
+				logs[i].Store(l)
+				return in
 			}
 			a, b := start(portA, httpA, dirA), start(portB, httpB, dirB)
 			ca, cb := a.certOf(t, domain, pb.roots), b.certOf(t, domain, pb.roots)

@@ -36,6 +36,7 @@ func cacheCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		previewStatus(ctx, cache, files)
 		out := cmd.OutOrStdout()
 		if *statusJSON {
 			return json.NewEncoder(out).Encode(files)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -55,6 +56,15 @@ func startServe(t *testing.T, args ...string) *running {
 	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	go io.Copy(io.Discard, pr)
+	if err != nil {
+		var runErr error
+		select {
+		case runErr = <-r.done:
+			r.done <- runErr // for the cleanup
+		case <-time.After(time.Second):
+		}
+		err = fmt.Errorf("%w (serve: %v)", err, runErr)
+	}
 	r.url = servedURL(t, line, err, r.stderr)
 	return r
 }
@@ -238,8 +248,14 @@ func TestWarmCommand(t *testing.T) {
 			t.Errorf("%v: error %v, want exit status 2", args, err)
 		}
 	}
+	// 5 chunks, and the indexes of the two MP4s that warm stores for
+	// HLS/DASH (packaging.enabled is on by default), which purge removes
+	// with them.
+	if n := len(rs.Keys(t.Context(), "reelcache:m:*:mp4index")); n != 2 {
+		t.Errorf("warm stored %d MP4 indexes, want 2", n)
+	}
 	out, err = cli("cache", "purge", "--yes")
-	if err != nil || !strings.Contains(out, "purged 5 chunks") {
+	if err != nil || !strings.Contains(out, "purged 7 chunks") {
 		t.Fatalf("purge --yes: %v\n%s", err, out)
 	}
 	// What is left is the purge generation that tells serving instances

@@ -22,6 +22,8 @@ import (
 	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/static"
 	"github.com/reelcache/reelcache/stream"
+	"github.com/reelcache/reelcache/stream/packager"
+	"github.com/reelcache/reelcache/stream/previews"
 )
 
 func serveCommand() *cobra.Command {
@@ -212,6 +214,10 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 			return nil, usageError{err}
 		}
 	}
+	var packaged []string
+	if cfg.Packaging.Enabled {
+		packaged = packager.DefaultExtensions
+	}
 	h, err := stream.New(stream.Options{
 		Files:               a.cache,
 		Extensions:          cfg.Media.Extensions,
@@ -226,7 +232,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		URLTTL:              cfg.Auth.URLTTL,
 		Views:               views(cfg, a.cache),
 		Metrics:             metrics,
+		Packaged:            packaged,
 		Logger:              log,
+		Previews:            previews.VTTPath,
 	})
 	if err != nil {
 		return nil, err
@@ -264,7 +272,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		a.admin.Logger.SetOutput(io.Discard)
 		stream.RegisterOps(a.admin, health, metrics)
 	}
+	if cfg.Packaging.Enabled {
+		if err := registerPackager(e, h, a.cache, signer, cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	h.Register(e)
+	registerPreviews(ctx, e, cfg, a.cache, h, signer, metrics, log)
 	a.echo = e
 	return a, nil
 }

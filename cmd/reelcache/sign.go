@@ -19,10 +19,12 @@ import (
 
 func signCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "sign [--page] PATH",
+		Use:   "sign [--page] PATH | /hls/PATH/master.m3u8 | /dash/PATH/manifest.mpd",
 		Short: "Print a signed media URL, or a player-page link with a grant (auth.signing_key must be set)",
 		Long: `Print a signed URL for the media file PATH, a path relative to media.root
 exactly as it appears in /media/ URLs (nothing is stripped from it).
+An argument starting with /hls/ or /dash/ is signed as that URL path: a
+master playlist or MPD whose inner URLs expire with it.
 
 With --page, print a link to the player page carrying a grant that lets the
 page list and play PATH until --ttl: a file, a directory ending in "/"
@@ -57,6 +59,16 @@ expire mid-film.`,
 		prefix = strings.TrimSuffix(prefix, "/")
 		exp := time.Now().Add(*ttl)
 		name := args[0]
+		if !*page && (strings.HasPrefix(name, "/hls/") || strings.HasPrefix(name, "/dash/")) {
+			// A packager URL (/hls/PATH/master.m3u8, /dash/PATH/manifest.mpd):
+			// the URLs inside what it answers carry signatures that expire
+			// with it.
+			if !fs.ValidPath(name[1:]) || strings.ContainsAny(name, "\\\x00") {
+				return usageError{fmt.Errorf("%q: want a URL path such as /hls/movies/a.mp4/master.m3u8", name)}
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), prefix+s.SignPath(name, exp))
+			return nil
+		}
 		if !*page {
 			if !fs.ValidPath(name) || name == "." || strings.ContainsAny(name, "\\\x00") {
 				return usageError{fmt.Errorf("%q: want the path of a file relative to media.root, as in /media/ URLs, such as movies/a.mp4", name)}

@@ -129,6 +129,7 @@ configuration error.`,
 	conc := cmd.Flags().Int("concurrency", 4, "files read and written at once")
 	depth := cmd.Flags().Int("depth", 0, "chunks per pipelined write (default: 4 MiB worth)")
 	asJSON := cmd.Flags().Bool("json", false, "print the summary as JSON")
+	withPreviews := cmd.Flags().Bool("previews", false, "also make each file's seek previews (needs ffmpeg)")
 	metricsAddr := cmd.Flags().String("metrics-listen", "", "serve warm progress at http://ADDR/metrics while warming (Prometheus)")
 
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -173,6 +174,11 @@ configuration error.`,
 		if err != nil {
 			return err
 		}
+		if cfg.Packaging.Enabled && !*dry && !rep.Interrupted {
+			if n := warmIndexes(ctx, cache, names, log); n > 0 {
+				log.Info("warm: MP4 indexes stored for HLS/DASH", "files", n)
+			}
+		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -181,6 +187,13 @@ configuration error.`,
 			}
 		} else {
 			writeSummary(stdout, rep)
+		}
+		if *withPreviews && !*dry && !rep.Interrupted {
+			if n, err := warmPreviews(ctx, cfg, cache, names, stdout, log); err != nil {
+				return err
+			} else if n > 0 {
+				return fmt.Errorf("%d files have no previews", n)
+			}
 		}
 		switch {
 		case rep.Interrupted:

@@ -218,9 +218,14 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // Main is TestMain for packages whose tests take Redis down: it silences
 // go-redis's own log lines (a refused dial per pooled connection while
-// Redis is down), runs the tests and exits with their status. Use it as
+// Redis is down), runs the tests, then each of after, and exits with the
+// tests' status. Use it as
 // `func TestMain(m *testing.M) { redistest.Main(m) }`.
-func Main(m *testing.M) {
+func Main(m *testing.M, after ...func()) {
 	redis.SetLogger(quietLogger{})
-	os.Exit(m.Run())
+	code := m.Run()
+	for _, f := range after {
+		f()
+	}
+	os.Exit(code)
 }

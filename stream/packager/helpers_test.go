@@ -12,12 +12,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/cachetest"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 	"github.com/reelcache/reelcache/stream"
@@ -53,31 +53,10 @@ type serverOptions struct {
 func newServer(t testing.TB, dir string, o serverOptions) *server {
 	t.Helper()
 	s := &server{dir: dir, logs: &testlog.Buffer{}}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	s.redis = redistest.Start(t)
-	rdb, err := store.NewRedisClient(s.redis.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	st := store.New(store.Options{Client: rdb, Timeout: 10 * time.Second, WriteTimeout: 5 * time.Second, Logger: log})
-	org := o.origin
-	if org == nil {
-		org = chunker.NewDir(root, chunker.DirOptions{})
-	}
-	s.cache, err = chunker.New(chunker.Options{
-		Origin: org, Store: st, ChunkSize: 64 << 10,
-		Fill: chunker.FillSync, Logger: log, Settle: time.Nanosecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.cache.Close() })
+	s.cache = cachetest.New(t, dir, s.redis, chunker.Options{Origin: o.origin, ChunkSize: 64 << 10, Fill: chunker.FillSync, Logger: log},
+		store.Options{Logger: log})
 	h, err := stream.New(stream.Options{Files: s.cache, Logger: log, Signer: o.signer, Packaged: packager.DefaultExtensions, CORSOrigins: o.cors})
 	if err != nil {
 		t.Fatal(err)

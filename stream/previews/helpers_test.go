@@ -23,6 +23,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/cachetest"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
 )
@@ -47,31 +48,14 @@ func newInstance(t *testing.T, dir string, rs *redistest.Server, mod func(*Optio
 	redistest.Require(t, "ffprobe")
 	in := &instance{reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}}
 	log := slog.New(slog.NewTextHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	var st *store.Store
-	if rs != nil {
-		rdb, err := store.NewRedisClient(rs.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rdb.Close() })
-		st = store.New(store.Options{Client: rdb, Timeout: 10 * time.Second, WriteTimeout: 10 * time.Second, Logger: log})
-	}
-	in.cache, err = chunker.New(chunker.Options{Origin: chunker.NewDir(root, chunker.DirOptions{}), Store: st, Logger: log, Settle: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.cache.Close() })
+	in.cache = cachetest.New(t, dir, rs, chunker.Options{Logger: log}, store.Options{WriteTimeout: 10 * time.Second, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	o := Options{Files: in.cache, Registerer: in.reg, Logger: log, Wait: 2 * time.Minute, Timeout: 5 * time.Minute}
 	if mod != nil {
 		mod(&o)
 	}
+	var err error
 	if in.h, err = New(ctx, o); err != nil {
 		t.Fatal(err)
 	}

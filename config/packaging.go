@@ -86,7 +86,7 @@ func checkPlayerURL(raw string) error {
 	case strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//"):
 		return nil
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":
-		return errors.New("want an http(s) URL, such as https://cdn.example/hls.js@1.6.13/dist/hls.min.js, or a path starting with /")
+		return errors.New("want an http(s) URL, such as https://cdn.example/hls.min.js, or a path starting with /")
 	case u.User != nil:
 		return errors.New("want a URL without user:password")
 	}

@@ -222,6 +222,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Files:               a.cache,
 		Extensions:          cfg.Media.Extensions,
 		Static:              static.FS(),
+		HLSPlayer:           cfg.Packaging.HLSPlayerURL,
 		MaxRanges:           cfg.HTTP.MaxRanges,
 		MaxStreamsPerClient: cfg.HTTP.MaxStreamsPerClient,
 		CORSOrigins:         cfg.HTTP.CORSAllowedOrigins,

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/reelcache/reelcache/cachewarm"
 	"github.com/reelcache/reelcache/config"

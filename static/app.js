@@ -24,6 +24,11 @@ const grant = new URLSearchParams(location.search).get("grant");
 let wantPlay = false;  // whether the viewer has the video playing
 let refreshing = false;
 let refreshes = 0;     // fresh URLs fetched since the video last loaded data
+// Where to load hls.js from (packaging.hls_player_url; the page handler
+// fills the <meta> in), the promise of its loading, and its player.
+const hlsPlayer = document.querySelector('meta[name="reelcache-hls-player"]')?.content || "";
+let hlsScript = null;
+let hls = null;
 
 // api returns an API URL with the page's grant, if any, and params.
 function api(path, params = {}) {
@@ -80,6 +85,50 @@ function render() {
   }
 }
 
+const nativeHLS = () => video.canPlayType("application/vnd.apple.mpegurl") !== "";
+
+// loadHLS loads hls.js from the operator's URL once, when first wanted:
+// a viewer who never asks for HLS loads no player.
+function loadHLS() {
+  hlsScript ||= new Promise((res, rej) => {
+    const s = document.createElement("script");
+    s.src = hlsPlayer;
+    s.onload = () => (window.Hls ? res(window.Hls) : rej(new Error("no Hls in the player script")));
+    s.onerror = () => { hlsScript = null; s.remove(); rej(new Error("could not load hls.js")); };
+    document.head.append(s);
+  });
+  return hlsScript;
+}
+
+function stopHLS() {
+  if (hls) { hls.destroy(); hls = null; }
+}
+
+// playHLS plays it's /hls/ master from where the video is: natively, or
+// with hls.js.
+async function playHLS(it) {
+  const t = video.currentTime;
+  if (nativeHLS()) {
+    video.src = it.hls;
+    video.currentTime = t;
+    video.play().catch(() => {});
+    return;
+  }
+  try {
+    const Hls = await loadHLS();
+    if (!Hls.isSupported()) throw new Error("this browser cannot play HLS");
+    if (current !== it) return;
+    stopHLS();
+    hls = new Hls({ startPosition: t });
+    hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) info.textContent = `HLS error: ${d.type}: ${d.details}`; });
+    hls.loadSource(it.hls);
+    hls.attachMedia(video);
+    video.play().catch(() => {});
+  } catch (e) {
+    info.textContent = `HLS: ${e.message}`;
+  }
+}
+
 function play(start) {
   const { path, t } = wanted();
   const it = items.find((x) => x.path === path);
@@ -87,17 +136,19 @@ function play(start) {
   if (!it) { title.textContent = path ? `Not found: ${path}` : "Pick a video"; return; }
   title.textContent = it.path;
   info.textContent = `${it.content_type} · ${human(it.size)}`;
-  // HLS, offered where the browser plays it natively: the same cached
-  // bytes, packaged on the fly (/hls/).
-  if (it.hls && video.canPlayType("application/vnd.apple.mpegurl")) {
+  // HLS: the same cached bytes, packaged on the fly (/hls/), offered where
+  // the browser plays it natively or, with packaging.hls_player_url set,
+  // through hls.js from there.
+  if (it.hls && (nativeHLS() || (hlsPlayer && (window.MediaSource || window.ManagedMediaSource)))) {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = "Play as HLS";
-    b.addEventListener("click", () => { const t = video.currentTime; video.src = it.hls; video.currentTime = t; video.play(); });
+    b.addEventListener("click", () => playHLS(it));
     info.append(" · ", b);
   }
   if (video.dataset.path !== it.path) {
     video.dataset.path = it.path;
+    stopHLS();
     current = it;
     chunks = null;
     map.replaceChildren();
@@ -227,6 +278,7 @@ async function refreshURL() {
       video.addEventListener("loadedmetadata", res, { once: true });
       video.addEventListener("error", () => rej(new Error("the fresh URL failed too")), { once: true });
     });
+    stopHLS();
     video.src = fresh.url;
     await loaded;
     video.currentTime = t;

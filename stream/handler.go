@@ -55,6 +55,10 @@ type Options struct {
 	// page.
 	Static fs.FS
 
+	// HLSPlayer is the URL the page loads hls.js from where the browser
+	// has no native HLS (an absolute http(s) URL or a path); "" loads none.
+	HLSPlayer string
+
 	// MaxRanges is the most range-specs one Range header may hold; a
 	// header with more, or with more than two overlapping ranges, is
 	// ignored and the whole file sent. Default DefaultMaxRanges (16).

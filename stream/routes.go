@@ -30,7 +30,7 @@ func (h *Handler) Register(e *echo.Echo) {
 		}
 	}
 	if h.static != nil {
-		page := echo.WrapHandler(pageHandler(h.static))
+		page := echo.WrapHandler(pageHandler(h.static, h.opts.HLSPlayer))
 		e.GET("/*", page)
 		e.HEAD("/*", page)
 	}

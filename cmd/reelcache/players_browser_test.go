@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/reelcache/reelcache/config"
 	"github.com/reelcache/reelcache/internal/redistest"
-	"github.com/reelcache/reelcache/stream"
 )
 
 // The players scripts/deps.sh installs from npm into a cache directory
@@ -192,41 +187,6 @@ func hlsjsPlays(t *testing.T, js, audio string) {
 	if res.Level != res.To {
 		t.Errorf("switched to level %d, want %d", res.Level, res.To)
 	}
-}
-
-// newPlayerServer serves the whole app (newApp, packaging on, over a real
-// Redis) with a two-rendition title, plus the test's page at
-// /test/player.html and the player's script at /test/SCRIPT.
-func newPlayerServer(t *testing.T, script, js, page string, hlsAudio ...string) *httptest.Server {
-	t.Helper()
-	dir := makeRenditions(t)
-	rs := redistest.Start(t)
-	cfg := &config.Config{
-		Media:     config.Media{Root: dir, Extensions: []string{"mp4"}},
-		ChunkSize: 64 << 10,
-		Redis:     config.Redis{URL: rs.URL(), KeyPrefix: "reelcache", Timeout: time.Second},
-		Cache:     config.Cache{Settle: time.Nanosecond, Fill: "async"},
-		Packaging: config.Packaging{Enabled: true, SegmentDuration: 6 * time.Second, HLSAudio: strings.Join(hlsAudio, "")},
-		Log:       config.Log{Level: "info", Format: "text"},
-	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	mux := http.NewServeMux()
-	mux.HandleFunc("/test/"+script, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) })
-	mux.HandleFunc("/test/player.html", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(page))
-	})
-	mux.Handle("/", a.echo)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.ConnContext = stream.ConnContext
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	return srv
 }
 
 // dashPage is the test's DASH page: dash.js on a <video>, the MPD in the

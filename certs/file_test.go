@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,8 +12,11 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/reelcache/reelcache/internal/testlog"
 )
 
 // selfSigned writes a self-signed P-256 certificate and key to dir.
@@ -46,8 +48,8 @@ func serialOf(t *testing.T, f *File) int64 {
 func TestFileReload(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := selfSigned(t, dir, "live", 1)
-	var logs bytes.Buffer
-	f, err := NewFile(FileOptions{CertFile: cert, KeyFile: key, Poll: time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	logs := &testlog.Buffer{} // Run logs from its goroutine
+	f, err := NewFile(FileOptions{CertFile: cert, KeyFile: key, Poll: time.Hour, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestFileReload(t *testing.T) {
 	if s := serialOf(t, f); s != 1 {
 		t.Fatalf("serving %d after a half-written pair, want the old 1", s)
 	}
-	if !bytes.Contains(logs.Bytes(), []byte("not reloaded")) {
+	if !strings.Contains(logs.String(), "not reloaded") {
 		t.Errorf("the refused pair was not logged: %s", logs.String())
 	}
 	os.Rename(nk, key)

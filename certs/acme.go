@@ -21,6 +21,10 @@ import (
 // Encrypt's production CA.
 const DefaultCA = certmagic.LetsEncryptProductionCA
 
+// DefaultRenewCheckInterval is how often managed certificates are checked
+// for renewal: certmagic's default.
+const DefaultRenewCheckInterval = certmagic.DefaultRenewCheckInterval
+
 // The ACME challenges NewACME can answer.
 const (
 	ChallengeHTTP    = acme.ChallengeTypeHTTP01
@@ -47,7 +51,16 @@ type ACMEOptions struct {
 	// of certmagic's while a challenge is open.
 	ListenHost        string
 	HTTPPort, TLSPort int
-	Logger            *slog.Logger // default slog.Default()
+	// RenewCheckInterval is how often certificates are checked for
+	// renewal; 0 means DefaultRenewCheckInterval. A certificate is renewed
+	// once a third of its lifetime is left (certmagic's default ratio), or
+	// at the time the CA's renewal info (ARI) suggests.
+	RenewCheckInterval time.Duration
+	// DisableARI ignores the CA's renewal info and renews by the lifetime
+	// ratio alone. For tests against Pebble, whose ARI picks a random time
+	// that certmagic refreshes only every few hours; production keeps ARI.
+	DisableARI bool
+	Logger     *slog.Logger // default slog.Default()
 }
 
 // ACME obtains and renews certificates with certmagic. With a shared
@@ -94,10 +107,11 @@ func NewACME(opts ACMEOptions) (*ACME, error) {
 	zl := zapLogger(opts.Logger.With("component", "acme"))
 	a := &ACME{opts: opts}
 	a.cache = certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return a.cfg, nil },
-		Logger:           zl,
+		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return a.cfg, nil },
+		RenewCheckInterval: opts.RenewCheckInterval, // 0: certmagic's default
+		Logger:             zl,
 	})
-	a.cfg = certmagic.New(a.cache, certmagic.Config{Storage: opts.Storage, Logger: zl})
+	a.cfg = certmagic.New(a.cache, certmagic.Config{Storage: opts.Storage, DisableARI: opts.DisableARI, Logger: zl})
 	a.issuer = certmagic.NewACMEIssuer(a.cfg, certmagic.ACMEIssuer{
 		CA:                      opts.CA,
 		Email:                   opts.Email,

@@ -68,7 +68,7 @@ func TestDefaults(t *testing.T) {
 		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "reelcache", Timeout: 500 * time.Millisecond, Mode: "single"},
 		Cache:     Cache{TTL: 24 * time.Hour, Fill: "async", Readahead: 2, MaxInflightBytes: 256 << 20, LocalBytes: 1 << 30, Versions: "local", Settle: 2 * time.Second, MinUses: 2},
 		HTTP: HTTP{MaxRanges: 16, CacheControl: "max-age=60, must-revalidate",
-			TLS: TLS{ACME: ACME{CA: "https://acme-v02.api.letsencrypt.org/directory", Challenges: []string{"http-01", "tls-alpn-01"}}}},
+			TLS: TLS{ACME: ACME{CA: "https://acme-v02.api.letsencrypt.org/directory", Challenges: []string{"http-01", "tls-alpn-01"}, RenewCheck: 10 * time.Minute, ARI: true}}},
 		Auth: Auth{URLTTL: 10 * time.Minute},
 		Log:  Log{Level: "info", Format: "text"},
 	}

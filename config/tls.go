@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type ACME struct {
 	Challenges []string // "http-01", "tls-alpn-01"
 	StorageKey string   // seals what is stored in Redis and on disk (secret: never printed)
 	Dir        string   // local copy of the stored values; "": certs.DefaultDir()
+	// RenewCheck is how often certificates are checked for renewal.
+	RenewCheck time.Duration
+	ARI        bool // follow the CA's renewal info (off only for tests)
 }
 
 // On reports whether ACME is configured.
@@ -48,6 +52,8 @@ var tlsKeys = []key{
 	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "http-tls-acme-challenges", "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
 	{"http.tls.acme.storage_key", "", "http-tls-acme-storage-key", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk; required with redis.url"},
 	{"http.tls.acme.dir", "", "http-tls-acme-dir", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
+	{"http.tls.acme.renew_check_interval", certs.DefaultRenewCheckInterval.String(), "http-tls-acme-renew-check-interval", "how often certificates are checked for renewal (renewed with a third of their lifetime left, or when the CA's ARI says)"},
+	{"http.tls.acme.ari", "true", "http-tls-acme-ari", "follow the CA's ACME Renewal Info; false renews by lifetime alone (for tests with short-lived certificates)"},
 	{"http.redirect_listen", "", "http-redirect-listen", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
 	{"http.hsts", "0", "http-hsts", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
 }
@@ -111,6 +117,18 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 			return true, fmt.Errorf("want at least %d bytes (a random string; every instance needs the same)", certs.MinStorageKey)
 		}
 		t.ACME.StorageKey = raw
+	case "http.tls.acme.renew_check_interval":
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < time.Second {
+			return true, errors.New("want a duration of at least 1s such as 10m")
+		}
+		t.ACME.RenewCheck = d
+	case "http.tls.acme.ari":
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return true, errors.New("want true or false")
+		}
+		t.ACME.ARI = b
 	case "http.redirect_listen":
 		if raw != "" {
 			if _, _, err := net.SplitHostPort(raw); err != nil {

@@ -51,8 +51,10 @@ type pebble struct {
 }
 
 // startPebble runs Pebble validating http-01 on httpPort and tls-alpn-01 on
-// tlsPort of 127.0.0.1, and stops it when the test ends.
-func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
+// tlsPort of 127.0.0.1, and stops it when the test ends. validity > 0 makes
+// its only profile issue certificates valid that long (whole seconds);
+// 0 keeps Pebble's default (90 days).
+func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *pebble {
 	t.Helper()
 	pebbleBin := requireGoTool(t, "pebble")
 	chall := requireGoTool(t, "pebble-challtestsrv")
@@ -81,6 +83,12 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
 		"httpPort": httpPort, "tlsPort": tlsPort,
 		"ocspResponderURL": "", "externalAccountBindingRequired": false,
 	}}
+	if validity > 0 {
+		// The only profile: orders that name none get it.
+		cfg["pebble"].(map[string]any)["profiles"] = map[string]any{
+			"default": map[string]any{"description": "short-lived", "validityPeriod": int(validity / time.Second)},
+		}
+	}
 	b, _ := json.Marshal(cfg)
 	os.WriteFile(filepath.Join(dir, "pebble.json"), b, 0o644)
 	p := &pebble{dir: fmt.Sprintf("https://127.0.0.1:%d/dir", acmePort), caFile: ca.file, out: &testlog.Buffer{}}
@@ -257,7 +265,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			}
 			relay(t, relayLn, other)
 			relayPort := relayLn.Addr().(*net.TCPAddr).Port
-			pb := startPebble(t, relayPort, relayPort)
+			pb := startPebble(t, relayPort, relayPort, 0)
 			dirA, dirB := t.TempDir(), t.TempDir()
 			args := func(port, httpPort int, dir string) []string {
 				return []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--http-redirect-listen", fmt.Sprintf("127.0.0.1:%d", httpPort),

@@ -96,6 +96,7 @@ func openHTTPS(ctx context.Context, cfg *config.Config, rdb redis.UniversalClien
 	a, err := certs.NewACME(certs.ACMEOptions{
 		Domains: t.ACME.Domains, Email: t.ACME.Email, CA: t.ACME.CA, CARoot: t.ACME.CARoot,
 		Challenges: t.ACME.Challenges, Storage: st,
+		RenewCheckInterval: t.ACME.RenewCheck, DisableARI: !t.ACME.ARI,
 		ListenHost: host, HTTPPort: httpPort, TLSPort: tlsPort, Logger: log,
 	})
 	if err != nil {

@@ -83,27 +83,30 @@ window.hlsErrors = [];
 hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) hlsErrors.push(d.type + ": " + d.details); });
 </script>`
 
-// hlsPlay is run in the page: play, seek to three positions (each must
-// land within 0.5 s and then play on: frames advancing), switch to the
-// other rendition and keep playing.
-const hlsPlay = `(async () => {
+// playerScript is run in a player's page (with the player's fatal errors
+// collected in hlsErrors): wait until ready holds, play, seek to three
+// positions (each must land within 0.5 s and then play on: frames
+// advancing), run more (which may add to out) and return out, which
+// starts as init.
+func playerScript(player, ready, what, init, more string) string {
+	return `(async () => {
   const v = document.getElementById("video");
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const until = async (cond, ms, what) => {
     const end = performance.now() + ms;
     while (!cond()) {
-      if (hlsErrors.length) throw new Error("hls.js: " + hlsErrors.join("; "));
+      if (hlsErrors.length) throw new Error("` + player + `: " + hlsErrors.join("; "));
       if (v.error) throw new Error("media error " + v.error.code);
       if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
       await sleep(20);
     }
   };
-  await until(() => hls.levels && hls.levels.length > 0 && v.readyState >= 1, 20000, "manifest and metadata");
+  await until(() => ` + ready + `, 20000, "` + what + `");
   v.muted = true;
   await v.play();
   const t0 = v.currentTime;
   await until(() => v.currentTime >= t0 + 1, 20000, "playback to advance 1 s");
-  const out = { levels: hls.levels.length, audioTracks: hls.audioTracks.length, duration: v.duration, seeks: [] };
+  const out = ` + init + `;
   for (const target of [4.5, 13.2, 17.0]) {
     let landed = -1;
     const seeked = new Promise((res) => v.addEventListener("seeked", () => { landed = v.currentTime; res(); }, { once: true }));
@@ -113,7 +116,14 @@ const hlsPlay = `(async () => {
     await until(() => v.currentTime >= landed + 0.3, 20000, "frames to advance after the seek to " + target);
     out.seeks.push({ target, landed, after: v.currentTime });
   }
-  const from = hls.currentLevel;
+` + more + `  return out;
+})()`
+}
+
+// hlsPlay: play, seek to three positions, then switch to the other
+// rendition and keep playing.
+var hlsPlay = playerScript("hls.js", "hls.levels && hls.levels.length > 0 && v.readyState >= 1", "manifest and metadata",
+	"{ levels: hls.levels.length, audioTracks: hls.audioTracks.length, duration: v.duration, seeks: [] }", `  const from = hls.currentLevel;
   const to = from === 0 ? 1 : 0;
   const switched = new Promise((res) => hls.on(Hls.Events.LEVEL_SWITCHED, (e, d) => { if (d.level === to) res(); }));
   v.currentTime = 2;
@@ -124,8 +134,7 @@ const hlsPlay = `(async () => {
   await until(() => v.currentTime >= t1 + 1, 20000, "playback after the switch");
   out.from = from;
   out.to = to;
-  return out;
-})()`
+`)
 
 type hlsResult struct {
 	Levels      int     `json:"levels"`
@@ -201,37 +210,9 @@ player.on(dashjs.MediaPlayer.events.ERROR, (e) => hlsErrors.push(JSON.stringify(
 player.initialize(v, decodeURIComponent(location.hash.slice(1)), false);
 </script>`
 
-// dashPlay is run in the page: play, then seek to three positions, each
-// landing within 0.5 s and playing on.
-const dashPlay = `(async () => {
-  const v = document.getElementById("video");
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const until = async (cond, ms, what) => {
-    const end = performance.now() + ms;
-    while (!cond()) {
-      if (hlsErrors.length) throw new Error("dash.js: " + hlsErrors.join("; "));
-      if (v.error) throw new Error("media error " + v.error.code);
-      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
-      await sleep(20);
-    }
-  };
-  await until(() => v.readyState >= 1, 20000, "metadata");
-  v.muted = true;
-  await v.play();
-  const t0 = v.currentTime;
-  await until(() => v.currentTime >= t0 + 1, 20000, "playback to advance 1 s");
-  const out = { duration: v.duration, seeks: [] };
-  for (const target of [4.5, 13.2, 17.0]) {
-    let landed = -1;
-    const seeked = new Promise((res) => v.addEventListener("seeked", () => { landed = v.currentTime; res(); }, { once: true }));
-    v.currentTime = target;
-    await Promise.race([seeked, sleep(20000)]);
-    if (landed < 0) throw new Error("no seeked event for " + target);
-    await until(() => v.currentTime >= landed + 0.3, 20000, "frames to advance after the seek to " + target);
-    out.seeks.push({ target, landed, after: v.currentTime });
-  }
-  return out;
-})()`
+// dashPlay: play, then seek to three positions, each landing within 0.5 s
+// and playing on.
+var dashPlay = playerScript("dash.js", "v.readyState >= 1", "metadata", "{ duration: v.duration, seeks: [] }", "")
 
 // TestDashJSPlaysAndSeeks: dash.js (pinned, from npm) in headless Chromium
 // plays the packager's MPD of a two-rendition title and seeks to three

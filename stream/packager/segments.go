@@ -25,21 +25,34 @@ func tracksOf(r request, rd *rendition) ([]int, bool) {
 	return []int{r.track}, true
 }
 
-// init answers an init segment.
-func (h *Handler) init(c echo.Context, r request) error {
-	ctx := c.Request().Context()
-	f, rd, err := h.open(ctx, r.title)
+// openSegment opens r's title for one of its segments (init or media) and
+// finds the tracks r asks for. On an error nothing stays open, and the
+// error is the handler's answer: the origin's failure mapped by fail, or
+// 404 for a title without a plan or a track it lacks.
+func (h *Handler) openSegment(c echo.Context, r request) (*chunker.File, *rendition, []int, error) {
+	f, rd, err := h.open(c.Request().Context(), r.title)
 	if err != nil {
-		return h.fail(c, err)
+		return nil, nil, nil, h.fail(c, err)
 	}
-	defer f.Close()
 	if rd.plan == nil {
-		return echo.ErrNotFound
+		f.Close()
+		return nil, nil, nil, echo.ErrNotFound
 	}
 	tracks, ok := tracksOf(r, rd)
 	if !ok {
-		return echo.ErrNotFound
+		f.Close()
+		return nil, nil, nil, echo.ErrNotFound
 	}
+	return f, rd, tracks, nil
+}
+
+// init answers an init segment.
+func (h *Handler) init(c echo.Context, r request) error {
+	f, rd, tracks, err := h.openSegment(c, r)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	b, err := cmaf.Init(rd.m, tracks)
 	if err != nil {
 		return h.fail(c, err)
@@ -60,18 +73,11 @@ func (h *Handler) init(c echo.Context, r request) error {
 func (h *Handler) segment(c echo.Context, r request) error {
 	req := c.Request()
 	ctx := req.Context()
-	f, rd, err := h.open(ctx, r.title)
+	f, rd, tracks, err := h.openSegment(c, r)
 	if err != nil {
-		return h.fail(c, err)
+		return err
 	}
 	defer f.Close()
-	if rd.plan == nil {
-		return echo.ErrNotFound
-	}
-	tracks, ok := tracksOf(r, rd)
-	if !ok {
-		return echo.ErrNotFound
-	}
 	l, err := h.layout(rd, r.seg-1, tracks)
 	if err != nil {
 		return h.fail(c, err)

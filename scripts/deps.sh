@@ -31,57 +31,51 @@ declare -A pkg=(
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(redis-server redis-cli curl ffmpeg ffprobe chromium nginx prlimit versitygw fusermount3 wrk pebble certutil players)
 
-# versitygw, the S3 server of the tests, is a Go program: go install it.
+# The Go programs among the tests' servers: versitygw (the S3 server) and
+# pebble with pebble-challtestsrv (the ACME test CA and its DNS/challenge
+# server, for cmd/reelcache/acme*_test.go). go install puts them into
+# $(go env GOPATH)/bin, where the tests look.
 VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
+PEBBLE_VERSION=v2.10.3
 status=0
-for i in "${!want[@]}"; do
-	[ "${want[$i]}" = versitygw ] || continue
-	unset 'want[i]'
+
+# go_tool NAME PACKAGE@VERSION WHICH: go install NAME unless it is on the
+# PATH or in the Go bin directory; a failure fails CI, elsewhere WHICH
+# tests skip.
+go_tool() {
+	local name=$1 pkg=$2 which=$3 gobin msg
 	gobin=$(go env GOBIN)
 	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
-	if command -v versitygw >/dev/null 2>&1 || [ -x "$gobin/versitygw" ]; then
-		continue
+	if command -v "$name" >/dev/null 2>&1 || [ -x "$gobin/$name" ]; then
+		return 0
 	fi
-	echo "deps: installing versitygw into $gobin (go install $VERSITYGW, a few minutes)" >&2
-	if ! go install "$VERSITYGW"; then
-		msg="deps: could not install versitygw: run go install $VERSITYGW"
+	echo "deps: installing $name into $gobin (go install $pkg, a few minutes)" >&2
+	if ! (cd "${TMPDIR:-/tmp}" && GOFLAGS= go install "$pkg"); then
+		msg="deps: could not install $name: run go install $pkg"
 		if [ "${CI:-}" = true ]; then
 			echo "$msg" >&2
 			status=1
 		else
-			echo "$msg (the S3 tests will skip)" >&2
+			echo "$msg (the $which tests will skip)" >&2
 		fi
 	fi
-done
-want=("${want[@]}")
+}
 
-# --- tls (issue 24): Pebble, the ACME test CA, and its DNS/challenge test
-# server, for cmd/reelcache/acme_test.go. Go programs: go install them into
-# $(go env GOPATH)/bin, where the tests look.
-PEBBLE_VERSION=v2.10.3
 for i in "${!want[@]}"; do
-	[ "${want[$i]}" = pebble ] || continue
-	unset 'want[i]'
-	gobin=$(go env GOBIN)
-	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
-	for tool in pebble pebble-challtestsrv; do
-		if command -v "$tool" >/dev/null 2>&1 || [ -x "$gobin/$tool" ]; then
-			continue
-		fi
-		echo "deps: installing $tool into $gobin (go install github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION)" >&2
-		if ! (cd "${TMPDIR:-/tmp}" && GOFLAGS= go install "github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION"); then
-			msg="deps: could not install $tool: run go install github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION"
-			if [ "${CI:-}" = true ]; then
-				echo "$msg" >&2
-				status=1
-			else
-				echo "$msg (the ACME tests will skip)" >&2
-			fi
-		fi
-	done
+	case ${want[$i]} in
+	versitygw)
+		unset 'want[i]'
+		go_tool versitygw "$VERSITYGW" S3
+		;;
+	pebble)
+		unset 'want[i]'
+		for tool in pebble pebble-challtestsrv; do
+			go_tool "$tool" "github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION" ACME
+		done
+		;;
+	esac
 done
 want=("${want[@]}")
-# --- end tls
 # --- players: hls.js and dash.js (packager's browser tests; issue 22) -------
 # The HLS and DASH players the packager's Chromium tests play with: pinned
 # npm packages installed into a cache directory, never copied into the

@@ -145,10 +145,7 @@ func (h *Handler) hlsURL(name string, exp time.Time) string {
 // mediaURL returns the URL that serves name: signed until exp when media
 // URLs are signed.
 func (h *Handler) mediaURL(name string, exp time.Time) string {
-	if h.signer == nil {
-		return MediaURL(name)
-	}
-	return h.signer.SignURL(name, exp)
+	return h.signedPath("/media/"+name, exp)
 }
 
 // signedPath returns the URL of the decoded path p: signed until exp when

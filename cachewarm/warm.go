@@ -4,6 +4,7 @@
 package cachewarm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/defaults"
 )
 
 // Mode says which chunks of a file to warm.
@@ -28,15 +30,13 @@ const (
 	Edges             // the head and the last Options.Head bytes
 )
 
+// modeNames are the names ParseMode reads.
+var modeNames = [...]string{Full: "full", Head: "head", Edges: "edges"}
+
 // ParseMode parses "full", "head" or "edges".
 func ParseMode(s string) (Mode, error) {
-	switch s {
-	case "full":
-		return Full, nil
-	case "head":
-		return Head, nil
-	case "edges":
-		return Edges, nil
+	if i := slices.Index(modeNames[:], s); i >= 0 {
+		return Mode(i), nil
 	}
 	return 0, fmt.Errorf("unknown mode %q (want full, head or edges)", s)
 }
@@ -106,18 +106,10 @@ func Warm(ctx context.Context, names []string, opts Options) (*Report, error) {
 	if opts.Cache == nil || opts.Cache.Store() == nil {
 		return nil, errors.New("cachewarm: the cache is off (redis.url is empty)")
 	}
-	if opts.Head <= 0 {
-		opts.Head = 8 << 20
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
-	}
-	if opts.Depth <= 0 {
-		opts.Depth = int(max(1, (4<<20)/opts.Cache.ChunkSize()))
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.Head = defaults.Positive(opts.Head, 8<<20)
+	opts.Concurrency = defaults.Positive(opts.Concurrency, 4)
+	opts.Depth = defaults.Positive(opts.Depth, int(max(1, (4<<20)/opts.Cache.ChunkSize())))
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	store := opts.Cache.Store()
 	if err := store.Ping(ctx); err != nil {
 		return nil, err

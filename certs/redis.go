@@ -2,6 +2,7 @@ package certs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/caddyserver/certmagic"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/internal/defaults"
 )
 
 // Defaults of RedisStorageOptions.
@@ -89,15 +92,9 @@ func NewRedisStorage(opts RedisStorageOptions) (*RedisStorage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.LockTTL <= 0 {
-		opts.LockTTL = DefaultLockTTL
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultRedisTimeout
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.LockTTL = defaults.Positive(opts.LockTTL, DefaultLockTTL)
+	opts.Timeout = defaults.Positive(opts.Timeout, DefaultRedisTimeout)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	rs := &RedisStorage{opts: opts, seal: s, locks: make(map[string]*heldLock)}
 	if opts.Dir != "" {
 		rs.disk = &certmagic.FileStorage{Path: opts.Dir}

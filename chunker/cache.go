@@ -3,7 +3,9 @@ package chunker
 import (
 	"github.com/reelcache/reelcache/chunker/local"
 	"github.com/reelcache/reelcache/chunker/store"
+	"github.com/reelcache/reelcache/internal/defaults"
 
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -175,27 +177,15 @@ func New(opts Options) (*Cache, error) {
 	if opts.Origin == nil {
 		return nil, errors.New("chunker: Options.Origin is required")
 	}
-	if opts.ChunkSize == 0 {
-		opts.ChunkSize = DefaultChunkSize
-	}
+	opts.ChunkSize = cmp.Or(opts.ChunkSize, DefaultChunkSize)
 	if opts.ChunkSize < 0 {
 		return nil, fmt.Errorf("chunker: chunk size %d is negative", opts.ChunkSize)
 	}
-	if opts.Window <= 0 {
-		opts.Window = DefaultWindow
-	}
-	if opts.FillQueue <= 0 {
-		opts.FillQueue = DefaultFillQueue
-	}
-	if opts.MaxInflightBytes <= 0 {
-		opts.MaxInflightBytes = DefaultMaxInflightBytes
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Settle < 0 {
-		opts.Settle = 0
-	}
+	opts.Window = defaults.Positive(opts.Window, DefaultWindow)
+	opts.FillQueue = defaults.Positive(opts.FillQueue, DefaultFillQueue)
+	opts.MaxInflightBytes = defaults.Positive(opts.MaxInflightBytes, DefaultMaxInflightBytes)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
+	opts.Settle = max(opts.Settle, 0)
 	c := &Cache{
 		origin:    opts.Origin,
 		store:     opts.Store,

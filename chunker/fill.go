@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -21,15 +22,14 @@ const (
 	FillOff
 )
 
+// fillModeNames are the names of the fill modes, for ParseFillMode and
+// String.
+var fillModeNames = [...]string{FillAsync: "async", FillSync: "sync", FillOff: "off"}
+
 // ParseFillMode parses "async", "sync" or "off".
 func ParseFillMode(s string) (FillMode, error) {
-	switch s {
-	case "async":
-		return FillAsync, nil
-	case "sync":
-		return FillSync, nil
-	case "off":
-		return FillOff, nil
+	if i := slices.Index(fillModeNames[:], s); i >= 0 {
+		return FillMode(i), nil
 	}
 	return 0, fmt.Errorf("unknown fill mode %q (want async, sync or off)", s)
 }
@@ -168,13 +168,11 @@ func (c *Cache) putBuffer(buf *[]byte, held int64) {
 	c.release(held)
 }
 
-// String returns "async", "sync" or "off".
+// String returns "async", "sync" or "off"; "async" for a value that is
+// none of the modes.
 func (m FillMode) String() string {
-	switch m {
-	case FillSync:
-		return "sync"
-	case FillOff:
-		return "off"
+	if m < 0 || int(m) >= len(fillModeNames) {
+		m = FillAsync
 	}
-	return "async"
+	return fillModeNames[m]
 }

@@ -151,16 +151,26 @@ func (h *httpBackend) request(ctx context.Context, method string, u *url.URL) (*
 	return req, nil
 }
 
-func (h *httpBackend) head(ctx context.Context, name string) (reply, error) {
-	req, err := h.request(ctx, http.MethodHead, h.objectURL(name))
+// sendHead sends a HEAD request for u and closes the response's body: its
+// status and header are the answer.
+func (h *httpBackend) sendHead(ctx context.Context, u *url.URL) (*http.Response, error) {
+	req, err := h.request(ctx, http.MethodHead, u)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
 	res, err := h.client.Do(req)
 	if err != nil {
-		return reply{}, err
+		return nil, err
 	}
 	res.Body.Close()
+	return res, nil
+}
+
+func (h *httpBackend) head(ctx context.Context, name string) (reply, error) {
+	res, err := h.sendHead(ctx, h.objectURL(name))
+	if err != nil {
+		return reply{}, err
+	}
 	rep := httpReply(res)
 	rep.body = nil
 	if rep.status == http.StatusOK && res.ContentLength >= 0 && rep.encoding == "" {
@@ -263,15 +273,10 @@ func (h *httpBackend) check(ctx context.Context) (reply, error) {
 	if h.manifest != nil {
 		u = h.manifest
 	}
-	req, err := h.request(ctx, http.MethodHead, u)
+	res, err := h.sendHead(ctx, u)
 	if err != nil {
 		return reply{}, err
 	}
-	res, err := h.client.Do(req)
-	if err != nil {
-		return reply{}, err
-	}
-	res.Body.Close()
 	rep := reply{status: res.StatusCode}
 	if h.manifest == nil && rep.status != http.StatusUnauthorized && rep.status < 500 {
 		rep.status = http.StatusOK

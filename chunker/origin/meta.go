@@ -95,12 +95,19 @@ func newMetaCache(ttl time.Duration) *metaCache {
 
 // get returns the entry of name, fresh or not.
 func (mc *metaCache) get(name string) (entry, bool) {
+	return mc.update(name, func(*entry) {})
+}
+
+// update applies change to name's entry, if it has one, and returns a copy
+// of the entry as changed. It holds mc.mu throughout.
+func (mc *metaCache) update(name string, change func(e *entry)) (entry, bool) {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
 	e, ok := mc.m[name]
 	if !ok {
 		return entry{}, false
 	}
+	change(e)
 	return *e, true
 }
 
@@ -138,14 +145,9 @@ func (mc *metaCache) shrink() {
 // the version they know, and the origin is asked again after the TTL, not
 // on every request of an outage.
 func (mc *metaCache) keepStale(name string) (entry, bool) {
-	mc.mu.Lock()
-	defer mc.mu.Unlock()
-	e, ok := mc.m[name]
-	if !ok {
-		return entry{}, false
-	}
-	e.until, e.stale = time.Now().Add(mc.ttl), true
-	return *e, true
+	return mc.update(name, func(e *entry) {
+		e.until, e.stale = time.Now().Add(mc.ttl), true
+	})
 }
 
 // forget drops name's entry when it is of version (any entry when version

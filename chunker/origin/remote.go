@@ -21,6 +21,7 @@
 package origin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/defaults"
 )
 
 // Defaults of Options.
@@ -58,15 +60,9 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.TTL <= 0 {
-		o.TTL = DefaultTTL
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o.TTL = defaults.Positive(o.TTL, DefaultTTL)
+	o.Timeout = defaults.Positive(o.Timeout, DefaultTimeout)
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 }
 
 // backend is one protocol's requests: one attempt each, no retries, no

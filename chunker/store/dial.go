@@ -24,7 +24,7 @@ func NewRedisClient(url string, tlsFiles ...string) (redis.UniversalClient, erro
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	if err := addTLSFiles(opts, tlsFiles); err != nil {
+	if err := addTLSFiles(opts.TLSConfig, tlsFiles); err != nil {
 		return nil, err
 	}
 	opts.ContextTimeoutEnabled = true
@@ -34,8 +34,9 @@ func NewRedisClient(url string, tlsFiles ...string) (redis.UniversalClient, erro
 	return redis.NewClient(opts), nil
 }
 
-// addTLSFiles loads a CA file and a client certificate into opts.TLSConfig.
-func addTLSFiles(opts *redis.Options, files []string) error {
+// addTLSFiles loads a CA file and a client certificate into cfg, the TLS
+// config of a rediss:// URL (nil for any other URL).
+func addTLSFiles(cfg *tls.Config, files []string) error {
 	var ca, cert, key string
 	switch len(files) {
 	case 0:
@@ -48,7 +49,7 @@ func addTLSFiles(opts *redis.Options, files []string) error {
 	if ca == "" && cert == "" && key == "" {
 		return nil
 	}
-	if opts.TLSConfig == nil {
+	if cfg == nil {
 		return errors.New("redis tls: files given for a URL that is not rediss://")
 	}
 	if ca != "" {
@@ -60,14 +61,14 @@ func addTLSFiles(opts *redis.Options, files []string) error {
 		if !pool.AppendCertsFromPEM(pem) {
 			return fmt.Errorf("redis tls ca %s: no PEM certificates", ca)
 		}
-		opts.TLSConfig.RootCAs = pool
+		cfg.RootCAs = pool
 	}
 	if cert != "" || key != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
 			return fmt.Errorf("redis tls client certificate: %w", err)
 		}
-		opts.TLSConfig.Certificates = []tls.Certificate{pair}
+		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return nil
 }
@@ -92,20 +93,13 @@ type RedisOptions struct {
 // DialRedis returns a client for o, set up like NewRedisClient: deadlines
 // from each call's context, no retries. It does not connect yet.
 func DialRedis(o RedisOptions) (redis.UniversalClient, error) {
-	tlsFiles := []string{o.TLSCA, o.TLSCert, o.TLSKey}
 	switch o.Mode {
 	case "", "single":
-		return NewRedisClient(o.URL, tlsFiles...)
+		return NewRedisClient(o.URL, o.tlsFiles()...)
 	case "cluster":
-		u, err := withAddrs(o.URL, o.Addrs, "")
+		opts, err := parseAddrs(o, "", "cluster", redis.ParseClusterURL,
+			func(c *redis.ClusterOptions) *tls.Config { return c.TLSConfig })
 		if err != nil {
-			return nil, err
-		}
-		opts, err := redis.ParseClusterURL(u)
-		if err != nil {
-			return nil, fmt.Errorf("redis cluster url: %w", err)
-		}
-		if err := addTLSFiles(&redis.Options{TLSConfig: opts.TLSConfig}, tlsFiles); err != nil {
 			return nil, err
 		}
 		opts.ContextTimeoutEnabled = true
@@ -118,15 +112,9 @@ func DialRedis(o RedisOptions) (redis.UniversalClient, error) {
 		if o.MasterName == "" {
 			return nil, errors.New("redis sentinel: redis.master_name is required")
 		}
-		u, err := withAddrs(o.URL, o.Addrs, o.MasterName)
+		opts, err := parseAddrs(o, o.MasterName, "sentinel", redis.ParseFailoverURL,
+			func(f *redis.FailoverOptions) *tls.Config { return f.TLSConfig })
 		if err != nil {
-			return nil, err
-		}
-		opts, err := redis.ParseFailoverURL(u)
-		if err != nil {
-			return nil, fmt.Errorf("redis sentinel url: %w", err)
-		}
-		if err := addTLSFiles(&redis.Options{TLSConfig: opts.TLSConfig}, tlsFiles); err != nil {
 			return nil, err
 		}
 		opts.ContextTimeoutEnabled = true
@@ -136,6 +124,28 @@ func DialRedis(o RedisOptions) (redis.UniversalClient, error) {
 		return redis.NewFailoverClient(opts), nil
 	}
 	return nil, fmt.Errorf("redis mode %q: want single, cluster or sentinel", o.Mode)
+}
+
+// tlsFiles are o's TLS files in the order NewRedisClient takes them.
+func (o RedisOptions) tlsFiles() []string { return []string{o.TLSCA, o.TLSCert, o.TLSKey} }
+
+// parseAddrs reads the URL of a Cluster or of Sentinels (mode names it in
+// errors): o.URL with o.Addrs, and master when it is not "", added as
+// go-redis's parse (ParseClusterURL, ParseFailoverURL) reads them. It loads
+// o's TLS files into the TLS config that tlsOf picks out of the options.
+func parseAddrs[T any](o RedisOptions, master, mode string, parse func(string) (*T, error), tlsOf func(*T) *tls.Config) (*T, error) {
+	u, err := withAddrs(o.URL, o.Addrs, master)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := parse(u)
+	if err != nil {
+		return nil, fmt.Errorf("redis %s url: %w", mode, err)
+	}
+	if err := addTLSFiles(tlsOf(opts), o.tlsFiles()); err != nil {
+		return nil, err
+	}
+	return opts, nil
 }
 
 // withAddrs adds addr= (and master_name=) parameters to a Redis URL, the

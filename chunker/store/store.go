@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reelcache/reelcache/internal/defaults"
 )
 
 // ErrUnavailable is returned by Store methods while the store's breaker is
@@ -110,24 +113,12 @@ type Store struct {
 
 // New returns a Store over opts.Client.
 func New(opts Options) *Store {
-	if opts.Prefix == "" {
-		opts.Prefix = DefaultPrefix
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = DefaultWriteTimeout
-	}
-	if opts.FailureThreshold <= 0 {
-		opts.FailureThreshold = DefaultFailureThreshold
-	}
-	if opts.Cooldown <= 0 {
-		opts.Cooldown = DefaultCooldown
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.Prefix = cmp.Or(opts.Prefix, DefaultPrefix)
+	opts.Timeout = defaults.Positive(opts.Timeout, DefaultTimeout)
+	opts.WriteTimeout = defaults.Positive(opts.WriteTimeout, DefaultWriteTimeout)
+	opts.FailureThreshold = defaults.Positive(opts.FailureThreshold, DefaultFailureThreshold)
+	opts.Cooldown = defaults.Positive(opts.Cooldown, DefaultCooldown)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	return &Store{
 		rdb:      opts.Client,
 		uc:       opts.Client,

@@ -93,10 +93,7 @@ func TopBoxes(tb testing.TB, input string) []string {
 // descriptions: MP4 only.)
 func Reference(tb testing.TB, data []byte) []byte {
 	tb.Helper()
-	f, err := mp4.DecodeFile(bytes.NewReader(data))
-	if err != nil {
-		tb.Fatalf("decode mp4: %v", err)
-	}
+	f := decode(tb, data)
 	var pos, firstMdat, moovAt uint64
 	firstMdat = math.MaxUint64
 	for _, b := range f.Children {
@@ -157,10 +154,7 @@ func Reference(tb testing.TB, data []byte) []byte {
 // last in the file, grows and nothing before it moves.
 func WithCo64(tb testing.TB, data []byte) []byte {
 	tb.Helper()
-	f, err := mp4.DecodeFile(bytes.NewReader(data))
-	if err != nil {
-		tb.Fatalf("decode mp4: %v", err)
-	}
+	f := decode(tb, data)
 	if f.Children[len(f.Children)-1].Type() != "moov" {
 		tb.Fatal("WithCo64: the moov is not last")
 	}
@@ -187,4 +181,14 @@ func WithCo64(tb testing.TB, data []byte) []byte {
 		}
 	}
 	return out.Bytes()
+}
+
+// decode decodes a whole MP4 with mp4ff, failing the test if it cannot.
+func decode(tb testing.TB, data []byte) *mp4.File {
+	tb.Helper()
+	f, err := mp4.DecodeFile(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatalf("decode mp4: %v", err)
+	}
+	return f
 }

@@ -3,6 +3,7 @@ package faststart
 import (
 	"bytes"
 	"context"
+	"iter"
 	"os"
 	"testing"
 
@@ -12,18 +13,30 @@ import (
 // fuzzMaxMoov bounds the moov FuzzBuild rewrites, as MaxMoov does.
 const fuzzMaxMoov = 1 << 20
 
+// seedMovies yields the fuzzers' seeds by file name, in order: a
+// moov-at-end MP4 and MOV, made by ffmpeg.
+func seedMovies(f *testing.F) iter.Seq2[string, []byte] {
+	dir := f.TempDir()
+	return func(yield func(string, []byte) bool) {
+		for _, name := range []string{"seed.mp4", "seed.mov"} {
+			data, err := os.ReadFile(faststarttest.Movie(f, dir, name, 1))
+			if err != nil {
+				f.Fatal(err)
+			}
+			if !yield(name, data) {
+				return
+			}
+		}
+	}
+}
+
 // FuzzBuild feeds Build hostile and truncated files, seeded with an ffmpeg
 // moov-at-end MP4 and MOV. It must never panic out of Build nor keep a moov
 // over its bound; a plan it returns must fit the file, give a view as long
 // as the file whose bytes outside the moov are the file's, read the same
 // by ReadAt and WriteRange, and be final: the view itself needs no plan.
 func FuzzBuild(f *testing.F) {
-	dir := f.TempDir()
-	for _, name := range []string{"seed.mp4", "seed.mov"} {
-		data, err := os.ReadFile(faststarttest.Movie(f, dir, name, 1))
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range seedMovies(f) {
 		f.Add(data)
 		f.Add(data[:len(data)-100])
 	}
@@ -70,12 +83,7 @@ func FuzzBuild(f *testing.F) {
 // length and changes only inside chunk offset tables, so at least its
 // header and its first child's stay.
 func FuzzPatch(f *testing.F) {
-	dir := f.TempDir()
-	for _, name := range []string{"seed.mp4", "seed.mov"} {
-		data, err := os.ReadFile(faststarttest.Movie(f, dir, name, 1))
-		if err != nil {
-			f.Fatal(err)
-		}
+	for name, data := range seedMovies(f) {
 		top, err := scan(context.Background(), newMem(data), int64(len(data)))
 		if err != nil || top.moovAt < 0 {
 			f.Fatalf("seed %s: no moov (%v)", name, err)

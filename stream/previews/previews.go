@@ -1,6 +1,7 @@
 package previews
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reelcache/reelcache/chunker"
+	"github.com/reelcache/reelcache/internal/defaults"
 	"github.com/reelcache/reelcache/stream"
 )
 
@@ -90,33 +92,19 @@ func New(ctx context.Context, opts Options) (*Handler, error) {
 	if opts.Files == nil {
 		return nil, errors.New("previews: Options.Files is required")
 	}
-	if opts.Width <= 0 {
-		opts.Width = DefaultWidth
-	}
+	opts.Width = defaults.Positive(opts.Width, DefaultWidth)
 	if opts.Width%2 == 1 {
 		opts.Width++ // JPEG chroma subsampling wants even sizes
 	}
-	if opts.MaxJobs <= 0 {
-		opts.MaxJobs = DefaultMaxJobs
-	}
-	if opts.Wait <= 0 {
-		opts.Wait = DefaultWait
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.FFmpeg == "" {
-		opts.FFmpeg = "ffmpeg"
-	}
-	if opts.FFprobe == "" {
-		opts.FFprobe = "ffprobe"
-	}
+	opts.MaxJobs = defaults.Positive(opts.MaxJobs, DefaultMaxJobs)
+	opts.Wait = defaults.Positive(opts.Wait, DefaultWait)
+	opts.Timeout = defaults.Positive(opts.Timeout, DefaultTimeout)
+	opts.FFmpeg = cmp.Or(opts.FFmpeg, "ffmpeg")
+	opts.FFprobe = cmp.Or(opts.FFprobe, "ffprobe")
 	if len(opts.Extensions) == 0 {
 		opts.Extensions = stream.DefaultExtensions
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	h := &Handler{
 		opts: opts, files: opts.Files, exts: make(map[string]bool), log: opts.Logger, ctx: ctx,
 		slots: make(chan struct{}, opts.MaxJobs), jobs: make(map[string]*job),

@@ -1,39 +1,29 @@
 package packager
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"strings"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/reelcache/reelcache/stream/dash"
 	"github.com/reelcache/reelcache/stream/mp4index"
 )
 
-// mpd answers /dash/TITLE/manifest.mpd: an adaptation set for video and
-// one per audio language, a representation per track of each rendition,
-// all with the segments HLS serves (one per track).
-func (h *Handler) mpd(c echo.Context, r request, file bool) error {
-	ctx := c.Request().Context()
-	rs, err := h.renditions(ctx, r.title, file)
-	if err != nil {
-		return h.fail(c, err)
-	}
-	q := strings.ReplaceAll(h.childQuery(c, r), "$", "$$")
+// mpd writes /dash/TITLE/manifest.mpd (see manifest): an adaptation set
+// for video and one per audio language, a representation per track of each
+// rendition, all with the segments HLS serves (one per track).
+func (h *Handler) mpd(w io.Writer, rs []*rendition, q string) error {
+	q = strings.ReplaceAll(q, "$", "$$")
 	doc := &dash.MPD{}
 	sets := map[string]int{} // kind+lang -> index in doc.Sets
 	for ri, rd := range rs {
 		if rd.plan == nil {
-			return h.fail(c, errFragmentedDASH)
+			return errFragmentedDASH
 		}
 		st := statsOf(rd)
 		doc.Duration = max(doc.Duration, rd.m.Duration)
 		doc.MinBuffer = max(doc.MinBuffer, rd.plan.Max)
-		base := ""
-		if rd.rel != "" {
-			base = "./" + strings.ReplaceAll(escape(rd.rel), "$", "$$") + "/"
-		}
+		base := strings.ReplaceAll(rd.base(), "$", "$$")
 		for ti, t := range rd.m.Tracks {
 			s := rd.m.Samples[ti]
 			// Segments past the track's last sample (audio that ends
@@ -76,11 +66,7 @@ func (h *Handler) mpd(c echo.Context, r request, file bool) error {
 			doc.Sets[i].Reps = append(doc.Sets[i].Reps, rep)
 		}
 	}
-	var buf bytes.Buffer
-	if err := doc.Write(&buf); err != nil {
-		return err
-	}
-	return send(c, typeMPD, buf.Bytes())
+	return doc.Write(w)
 }
 
 // frameRate returns a video track's frame rate as DASH writes it: the

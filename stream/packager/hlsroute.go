@@ -2,6 +2,7 @@ package packager
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,25 +15,16 @@ import (
 	"github.com/reelcache/reelcache/stream/mp4index"
 )
 
-// master answers /hls/TITLE/master.m3u8: one variant per rendition, with
-// its I-frame playlist when it has video.
-func (h *Handler) master(c echo.Context, r request, file bool) error {
-	ctx := c.Request().Context()
-	rs, err := h.renditions(ctx, r.title, file)
-	if err != nil {
-		return h.fail(c, err)
-	}
-	q := h.childQuery(c, r)
+// master writes /hls/TITLE/master.m3u8 (see manifest): one variant per
+// rendition, with its I-frame playlist when it has video.
+func (h *Handler) master(w io.Writer, rs []*rendition, q string) error {
 	var (
 		vs     []hls.Variant
 		audios []hls.Audio
 	)
 	for _, rd := range rs {
 		st := statsOf(rd)
-		base := ""
-		if rd.rel != "" {
-			base = "./" + escape(rd.rel) + "/"
-		}
+		base := rd.base()
 		v := hls.Variant{
 			URI: base + "media.m3u8" + q, Bandwidth: st.peak, AvgBandwidth: st.avg, Codecs: st.codecs,
 			Width: st.width, Height: st.height, FrameRate: st.fps,
@@ -58,11 +50,7 @@ func (h *Handler) master(c echo.Context, r request, file bool) error {
 		}
 		vs = append(vs, v)
 	}
-	var buf bytes.Buffer
-	if err := hls.Master(&buf, vs, audios...); err != nil {
-		return err
-	}
-	return send(c, typeM3U8, buf.Bytes())
+	return hls.Master(w, vs, audios...)
 }
 
 // iframeBits is the bit rate of the I-frame playlist: its byte ranges

@@ -1,6 +1,8 @@
 package packager
 
 import (
+	"bytes"
+	"io"
 	"io/fs"
 	"path"
 	"strconv"
@@ -98,9 +100,9 @@ func (h *Handler) serve(c echo.Context) error {
 	file := h.isFile(r.title)
 	switch r.leaf {
 	case "master.m3u8":
-		return h.master(c, r, file)
+		return h.manifest(c, r, file, typeM3U8, h.master)
 	case "manifest.mpd":
-		return h.mpd(c, r, file)
+		return h.manifest(c, r, file, typeMPD, h.mpd)
 	}
 	if !file {
 		return echo.ErrNotFound
@@ -112,6 +114,21 @@ func (h *Handler) serve(c echo.Context) error {
 		return h.init(c, r)
 	}
 	return h.segment(c, r)
+}
+
+// manifest answers a title's manifest, of type typ: write writes it from
+// the title's renditions (see renditions), with q the query to put on every
+// URL inside it (see childQuery). An error of either goes through fail.
+func (h *Handler) manifest(c echo.Context, r request, file bool, typ string, write func(w io.Writer, rs []*rendition, q string) error) error {
+	rs, err := h.renditions(c.Request().Context(), r.title, file)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	var buf bytes.Buffer
+	if err := write(&buf, rs, h.childQuery(c, r)); err != nil {
+		return h.fail(c, err)
+	}
+	return send(c, typ, buf.Bytes())
 }
 
 // contentTypes of the packager's answers.

@@ -26,6 +26,16 @@ type rendition struct {
 	version string
 }
 
+// base is the prefix of r's URLs in its title's manifest, relative to the
+// manifest: "" for a file title, "./REL/" (REL escaped) for a rendition of
+// a directory.
+func (r *rendition) base() string {
+	if r.rel == "" {
+		return ""
+	}
+	return "./" + escape(r.rel) + "/"
+}
+
 // plan returns the segmentation of r, made once per version.
 func (h *Handler) plan(r *rendition) (*cmaf.Plan, error) {
 	if p, ok := h.plans.get(r.version); ok {

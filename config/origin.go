@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -137,15 +136,11 @@ func parseOrigin(c *Config, name, raw string) (ok bool, err error) {
 		}
 		o.URL = raw
 	case "media.origin_ttl", "media.origin_timeout":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return true, errors.New("want a positive duration such as 10s")
+		dst := &o.TTL
+		if name == "media.origin_timeout" {
+			dst = &o.Timeout
 		}
-		if name == "media.origin_ttl" {
-			o.TTL = d
-		} else {
-			o.Timeout = d
-		}
+		return true, set(dst, raw, time.ParseDuration, time.Nanosecond, forever, "want a positive duration such as 10s")
 	case "media.http.headers":
 		h, err := parseHeaders(raw)
 		if err != nil {
@@ -176,11 +171,7 @@ func parseOrigin(c *Config, name, raw string) (ok bool, err error) {
 		}
 		o.S3Region = raw
 	case "media.s3.path_style":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return true, errors.New("want true or false")
-		}
-		o.S3PathStyle = b
+		return true, setBool(&o.S3PathStyle, raw)
 	default:
 		return false, nil
 	}

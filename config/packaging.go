@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,22 +40,11 @@ const (
 func parsePackaging(c *Config, name, raw string) (ok bool, err error) {
 	switch name {
 	case "packaging.enabled":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return true, errors.New("want true or false")
-		}
-		c.Packaging.Enabled = b
+		return true, setBool(&c.Packaging.Enabled, raw)
 	case "packaging.segment_duration":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < MinSegmentDuration || d > MaxSegmentDuration {
-			return true, errors.New("want a duration from 1s to 60s, such as 6s")
-		}
-		c.Packaging.SegmentDuration = d
+		return true, set(&c.Packaging.SegmentDuration, raw, time.ParseDuration, MinSegmentDuration, MaxSegmentDuration, "want a duration from 1s to 60s, such as 6s")
 	case "packaging.hls_audio":
-		if raw != "muxed" && raw != "group" {
-			return true, errors.New("want muxed or group")
-		}
-		c.Packaging.HLSAudio = raw
+		return true, setOneOf(&c.Packaging.HLSAudio, raw, "muxed", "group")
 	case "packaging.hls_player_url":
 		if err := checkPlayerURL(raw); err != nil {
 			return true, err

@@ -53,15 +53,11 @@ func parsePreviews(c *Config, name, raw string) (ok bool, err error) {
 		}
 		p.Interval = d
 	case "previews.wait", "previews.timeout":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return true, errors.New("want a positive duration such as 10s")
+		dst := &p.Wait
+		if name == "previews.timeout" {
+			dst = &p.Timeout
 		}
-		if name == "previews.wait" {
-			p.Wait = d
-		} else {
-			p.Timeout = d
-		}
+		return true, set(dst, raw, time.ParseDuration, time.Nanosecond, forever, "want a positive duration such as 10s")
 	default:
 		return false, nil
 	}

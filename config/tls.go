@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -67,16 +66,17 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 	case "http.tls.key_file":
 		t.KeyFile = raw
 	case "http.tls.acme.domains":
-		t.ACME.Domains = nil
-		for d := range strings.SplitSeq(raw, ",") {
-			if d = strings.ToLower(strings.TrimSpace(d)); d == "" {
-				continue
-			}
+		domains, err := parseList(raw, func(d string) (string, error) {
+			d = strings.ToLower(d)
 			if strings.ContainsAny(d, "/: ") || net.ParseIP(d) != nil && !strings.Contains(d, ".") {
-				return true, fmt.Errorf("%q: want a DNS name such as video.example.com", d)
+				return "", fmt.Errorf("%q: want a DNS name such as video.example.com", d)
 			}
-			t.ACME.Domains = append(t.ACME.Domains, d)
+			return d, nil
+		})
+		if err != nil {
+			return true, err
 		}
+		t.ACME.Domains = domains
 	case "http.tls.acme.email":
 		if raw != "" && !strings.Contains(raw, "@") {
 			return true, errors.New("want an email address")
@@ -99,36 +99,28 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 			t.ACME.Dir = raw
 		}
 	case "http.tls.acme.challenges":
-		t.ACME.Challenges = nil
-		for ch := range strings.SplitSeq(raw, ",") {
-			if ch = strings.TrimSpace(ch); ch == "" {
-				continue
-			}
+		challenges, err := parseList(raw, func(ch string) (string, error) {
 			if ch != certs.ChallengeHTTP && ch != certs.ChallengeTLSALPN {
-				return true, fmt.Errorf("%q: want http-01 and/or tls-alpn-01", ch)
+				return "", fmt.Errorf("%q: want http-01 and/or tls-alpn-01", ch)
 			}
-			t.ACME.Challenges = append(t.ACME.Challenges, ch)
+			return ch, nil
+		})
+		if err != nil {
+			return true, err
 		}
-		if len(t.ACME.Challenges) == 0 {
+		if len(challenges) == 0 {
 			return true, errors.New("want http-01 and/or tls-alpn-01")
 		}
+		t.ACME.Challenges = challenges
 	case "http.tls.acme.storage_key":
 		if raw != "" && len(raw) < certs.MinStorageKey {
 			return true, fmt.Errorf("want at least %d bytes (a random string; every instance needs the same)", certs.MinStorageKey)
 		}
 		t.ACME.StorageKey = raw
 	case "http.tls.acme.renew_check_interval":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < time.Second {
-			return true, errors.New("want a duration of at least 1s such as 10m")
-		}
-		t.ACME.RenewCheck = d
+		return true, set(&t.ACME.RenewCheck, raw, time.ParseDuration, time.Second, forever, "want a duration of at least 1s such as 10m")
 	case "http.tls.acme.ari":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return true, errors.New("want true or false")
-		}
-		t.ACME.ARI = b
+		return true, setBool(&t.ACME.ARI, raw)
 	case "http.redirect_listen":
 		if raw != "" {
 			if _, _, err := net.SplitHostPort(raw); err != nil {
@@ -137,11 +129,7 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 		}
 		c.HTTP.RedirectListen = raw
 	case "http.hsts":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < 0 {
-			return true, errors.New("want a duration such as 8760h, or 0 for none")
-		}
-		c.HTTP.HSTS = d
+		return true, set(&c.HTTP.HSTS, raw, time.ParseDuration, 0, forever, "want a duration such as 8760h, or 0 for none")
 	default:
 		return false, nil
 	}

@@ -24,10 +24,10 @@ type Packaging struct {
 // packagingKeys are the packager's keys; reelcache.example.yaml documents
 // each.
 var packagingKeys = []key{
-	{"packaging.enabled", "true", "packaging-enabled", "serve HLS (/hls/PATH/master.m3u8) and DASH (/dash/PATH/manifest.mpd) packaged on the fly from MP4 files"},
-	{"packaging.segment_duration", cmaf.DefaultSegmentDuration.String(), "packaging-segment-duration", "duration HLS/DASH segments aim at; each starts on the first video sync sample at least this long after the last"},
-	{"packaging.hls_audio", "muxed", "packaging-hls-audio", "HLS audio: muxed (in every variant's segments) or group (one audio rendition group, video-only variants)"},
-	{"packaging.hls_player_url", "", "packaging-hls-player-url", "URL (http(s), or a path starting with /) of hls.js, which the player page loads to offer HLS where the browser has no native HLS; empty: native HLS only"},
+	{"packaging.enabled", "true", "serve HLS (/hls/PATH/master.m3u8) and DASH (/dash/PATH/manifest.mpd) packaged on the fly from MP4 files"},
+	{"packaging.segment_duration", cmaf.DefaultSegmentDuration.String(), "duration HLS/DASH segments aim at; each starts on the first video sync sample at least this long after the last"},
+	{"packaging.hls_audio", "muxed", "HLS audio: muxed (in every variant's segments) or group (one audio rendition group, video-only variants)"},
+	{"packaging.hls_player_url", "", "URL (http(s), or a path starting with /) of hls.js, which the player page loads to offer HLS where the browser has no native HLS; empty: native HLS only"},
 }
 
 // Limits of packaging.segment_duration.

@@ -77,7 +77,7 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Redis.KeyPrefix = raw
 	case "redis.timeout":
-		return set(&c.Redis.Timeout, raw, time.ParseDuration, time.Nanosecond, forever, "want a positive duration such as 100ms")
+		return setPositive(&c.Redis.Timeout, raw, "100ms")
 	case "redis.tls_ca", "redis.tls_cert", "redis.tls_key":
 		if raw != "" {
 			if _, err := os.Stat(raw); err != nil {

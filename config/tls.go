@@ -42,19 +42,19 @@ func (a ACME) On() bool { return len(a.Domains) > 0 }
 
 // tlsKeys are the keys of HTTPS; reelcache.example.yaml documents each.
 var tlsKeys = []key{
-	{"http.tls.cert_file", "", "http-tls-cert-file", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) on listen; reloaded when the file changes and on SIGHUP"},
-	{"http.tls.key_file", "", "http-tls-key-file", "PEM private key of http.tls.cert_file"},
-	{"http.tls.acme.domains", "", "http-tls-acme-domains", "names to obtain certificates for by ACME (comma-separated): serve HTTPS on listen; empty: off"},
-	{"http.tls.acme.email", "", "http-tls-acme-email", "contact address of the ACME account"},
-	{"http.tls.acme.ca", certs.DefaultCA, "http-tls-acme-ca", "ACME directory URL (default: Let's Encrypt)"},
-	{"http.tls.acme.ca_root", "", "http-tls-acme-ca-root", "PEM file of roots for the ACME server's own HTTPS (a test CA); empty: the system's"},
-	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "http-tls-acme-challenges", "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
-	{"http.tls.acme.storage_key", "", "http-tls-acme-storage-key", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk; required with redis.url"},
-	{"http.tls.acme.dir", "", "http-tls-acme-dir", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
-	{"http.tls.acme.renew_check_interval", certs.DefaultRenewCheckInterval.String(), "http-tls-acme-renew-check-interval", "how often certificates are checked for renewal (renewed with a third of their lifetime left, or when the CA's ARI says)"},
-	{"http.tls.acme.ari", "true", "http-tls-acme-ari", "follow the CA's ACME Renewal Info; false renews by lifetime alone (for tests with short-lived certificates)"},
-	{"http.redirect_listen", "", "http-redirect-listen", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
-	{"http.hsts", "0", "http-hsts", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
+	{"http.tls.cert_file", "", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) on listen; reloaded when the file changes and on SIGHUP"},
+	{"http.tls.key_file", "", "PEM private key of http.tls.cert_file"},
+	{"http.tls.acme.domains", "", "names to obtain certificates for by ACME (comma-separated): serve HTTPS on listen; empty: off"},
+	{"http.tls.acme.email", "", "contact address of the ACME account"},
+	{"http.tls.acme.ca", certs.DefaultCA, "ACME directory URL (default: Let's Encrypt)"},
+	{"http.tls.acme.ca_root", "", "PEM file of roots for the ACME server's own HTTPS (a test CA); empty: the system's"},
+	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
+	{"http.tls.acme.storage_key", "", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk; required with redis.url"},
+	{"http.tls.acme.dir", "", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
+	{"http.tls.acme.renew_check_interval", certs.DefaultRenewCheckInterval.String(), "how often certificates are checked for renewal (renewed with a third of their lifetime left, or when the CA's ARI says)"},
+	{"http.tls.acme.ari", "true", "follow the CA's ACME Renewal Info; false renews by lifetime alone (for tests with short-lived certificates)"},
+	{"http.redirect_listen", "", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
+	{"http.hsts", "0", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
 }
 
 // parseTLS validates a key of tlsKeys; ok is false for other keys.

@@ -31,6 +31,12 @@ func set[T cmp.Ordered](dst *T, raw string, parse func(string) (T, error), lo, h
 	return nil
 }
 
+// setPositive stores raw in *dst when it is a duration above zero; the
+// error gives example as one.
+func setPositive(dst *time.Duration, raw, example string) error {
+	return set(dst, raw, time.ParseDuration, time.Nanosecond, forever, "want a positive duration such as "+example)
+}
+
 // parseSize reads a size such as 1MiB, 256KiB or 1048576 (humanize); one
 // past an int64 is an error rather than a negative number.
 func parseSize(raw string) (int64, error) {

@@ -77,8 +77,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return runCmd(ctx, out)
 }
 
-// loadCommand is the commands that make load: run, compare and cold, as
-// fs is named.
+// loadCommand is run, compare and cold, the commands that make load; fs's
+// name says which.
 func loadCommand(fs *flag.FlagSet) func(context.Context, io.Writer) error {
 	cmd := fs.Name()
 	root := fs.String("root", "", "media directory (files to request; bodies checked against it with -verify)")

@@ -56,6 +56,30 @@ func loadError(t *testing.T, yaml string, env map[string]string, want []string, 
 	return err
 }
 
+// errorCase is a configuration, as a file's text, environment variables and
+// flags, that Load must refuse with an error saying each of want.
+type errorCase struct {
+	name string
+	yaml string
+	env  map[string]string
+	args []string
+	want []string // substrings of the error
+}
+
+// checkErrors runs each case as a subtest (loadError); with hide set, an
+// error that contains hide fails it too.
+func checkErrors(t *testing.T, tests []errorCase, hide string) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := loadError(t, tt.yaml, tt.env, tt.want, tt.args...)
+			if hide != "" && strings.Contains(err.Error(), hide) {
+				t.Errorf("error %q shows a secret", err)
+			}
+		})
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := load(t, "")
 	if err != nil {
@@ -162,13 +186,7 @@ cache:
 }
 
 func TestBadInputNamesKeyValueAndSource(t *testing.T) {
-	tests := []struct {
-		name string
-		yaml string
-		env  map[string]string
-		args []string
-		want []string // substrings of the error
-	}{
+	checkErrors(t, []errorCase{
 		{"unknown key in file", "chunk:\n  sise: 1MiB\n", nil, nil, []string{"chunk.sise", "unknown key", "reelcache.yaml"}},
 		{"unknown section", "cahce:\n  ttl: 1h\n", nil, nil, []string{"cahce.ttl", "unknown key"}},
 		{"chunk too small", "chunk:\n  size: 3KB\n", nil, nil, []string{"chunk.size", `"3KB"`, "reelcache.yaml", "64KiB"}},
@@ -184,12 +202,7 @@ func TestBadInputNamesKeyValueAndSource(t *testing.T) {
 		{"bad listen", "listen: 8080\n", nil, nil, []string{"listen", `"8080"`, "host:port"}},
 		{"unknown env", "", map[string]string{"REELCACHE_CHUNKSIZE": "1MiB"}, nil, []string{"REELCACHE_CHUNKSIZE", "unknown key"}},
 		{"bad yaml", "chunk: [\n", nil, nil, []string{"reelcache.yaml"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			loadError(t, tt.yaml, tt.env, tt.want, tt.args...)
-		})
-	}
+	}, "")
 }
 
 func TestUnknownKeyIsTyped(t *testing.T) {

@@ -21,48 +21,54 @@ const configEnv = EnvPrefix + "CONFIG"
 
 // key describes one setting. def is written as a user would write it.
 type key struct {
-	name, def, flag, usage string
+	name, def, usage string
+}
+
+// flag returns the command-line flag of k: its name with "-" for "." and
+// "_" (chunk.size is --chunk-size).
+func (k key) flag() string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(k.name)
 }
 
 // keys lists every setting; reelcache.example.yaml documents each. A
 // default that a constructor also applies comes from that package's
 // Default constant, so the two cannot disagree.
 var keys = append([]key{
-	{"listen", "127.0.0.1:8080", "listen", "address to serve HTTP on (host:port)"},
-	{"media.root", "./media", "media-root", "directory of the videos served under /media/"},
-	{"media.extensions", strings.Join(stream.DefaultExtensions, ","), "media-extensions", "file extensions served (comma-separated)"},
-	{"media.faststart", strconv.FormatBool(faststart.DefaultOn), "media-faststart", "serve moov-at-end MP4/MOV files with the moov first (same size, own ETag); false: their own bytes"},
-	{"chunk.size", sizeString(chunker.DefaultChunkSize), "chunk-size", "bytes per cached chunk, 64KiB to 16MiB"},
-	{"redis.url", "redis://127.0.0.1:6379/0", "redis-url", `Redis URL; "" disables the cache`},
-	{"redis.key_prefix", store.DefaultPrefix, "redis-key-prefix", "prefix of every Redis key"},
-	{"redis.timeout", store.DefaultTimeout.String(), "redis-timeout", "deadline of each Redis read; past it the bytes come from disk"},
-	{"redis.mode", "single", "redis-mode", "single, cluster or sentinel"},
-	{"redis.addrs", "", "redis-addrs", "more cluster seed nodes or sentinels (host:port, comma-separated)"},
-	{"redis.master_name", "", "redis-master-name", "the Sentinel master's name (redis.mode: sentinel)"},
-	{"redis.tls_ca", "", "redis-tls-ca", "PEM file of CAs for a rediss:// server (default: the system's)"},
-	{"redis.tls_cert", "", "redis-tls-cert", "PEM client certificate for rediss://"},
-	{"redis.tls_key", "", "redis-tls-key", "PEM key of redis.tls_cert"},
-	{"cache.ttl", "24h", "cache-ttl", "expiry of cached chunks; 0 keeps them until evicted"},
-	{"cache.fill", "async", "cache-fill", "what a cache miss does: async, sync or off"},
-	{"cache.versions", "local", "cache-versions", "file versions: local (strictest, one host) or shared (several hosts share chunks)"},
-	{"cache.readahead", strconv.Itoa(chunker.DefaultWindow), "cache-readahead", "chunks fetched per Redis round trip and ahead of a streaming reader"},
-	{"cache.max_inflight_bytes", sizeString(chunker.DefaultMaxInflightBytes), "cache-max-inflight-bytes", "cap on chunk bytes held in memory by all requests"},
-	{"cache.local_bytes", sizeString(chunker.DefaultLocalBytes), "cache-local-bytes", "local tier: chunk files in front of Redis for chunks several viewers read, sent with sendfile (0: off)"},
-	{"cache.local_dir", "", "cache-local-dir", "where the local tier keeps its chunk files (a private directory inside it; default: the system's temporary directory)"},
-	{"cache.integrity_key", "", "cache-integrity-key", "key of the HMAC-SHA256 tags on cached chunks: whoever writes to Redis without it cannot change what viewers get (empty: CRC-32C checksums, which catch damage)"},
-	{"cache.min_uses", strconv.Itoa(chunker.DefaultMinUses), "cache-min-uses", "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
-	{"cache.settle", chunker.DefaultSettle.String(), "cache-settle", "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
-	{"http.max_ranges", strconv.Itoa(stream.DefaultMaxRanges), "http-max-ranges", "ranges honoured in one request; more get the whole file"},
-	{"http.max_streams_per_client", "0", "http-max-streams-per-client", "concurrent media requests per client IP (0: no limit)"},
-	{"http.cors.allowed_origins", "", "http-cors-allowed-origins", "origins whose pages may fetch media and the API (CORS), e.g. https://www.example.com, or *; empty: off"},
-	{"http.cache_control", DefaultCacheControl, "http-cache-control", `Cache-Control of media responses; "" sends none`},
-	{"http.limit_rate", "0", "http-limit-rate", "bytes per second per media response, e.g. 2MiB (0: no limit)"},
-	{"http.limit_rate_after", "0", "http-limit-rate-after", "bytes of each media response sent at full speed before http.limit_rate applies"},
-	{"auth.signing_key", "", "auth-signing-key", "HMAC key for signed media URLs and page grants (one key; a YAML list gives several); empty: off"},
-	{"auth.url_ttl", stream.DefaultURLTTL.String(), "auth-url-ttl", "longest life of the media URLs the API hands out"},
-	{"admin.listen", "", "admin-listen", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
-	{"log.level", "info", "log-level", "debug, info, warn or error"},
-	{"log.format", "text", "log-format", "text or json"},
+	{"listen", "127.0.0.1:8080", "address to serve HTTP on (host:port)"},
+	{"media.root", "./media", "directory of the videos served under /media/"},
+	{"media.extensions", strings.Join(stream.DefaultExtensions, ","), "file extensions served (comma-separated)"},
+	{"media.faststart", strconv.FormatBool(faststart.DefaultOn), "serve moov-at-end MP4/MOV files with the moov first (same size, own ETag); false: their own bytes"},
+	{"chunk.size", sizeString(chunker.DefaultChunkSize), "bytes per cached chunk, 64KiB to 16MiB"},
+	{"redis.url", "redis://127.0.0.1:6379/0", `Redis URL; "" disables the cache`},
+	{"redis.key_prefix", store.DefaultPrefix, "prefix of every Redis key"},
+	{"redis.timeout", store.DefaultTimeout.String(), "deadline of each Redis read; past it the bytes come from disk"},
+	{"redis.mode", "single", "single, cluster or sentinel"},
+	{"redis.addrs", "", "more cluster seed nodes or sentinels (host:port, comma-separated)"},
+	{"redis.master_name", "", "the Sentinel master's name (redis.mode: sentinel)"},
+	{"redis.tls_ca", "", "PEM file of CAs for a rediss:// server (default: the system's)"},
+	{"redis.tls_cert", "", "PEM client certificate for rediss://"},
+	{"redis.tls_key", "", "PEM key of redis.tls_cert"},
+	{"cache.ttl", "24h", "expiry of cached chunks; 0 keeps them until evicted"},
+	{"cache.fill", "async", "what a cache miss does: async, sync or off"},
+	{"cache.versions", "local", "file versions: local (strictest, one host) or shared (several hosts share chunks)"},
+	{"cache.readahead", strconv.Itoa(chunker.DefaultWindow), "chunks fetched per Redis round trip and ahead of a streaming reader"},
+	{"cache.max_inflight_bytes", sizeString(chunker.DefaultMaxInflightBytes), "cap on chunk bytes held in memory by all requests"},
+	{"cache.local_bytes", sizeString(chunker.DefaultLocalBytes), "local tier: chunk files in front of Redis for chunks several viewers read, sent with sendfile (0: off)"},
+	{"cache.local_dir", "", "where the local tier keeps its chunk files (a private directory inside it; default: the system's temporary directory)"},
+	{"cache.integrity_key", "", "key of the HMAC-SHA256 tags on cached chunks: whoever writes to Redis without it cannot change what viewers get (empty: CRC-32C checksums, which catch damage)"},
+	{"cache.min_uses", strconv.Itoa(chunker.DefaultMinUses), "requests that must miss a chunk before it is cached (nginx's proxy_cache_min_uses); 1 caches every miss"},
+	{"cache.settle", chunker.DefaultSettle.String(), "after a file changes, how long its bytes are served but not cached (an in-place write may still be running)"},
+	{"http.max_ranges", strconv.Itoa(stream.DefaultMaxRanges), "ranges honoured in one request; more get the whole file"},
+	{"http.max_streams_per_client", "0", "concurrent media requests per client IP (0: no limit)"},
+	{"http.cors.allowed_origins", "", "origins whose pages may fetch media and the API (CORS), e.g. https://www.example.com, or *; empty: off"},
+	{"http.cache_control", DefaultCacheControl, `Cache-Control of media responses; "" sends none`},
+	{"http.limit_rate", "0", "bytes per second per media response, e.g. 2MiB (0: no limit)"},
+	{"http.limit_rate_after", "0", "bytes of each media response sent at full speed before http.limit_rate applies"},
+	{"auth.signing_key", "", "HMAC key for signed media URLs and page grants (one key; a YAML list gives several); empty: off"},
+	{"auth.url_ttl", stream.DefaultURLTTL.String(), "longest life of the media URLs the API hands out"},
+	{"admin.listen", "", "separate listener for /metrics, /healthz, /readyz (empty: the main one)"},
+	{"log.level", "info", "debug, info, warn or error"},
+	{"log.format", "text", "text or json"},
 }, append(append(append(originKeys, tlsKeys...), packagingKeys...), previewKeys...)...)
 
 // DefaultCacheControl is http.cache_control's default: browsers and CDNs
@@ -87,7 +93,7 @@ func envName(name string) string {
 func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config", "", "config file (default: reelcache.yaml in ., $XDG_CONFIG_HOME/reelcache, /etc/reelcache)")
 	for _, k := range keys {
-		fs.String(k.flag, k.def, k.usage)
+		fs.String(k.flag(), k.def, k.usage)
 	}
 }
 

@@ -67,7 +67,7 @@ func Load(opts Options) (*Config, error) {
 		l.v.SetDefault(k.name, k.def)
 		l.v.BindEnv(k.name, envName(k.name))
 		if l.flags != nil {
-			if f := l.flags.Lookup(k.flag); f != nil {
+			if f := l.flags.Lookup(k.flag()); f != nil {
 				l.v.BindPFlag(k.name, f)
 			}
 		}
@@ -161,8 +161,8 @@ func checkEnv() error {
 // source says where the value of k came from, for error messages.
 func (l *loader) source(k key) string {
 	if l.flags != nil {
-		if f := l.flags.Lookup(k.flag); f != nil && f.Changed {
-			return "flag --" + k.flag
+		if f := l.flags.Lookup(k.flag()); f != nil && f.Changed {
+			return "flag --" + k.flag()
 		}
 	}
 	if _, ok := os.LookupEnv(envName(k.name)); ok {

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,14 +43,14 @@ func (o Origin) Kind() string {
 // originKeys are the keys of remote origins; reelcache.example.yaml
 // documents each.
 var originKeys = []key{
-	{"media.origin", "", "media-origin", "where media lives: empty for media.root, http(s)://host/prefix/ or s3://bucket/prefix/"},
-	{"media.origin_ttl", "10s", "media-origin-ttl", "how long a remote object's size, ETag and type are trusted before the next HEAD"},
-	{"media.origin_timeout", "10s", "media-origin-timeout", "deadline of each request to a remote origin, its one retry included"},
-	{"media.http.headers", "", "media-http-headers", "headers added to every request to an http(s) origin (Name=Value, comma-separated)"},
-	{"media.http.manifest", "", "media-http-manifest", "URL (or path on the origin) of a JSON list of an http(s) origin's objects; empty: no listing"},
-	{"media.s3.endpoint", "", "media-s3-endpoint", "S3 API URL of an s3:// origin (empty: AWS)"},
-	{"media.s3.region", "", "media-s3-region", "region of an s3:// origin (default: AWS_REGION or the profile's)"},
-	{"media.s3.path_style", "false", "media-s3-path-style", "address the bucket in the URL path (most S3-compatible stores)"},
+	{"media.origin", "", "where media lives: empty for media.root, http(s)://host/prefix/ or s3://bucket/prefix/"},
+	{"media.origin_ttl", "10s", "how long a remote object's size, ETag and type are trusted before the next HEAD"},
+	{"media.origin_timeout", "10s", "deadline of each request to a remote origin, its one retry included"},
+	{"media.http.headers", "", "headers added to every request to an http(s) origin (Name=Value, comma-separated)"},
+	{"media.http.manifest", "", "URL (or path on the origin) of a JSON list of an http(s) origin's objects; empty: no listing"},
+	{"media.s3.endpoint", "", "S3 API URL of an s3:// origin (empty: AWS)"},
+	{"media.s3.region", "", "region of an s3:// origin (default: AWS_REGION or the profile's)"},
+	{"media.s3.path_style", "false", "address the bucket in the URL path (most S3-compatible stores)"},
 }
 
 // mapKeys are keys whose value is a map: their sub-keys are the map's.
@@ -136,16 +135,10 @@ func parseOrigin(c *Config, name, raw string) (ok bool, err error) {
 			return true, fmt.Errorf("unknown scheme %q: want http://, https:// or s3://", scheme)
 		}
 		o.URL = raw
-	case "media.origin_ttl", "media.origin_timeout":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return true, errors.New("want a positive duration such as 10s")
-		}
-		if name == "media.origin_ttl" {
-			o.TTL = d
-		} else {
-			o.Timeout = d
-		}
+	case "media.origin_ttl":
+		return true, setPositive(&o.TTL, raw, "10s")
+	case "media.origin_timeout":
+		return true, setPositive(&o.Timeout, raw, "10s")
 	case "media.http.headers":
 		h, err := parseHeaders(raw)
 		if err != nil {
@@ -176,11 +169,7 @@ func parseOrigin(c *Config, name, raw string) (ok bool, err error) {
 		}
 		o.S3Region = raw
 	case "media.s3.path_style":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return true, errors.New("want true or false")
-		}
-		o.S3PathStyle = b
+		return true, setBool(&o.S3PathStyle, raw)
 	default:
 		return false, nil
 	}

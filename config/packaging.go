@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,10 +24,10 @@ type Packaging struct {
 // packagingKeys are the packager's keys; reelcache.example.yaml documents
 // each.
 var packagingKeys = []key{
-	{"packaging.enabled", "true", "packaging-enabled", "serve HLS (/hls/PATH/master.m3u8) and DASH (/dash/PATH/manifest.mpd) packaged on the fly from MP4 files"},
-	{"packaging.segment_duration", cmaf.DefaultSegmentDuration.String(), "packaging-segment-duration", "duration HLS/DASH segments aim at; each starts on the first video sync sample at least this long after the last"},
-	{"packaging.hls_audio", "muxed", "packaging-hls-audio", "HLS audio: muxed (in every variant's segments) or group (one audio rendition group, video-only variants)"},
-	{"packaging.hls_player_url", "", "packaging-hls-player-url", "URL (http(s), or a path starting with /) of hls.js, which the player page loads to offer HLS where the browser has no native HLS; empty: native HLS only"},
+	{"packaging.enabled", "true", "serve HLS (/hls/PATH/master.m3u8) and DASH (/dash/PATH/manifest.mpd) packaged on the fly from MP4 files"},
+	{"packaging.segment_duration", cmaf.DefaultSegmentDuration.String(), "duration HLS/DASH segments aim at; each starts on the first video sync sample at least this long after the last"},
+	{"packaging.hls_audio", "muxed", "HLS audio: muxed (in every variant's segments) or group (one audio rendition group, video-only variants)"},
+	{"packaging.hls_player_url", "", "URL (http(s), or a path starting with /) of hls.js, which the player page loads to offer HLS where the browser has no native HLS; empty: native HLS only"},
 }
 
 // Limits of packaging.segment_duration.
@@ -41,22 +40,11 @@ const (
 func parsePackaging(c *Config, name, raw string) (ok bool, err error) {
 	switch name {
 	case "packaging.enabled":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return true, errors.New("want true or false")
-		}
-		c.Packaging.Enabled = b
+		return true, setBool(&c.Packaging.Enabled, raw)
 	case "packaging.segment_duration":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < MinSegmentDuration || d > MaxSegmentDuration {
-			return true, errors.New("want a duration from 1s to 60s, such as 6s")
-		}
-		c.Packaging.SegmentDuration = d
+		return true, set(&c.Packaging.SegmentDuration, raw, time.ParseDuration, MinSegmentDuration, MaxSegmentDuration, "want a duration from 1s to 60s, such as 6s")
 	case "packaging.hls_audio":
-		if raw != "muxed" && raw != "group" {
-			return true, errors.New("want muxed or group")
-		}
-		c.Packaging.HLSAudio = raw
+		return true, setOneOf(&c.Packaging.HLSAudio, raw, "muxed", "group")
 	case "packaging.hls_player_url":
 		if err := checkPlayerURL(raw); err != nil {
 			return true, err

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -49,11 +50,7 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Media.Extensions = exts
 	case "media.faststart":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return errors.New("want true or false")
-		}
-		c.Media.Faststart = b
+		return setBool(&c.Media.Faststart, raw)
 	case "chunk.size":
 		n, err := humanize.ParseBytes(raw)
 		if err != nil {
@@ -80,11 +77,7 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Redis.KeyPrefix = raw
 	case "redis.timeout":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return errors.New("want a positive duration such as 100ms")
-		}
-		c.Redis.Timeout = d
+		return setPositive(&c.Redis.Timeout, raw, "100ms")
 	case "redis.tls_ca", "redis.tls_cert", "redis.tls_key":
 		if raw != "" {
 			if _, err := os.Stat(raw); err != nil {
@@ -100,21 +93,18 @@ func parse(c *Config, name, raw string) error {
 			c.Redis.TLSKey = raw
 		}
 	case "redis.mode":
-		if !slices.Contains([]string{"single", "cluster", "sentinel"}, raw) {
-			return errors.New("want single, cluster or sentinel")
-		}
-		c.Redis.Mode = raw
+		return setOneOf(&c.Redis.Mode, raw, "single", "cluster", "sentinel")
 	case "redis.addrs":
-		c.Redis.Addrs = nil
-		for a := range strings.SplitSeq(raw, ",") {
-			if a = strings.TrimSpace(a); a == "" {
-				continue
-			}
+		addrs, err := parseList(raw, func(a string) (string, error) {
 			if _, _, err := net.SplitHostPort(a); err != nil {
-				return fmt.Errorf("%q: want host:port", a)
+				return "", fmt.Errorf("%q: want host:port", a)
 			}
-			c.Redis.Addrs = append(c.Redis.Addrs, a)
+			return a, nil
+		})
+		if err != nil {
+			return err
 		}
+		c.Redis.Addrs = addrs
 	case "redis.master_name":
 		c.Redis.MasterName = raw
 	case "admin.listen":
@@ -125,41 +115,19 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Admin.Listen = raw
 	case "cache.ttl":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < 0 {
-			return errors.New("want a duration such as 24h, or 0 for no expiry")
-		}
-		c.Cache.TTL = d
+		return set(&c.Cache.TTL, raw, time.ParseDuration, 0, forever, "want a duration such as 24h, or 0 for no expiry")
 	case "cache.fill":
-		if !slices.Contains([]string{"async", "sync", "off"}, raw) {
-			return errors.New("want async, sync or off")
-		}
-		c.Cache.Fill = raw
+		return setOneOf(&c.Cache.Fill, raw, "async", "sync", "off")
 	case "cache.versions":
-		if raw != "local" && raw != "shared" {
-			return errors.New("want local or shared")
-		}
-		c.Cache.Versions = raw
+		return setOneOf(&c.Cache.Versions, raw, "local", "shared")
 	case "cache.readahead":
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 64 {
-			return errors.New("want a number of chunks from 1 to 64")
-		}
-		c.Cache.Readahead = n
+		return set(&c.Cache.Readahead, raw, strconv.Atoi, 1, 64, "want a number of chunks from 1 to 64")
 	case "cache.max_inflight_bytes":
-		n, err := humanize.ParseBytes(raw)
-		if err != nil || n < 1<<20 || n > maxInflightBytes {
-			// Past an int64, the budget would wrap negative and stop
-			// applying (issue 21 item 10).
-			return errors.New("want a size of at least 1MiB and at most 1TiB, such as 256MiB")
-		}
-		c.Cache.MaxInflightBytes = int64(n)
+		// Past an int64, the budget would wrap negative and stop applying
+		// (issue 21 item 10).
+		return set(&c.Cache.MaxInflightBytes, raw, parseSize, 1<<20, maxInflightBytes, "want a size of at least 1MiB and at most 1TiB, such as 256MiB")
 	case "cache.local_bytes":
-		n, err := humanize.ParseBytes(raw)
-		if err != nil || n > 1<<50 {
-			return errors.New("want a size such as 512MiB, or 0 for off")
-		}
-		c.Cache.LocalBytes = int64(n)
+		return set(&c.Cache.LocalBytes, raw, parseSize, 0, 1<<50, "want a size such as 512MiB, or 0 for off")
 	case "cache.local_dir":
 		c.Cache.LocalDir = raw
 	case "cache.integrity_key":
@@ -168,29 +136,13 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.Cache.IntegrityKey = raw
 	case "cache.min_uses":
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > 100 {
-			return errors.New("want a number of requests from 1 to 100")
-		}
-		c.Cache.MinUses = n
+		return set(&c.Cache.MinUses, raw, strconv.Atoi, 1, 100, "want a number of requests from 1 to 100")
 	case "cache.settle":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < 0 || d > time.Hour {
-			return errors.New("want a duration such as 2s (0 caches at once; at most 1h)")
-		}
-		c.Cache.Settle = d
+		return set(&c.Cache.Settle, raw, time.ParseDuration, 0, time.Hour, "want a duration such as 2s (0 caches at once; at most 1h)")
 	case "http.max_ranges":
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > maxMaxRanges {
-			return fmt.Errorf("want a positive number, at most %d, e.g. 16", maxMaxRanges)
-		}
-		c.HTTP.MaxRanges = n
+		return set(&c.HTTP.MaxRanges, raw, strconv.Atoi, 1, maxMaxRanges, fmt.Sprintf("want a positive number, at most %d, e.g. 16", maxMaxRanges))
 	case "http.max_streams_per_client":
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 {
-			return errors.New("want a number, 0 for no limit")
-		}
-		c.HTTP.MaxStreamsPerClient = n
+		return set(&c.HTTP.MaxStreamsPerClient, raw, strconv.Atoi, 0, math.MaxInt, "want a number, 0 for no limit")
 	case "http.cors.allowed_origins":
 		origins, err := corsOrigins(raw)
 		if err != nil {
@@ -203,31 +155,17 @@ func parse(c *Config, name, raw string) error {
 		}
 		c.HTTP.CacheControl = strings.TrimSpace(raw)
 	case "http.limit_rate", "http.limit_rate_after":
-		n, err := humanize.ParseBytes(raw)
-		if err != nil || n > 1<<40 {
-			return errors.New("want a size such as 2MiB, or 0 for none")
+		dst := &c.HTTP.LimitRate
+		if name == "http.limit_rate_after" {
+			dst = &c.HTTP.LimitRateAfter
 		}
-		if name == "http.limit_rate" {
-			c.HTTP.LimitRate = int64(n)
-		} else {
-			c.HTTP.LimitRateAfter = int64(n)
-		}
+		return set(dst, raw, parseSize, 0, 1<<40, "want a size such as 2MiB, or 0 for none")
 	case "auth.url_ttl":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < time.Second {
-			return errors.New("want a duration of at least 1s, such as 10m")
-		}
-		c.Auth.URLTTL = d
+		return set(&c.Auth.URLTTL, raw, time.ParseDuration, time.Second, forever, "want a duration of at least 1s, such as 10m")
 	case "log.level":
-		if !slices.Contains([]string{"debug", "info", "warn", "error"}, raw) {
-			return errors.New("want debug, info, warn or error")
-		}
-		c.Log.Level = raw
+		return setOneOf(&c.Log.Level, raw, "debug", "info", "warn", "error")
 	case "log.format":
-		if !slices.Contains([]string{"text", "json"}, raw) {
-			return errors.New("want text or json")
-		}
-		c.Log.Format = raw
+		return setOneOf(&c.Log.Format, raw, "text", "json")
 	default:
 		if ok, err := parseOrigin(c, name, raw); ok {
 			return err

@@ -20,11 +20,11 @@ type Previews struct {
 // previewKeys are the keys of seek previews; reelcache.example.yaml
 // documents each.
 var previewKeys = []key{
-	{"previews.width", strconv.Itoa(previews.DefaultWidth), "previews-width", "width of a seek preview tile in pixels (the height keeps the aspect ratio)"},
-	{"previews.interval", "0s", "previews-interval", "time between seek preview tiles; 0 chooses from the duration (1s for a clip, 10s for 20 minutes, 60s for 2 hours)"},
-	{"previews.max_jobs", strconv.Itoa(previews.DefaultMaxJobs), "previews-max-jobs", "ffmpeg preview jobs one instance runs at once"},
-	{"previews.wait", previews.DefaultWait.String(), "previews-wait", "how long a request for previews waits for their job before 503 with Retry-After"},
-	{"previews.timeout", previews.DefaultTimeout.String(), "previews-timeout", "a preview job still running after this is killed (and the file gets none)"},
+	{"previews.width", strconv.Itoa(previews.DefaultWidth), "width of a seek preview tile in pixels (the height keeps the aspect ratio)"},
+	{"previews.interval", "0s", "time between seek preview tiles; 0 chooses from the duration (1s for a clip, 10s for 20 minutes, 60s for 2 hours)"},
+	{"previews.max_jobs", strconv.Itoa(previews.DefaultMaxJobs), "ffmpeg preview jobs one instance runs at once"},
+	{"previews.wait", previews.DefaultWait.String(), "how long a request for previews waits for their job before 503 with Retry-After"},
+	{"previews.timeout", previews.DefaultTimeout.String(), "a preview job still running after this is killed (and the file gets none)"},
 }
 
 // parsePreviews validates a key of previewKeys; ok is false for other keys.
@@ -52,16 +52,10 @@ func parsePreviews(c *Config, name, raw string) (ok bool, err error) {
 			return true, errors.New("want 0 (chosen from the duration) or a duration of at least 100ms, such as 10s")
 		}
 		p.Interval = d
-	case "previews.wait", "previews.timeout":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return true, errors.New("want a positive duration such as 10s")
-		}
-		if name == "previews.wait" {
-			p.Wait = d
-		} else {
-			p.Timeout = d
-		}
+	case "previews.wait":
+		return true, setPositive(&p.Wait, raw, "10s")
+	case "previews.timeout":
+		return true, setPositive(&p.Timeout, raw, "10s")
 	default:
 		return false, nil
 	}

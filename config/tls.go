@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,19 +42,19 @@ func (a ACME) On() bool { return len(a.Domains) > 0 }
 
 // tlsKeys are the keys of HTTPS; reelcache.example.yaml documents each.
 var tlsKeys = []key{
-	{"http.tls.cert_file", "", "http-tls-cert-file", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) on listen; reloaded when the file changes and on SIGHUP"},
-	{"http.tls.key_file", "", "http-tls-key-file", "PEM private key of http.tls.cert_file"},
-	{"http.tls.acme.domains", "", "http-tls-acme-domains", "names to obtain certificates for by ACME (comma-separated): serve HTTPS on listen; empty: off"},
-	{"http.tls.acme.email", "", "http-tls-acme-email", "contact address of the ACME account"},
-	{"http.tls.acme.ca", certs.DefaultCA, "http-tls-acme-ca", "ACME directory URL (default: Let's Encrypt)"},
-	{"http.tls.acme.ca_root", "", "http-tls-acme-ca-root", "PEM file of roots for the ACME server's own HTTPS (a test CA); empty: the system's"},
-	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "http-tls-acme-challenges", "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
-	{"http.tls.acme.storage_key", "", "http-tls-acme-storage-key", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk; required with redis.url"},
-	{"http.tls.acme.dir", "", "http-tls-acme-dir", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
-	{"http.tls.acme.renew_check_interval", certs.DefaultRenewCheckInterval.String(), "http-tls-acme-renew-check-interval", "how often certificates are checked for renewal (renewed with a third of their lifetime left, or when the CA's ARI says)"},
-	{"http.tls.acme.ari", "true", "http-tls-acme-ari", "follow the CA's ACME Renewal Info; false renews by lifetime alone (for tests with short-lived certificates)"},
-	{"http.redirect_listen", "", "http-redirect-listen", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
-	{"http.hsts", "0", "http-hsts", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
+	{"http.tls.cert_file", "", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1) on listen; reloaded when the file changes and on SIGHUP"},
+	{"http.tls.key_file", "", "PEM private key of http.tls.cert_file"},
+	{"http.tls.acme.domains", "", "names to obtain certificates for by ACME (comma-separated): serve HTTPS on listen; empty: off"},
+	{"http.tls.acme.email", "", "contact address of the ACME account"},
+	{"http.tls.acme.ca", certs.DefaultCA, "ACME directory URL (default: Let's Encrypt)"},
+	{"http.tls.acme.ca_root", "", "PEM file of roots for the ACME server's own HTTPS (a test CA); empty: the system's"},
+	{"http.tls.acme.challenges", certs.ChallengeHTTP + "," + certs.ChallengeTLSALPN, "ACME challenges to answer: http-01 (on http.redirect_listen, else :80) and/or tls-alpn-01 (on listen)"},
+	{"http.tls.acme.storage_key", "", "secret (16+ bytes, the same on every instance) that encrypts the ACME account and certificate keys in Redis and on disk; required with redis.url"},
+	{"http.tls.acme.dir", "", "local copy of the certificates, used while Redis is down (default: $STATE_DIRECTORY, else ~/.local/share/reelcache/acme)"},
+	{"http.tls.acme.renew_check_interval", certs.DefaultRenewCheckInterval.String(), "how often certificates are checked for renewal (renewed with a third of their lifetime left, or when the CA's ARI says)"},
+	{"http.tls.acme.ari", "true", "follow the CA's ACME Renewal Info; false renews by lifetime alone (for tests with short-lived certificates)"},
+	{"http.redirect_listen", "", "plain-HTTP listener that redirects to HTTPS and answers ACME http-01 (e.g. :80); empty: none"},
+	{"http.hsts", "0", "Strict-Transport-Security max-age sent over HTTPS, e.g. 8760h (0: none)"},
 }
 
 // parseTLS validates a key of tlsKeys; ok is false for other keys.
@@ -67,16 +66,17 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 	case "http.tls.key_file":
 		t.KeyFile = raw
 	case "http.tls.acme.domains":
-		t.ACME.Domains = nil
-		for d := range strings.SplitSeq(raw, ",") {
-			if d = strings.ToLower(strings.TrimSpace(d)); d == "" {
-				continue
-			}
+		domains, err := parseList(raw, func(d string) (string, error) {
+			d = strings.ToLower(d)
 			if strings.ContainsAny(d, "/: ") || net.ParseIP(d) != nil && !strings.Contains(d, ".") {
-				return true, fmt.Errorf("%q: want a DNS name such as video.example.com", d)
+				return "", fmt.Errorf("%q: want a DNS name such as video.example.com", d)
 			}
-			t.ACME.Domains = append(t.ACME.Domains, d)
+			return d, nil
+		})
+		if err != nil {
+			return true, err
 		}
+		t.ACME.Domains = domains
 	case "http.tls.acme.email":
 		if raw != "" && !strings.Contains(raw, "@") {
 			return true, errors.New("want an email address")
@@ -99,36 +99,28 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 			t.ACME.Dir = raw
 		}
 	case "http.tls.acme.challenges":
-		t.ACME.Challenges = nil
-		for ch := range strings.SplitSeq(raw, ",") {
-			if ch = strings.TrimSpace(ch); ch == "" {
-				continue
-			}
+		challenges, err := parseList(raw, func(ch string) (string, error) {
 			if ch != certs.ChallengeHTTP && ch != certs.ChallengeTLSALPN {
-				return true, fmt.Errorf("%q: want http-01 and/or tls-alpn-01", ch)
+				return "", fmt.Errorf("%q: want http-01 and/or tls-alpn-01", ch)
 			}
-			t.ACME.Challenges = append(t.ACME.Challenges, ch)
+			return ch, nil
+		})
+		if err != nil {
+			return true, err
 		}
-		if len(t.ACME.Challenges) == 0 {
+		if len(challenges) == 0 {
 			return true, errors.New("want http-01 and/or tls-alpn-01")
 		}
+		t.ACME.Challenges = challenges
 	case "http.tls.acme.storage_key":
 		if raw != "" && len(raw) < certs.MinStorageKey {
 			return true, fmt.Errorf("want at least %d bytes (a random string; every instance needs the same)", certs.MinStorageKey)
 		}
 		t.ACME.StorageKey = raw
 	case "http.tls.acme.renew_check_interval":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < time.Second {
-			return true, errors.New("want a duration of at least 1s such as 10m")
-		}
-		t.ACME.RenewCheck = d
+		return true, set(&t.ACME.RenewCheck, raw, time.ParseDuration, time.Second, forever, "want a duration of at least 1s such as 10m")
 	case "http.tls.acme.ari":
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return true, errors.New("want true or false")
-		}
-		t.ACME.ARI = b
+		return true, setBool(&t.ACME.ARI, raw)
 	case "http.redirect_listen":
 		if raw != "" {
 			if _, _, err := net.SplitHostPort(raw); err != nil {
@@ -137,11 +129,7 @@ func parseTLS(c *Config, name, raw string) (ok bool, err error) {
 		}
 		c.HTTP.RedirectListen = raw
 	case "http.hsts":
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < 0 {
-			return true, errors.New("want a duration such as 8760h, or 0 for none")
-		}
-		c.HTTP.HSTS = d
+		return true, set(&c.HTTP.HSTS, raw, time.ParseDuration, 0, forever, "want a duration such as 8760h, or 0 for none")
 	default:
 		return false, nil
 	}

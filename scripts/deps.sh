@@ -39,11 +39,22 @@ VERSITYGW=github.com/versity/versitygw/cmd/versitygw@v1.8.0
 PEBBLE_VERSION=v2.10.3
 status=0
 
+# not_installed MSG SKIPPED: says MSG; under CI=true that fails the run
+# (status 1), elsewhere it adds that SKIPPED (e.g. "the S3 tests") will skip.
+not_installed() {
+	if [ "${CI:-}" = true ]; then
+		echo "$1" >&2
+		status=1
+	else
+		echo "$1 ($2 will skip)" >&2
+	fi
+}
+
 # go_tool NAME PACKAGE@VERSION WHICH: go install NAME unless it is on the
 # PATH or in the Go bin directory; a failure fails CI, elsewhere WHICH
 # tests skip.
 go_tool() {
-	local name=$1 pkg=$2 which=$3 gobin msg
+	local name=$1 pkg=$2 which=$3 gobin
 	gobin=$(go env GOBIN)
 	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
 	if command -v "$name" >/dev/null 2>&1 || [ -x "$gobin/$name" ]; then
@@ -51,13 +62,7 @@ go_tool() {
 	fi
 	echo "deps: installing $name into $gobin (go install $pkg, a few minutes)" >&2
 	if ! (cd "${TMPDIR:-/tmp}" && GOFLAGS= go install "$pkg"); then
-		msg="deps: could not install $name: run go install $pkg"
-		if [ "${CI:-}" = true ]; then
-			echo "$msg" >&2
-			status=1
-		else
-			echo "$msg (the $which tests will skip)" >&2
-		fi
+		not_installed "deps: could not install $name: run go install $pkg" "the $which tests"
 	fi
 }
 
@@ -100,13 +105,7 @@ for i in "${!want[@]}"; do
 	echo "deps: installing ${missing_players[*]} into $PLAYERS_DIR" >&2
 	mkdir -p "$PLAYERS_DIR"
 	if ! npm install --silent --no-audit --no-fund --prefix "$PLAYERS_DIR" "${PLAYERS[@]}" >&2; then
-		msg="deps: could not install ${PLAYERS[*]} with npm"
-		if [ "${CI:-}" = true ]; then
-			echo "$msg" >&2
-			status=1
-		else
-			echo "$msg (the packager's browser tests will skip)" >&2
-		fi
+		not_installed "deps: could not install ${PLAYERS[*]} with npm" "the packager's browser tests"
 	fi
 done
 # --- end of players ----------------------------------------------------------
@@ -128,10 +127,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	exit $status
 fi
 
-msg="deps: missing ${missing[*]}; install them with: sudo apt-get install -y $pkgs"
-if [ "${CI:-}" = true ]; then
-	echo "$msg" >&2
-	exit 1
-fi
-echo "$msg (tests that need them will skip)" >&2
+not_installed "deps: missing ${missing[*]}; install them with: sudo apt-get install -y $pkgs" "tests that need them"
 exit $status

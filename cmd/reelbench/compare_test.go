@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,24 +20,14 @@ import (
 )
 
 func TestParseTarget(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    target
-		wantErr bool
-	}{
+	checkParse(t, "parseTarget", parseTarget, []parseCase[target]{
 		{"nginx=http://a", target{name: "nginx", urls: []string{"http://a"}}, false},
 		{"three=http://a,http://b;pid=1,@/run/b.pid", target{name: "three", urls: []string{"http://a", "http://b"}, pids: []string{"1", "@/run/b.pid"}}, false},
 		{"cold=http://a;origin=http://o/m;reset=x a; y b", target{name: "cold", urls: []string{"http://a"}, origin: "http://o/m", reset: "x a; y b"}, false},
 		{"http://a", target{}, true},
 		{"x=", target{}, true},
 		{"x=http://a;color=red", target{}, true},
-	}
-	for _, tt := range tests {
-		got, err := parseTarget(tt.in)
-		if (err != nil) != tt.wantErr || (err == nil && !reflect.DeepEqual(got, tt.want)) {
-			t.Errorf("parseTarget(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
+	})
 }
 
 func TestMedian(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"strings"
@@ -73,6 +74,32 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// linkFlags are the flags that describe a link: -latency and -rate.
+type linkFlags struct {
+	latency *time.Duration
+	rate    *string
+}
+
+// addLinkFlags declares -latency (latency by default, with usage
+// latencyUsage) and -rate (a cap on the bytes of all transfers, such as
+// "reads", together) on fs.
+func addLinkFlags(fs *flag.FlagSet, latency time.Duration, latencyUsage, transfers string) linkFlags {
+	return linkFlags{
+		latency: fs.Duration("latency", latency, latencyUsage),
+		rate:    fs.String("rate", "80MB/s", "cap on the bytes of all "+transfers+" together (0: none)"),
+	}
+}
+
+// link returns the link the parsed flags describe; an error names the
+// flag.
+func (f linkFlags) link() (*link, error) {
+	r, err := parseRate(*f.rate)
+	if err != nil {
+		return nil, fmt.Errorf("-%w", err)
+	}
+	return &link{latency: *f.latency, rate: r}, nil
 }
 
 // parseRate parses a throughput such as "80MB/s" or "1GiB/s" (humanize:

@@ -8,23 +8,13 @@ import (
 )
 
 func TestParseRate(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    float64
-		wantErr bool
-	}{
+	checkParse(t, "parseRate", parseRate, []parseCase[float64]{
 		{"80MB/s", 80e6, false},
 		{"80MB", 80e6, false},
 		{"1MiB/s", 1 << 20, false},
 		{"0", 0, false},
 		{"fast", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := parseRate(tt.in)
-		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("parseRate(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
+	})
 }
 
 // TestLinkShares checks the bounds a link guarantees: each request waits

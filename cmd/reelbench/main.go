@@ -43,31 +43,44 @@ func main() {
 
 const usage = "usage: reelbench run|compare|cold|plain|redispeer|slowfs|slowproxy|seekstorm [flags]"
 
+// command is a subcommand: it declares its flags on fs and returns what
+// runs it once run has parsed the arguments into them.
+type command func(fs *flag.FlagSet) func(ctx context.Context, out io.Writer) error
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
-	cmd, args := args[0], args[1:]
-	switch cmd {
+	name, args := args[0], args[1:]
+	var cmd command
+	switch name {
 	case "run", "compare", "cold":
-		return loadCommand(ctx, cmd, args, out)
+		cmd = loadCommand
 	case "plain":
-		return plainCommand(ctx, args, out)
+		cmd = plainCommand
 	case "redispeer":
-		return redisPeerCommand(ctx, args, out)
+		cmd = redisPeerCommand
 	case "slowfs":
-		return slowFSCommand(ctx, args, out)
+		cmd = slowFSCommand
 	case "slowproxy":
-		return slowProxyCommand(ctx, args, out)
+		cmd = slowProxyCommand
 	case "seekstorm":
-		return seekStormCommand(ctx, args, out)
+		cmd = seekStormCommand
+	default:
+		return fmt.Errorf("unknown command %q; %s", name, usage)
 	}
-	return fmt.Errorf("unknown command %q; %s", cmd, usage)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	runCmd := cmd(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return runCmd(ctx, out)
 }
 
-// loadCommand runs the commands that make load: run, compare and cold.
-func loadCommand(ctx context.Context, cmd string, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+// loadCommand is run, compare and cold, the commands that make load; fs's
+// name says which.
+func loadCommand(fs *flag.FlagSet) func(context.Context, io.Writer) error {
+	cmd := fs.Name()
 	root := fs.String("root", "", "media directory (files to request; bodies checked against it with -verify)")
 	match := fs.String("match", "", "only the files whose path under -root matches this pattern (path.Match: \"*\" is the top level)")
 	base := fs.String("url", "", "run, cold: server base URL (run: several, comma-separated, taken in turn)")
@@ -88,65 +101,64 @@ func loadCommand(ctx context.Context, cmd string, args []string, out io.Writer) 
 	gen := fs.String("generator", "load", "compare: the load generator, load (internal/load) or wrk (ranges only)")
 	var tg targets
 	fs.Var(&tg, "target", "compare: "+targetSyntax+" (repeat)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *root == "" {
-		return errors.New("-root is required")
-	}
-	files, err := load.FilesIn(*root)
-	if err != nil {
-		return err
-	}
-	if *match != "" {
-		if files, err = matching(files, *match); err != nil {
-			return err
+	return func(ctx context.Context, out io.Writer) error {
+		if *root == "" {
+			return errors.New("-root is required")
 		}
-	}
-	if len(files) == 0 {
-		return fmt.Errorf("no files under %s match %q", *root, *match)
-	}
-	cfg := load.Config{
-		Files: files, Scenario: load.Scenario(*scenario), Clients: *clients, Duration: *dur,
-		RangeSize: *rangeSize, ReadBytes: *readBytes, Bitrate: *bitrate / 8 * 8, Seed: 1,
-	}
-	if *verify {
-		cfg.Root = *root
-	}
-	urls := strings.Split(*base, ",")
-	cfg.BaseURL, cfg.Mirrors = urls[0], urls[1:]
-	switch cmd {
-	case "cold":
-		return cold(ctx, cfg, *chunk, *nfiles, out)
-	case "run":
-		res, err := load.Run(ctx, cfg)
+		files, err := load.FilesIn(*root)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, res)
-		if res.Errors > 0 {
-			return fmt.Errorf("%d errors, first: %s", res.Errors, res.FirstError)
+		if *match != "" {
+			if files, err = matching(files, *match); err != nil {
+				return err
+			}
 		}
-		return nil
-	}
-	if *gen != "load" && *gen != "wrk" {
-		return fmt.Errorf("-generator %q: want load or wrk", *gen)
-	}
-	cmp := comparison{cfg: cfg, rounds: *rounds, label: *label, settle: *settle, jsonOut: *jsonOut, wrk: *gen == "wrk"}
-	if *distinct {
-		cmp.chunk = *chunk
-	}
-	if cmp.label == "" {
-		cmp.label = *scenario
-	}
-	for _, t := range tg {
-		tt, err := parseTarget(t)
-		if err != nil {
-			return err
+		if len(files) == 0 {
+			return fmt.Errorf("no files under %s match %q", *root, *match)
 		}
-		cmp.targets = append(cmp.targets, tt)
+		cfg := load.Config{
+			Files: files, Scenario: load.Scenario(*scenario), Clients: *clients, Duration: *dur,
+			RangeSize: *rangeSize, ReadBytes: *readBytes, Bitrate: *bitrate / 8 * 8, Seed: 1,
+		}
+		if *verify {
+			cfg.Root = *root
+		}
+		urls := strings.Split(*base, ",")
+		cfg.BaseURL, cfg.Mirrors = urls[0], urls[1:]
+		switch cmd {
+		case "cold":
+			return cold(ctx, cfg, *chunk, *nfiles, out)
+		case "run":
+			res, err := load.Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, res)
+			if res.Errors > 0 {
+				return fmt.Errorf("%d errors, first: %s", res.Errors, res.FirstError)
+			}
+			return nil
+		}
+		if *gen != "load" && *gen != "wrk" {
+			return fmt.Errorf("-generator %q: want load or wrk", *gen)
+		}
+		cmp := comparison{cfg: cfg, rounds: *rounds, label: *label, settle: *settle, jsonOut: *jsonOut, wrk: *gen == "wrk"}
+		if *distinct {
+			cmp.chunk = *chunk
+		}
+		if cmp.label == "" {
+			cmp.label = *scenario
+		}
+		for _, t := range tg {
+			tt, err := parseTarget(t)
+			if err != nil {
+				return err
+			}
+			cmp.targets = append(cmp.targets, tt)
+		}
+		return cmp.run(ctx, out)
 	}
-	return cmp.run(ctx, out)
 }
 
 // matching returns the files whose names match pattern.

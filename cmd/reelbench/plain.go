@@ -13,21 +13,15 @@ import (
 	"strings"
 )
 
-func plainCommand(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("plain", flag.ContinueOnError)
+func plainCommand(fs *flag.FlagSet) func(context.Context, io.Writer) error {
 	root := fs.String("root", "", "media directory")
-	listen := fs.String("listen", "127.0.0.1:0", "address")
-	if err := fs.Parse(args); err != nil {
-		return err
+	serveOn := listenFlag(fs)
+	return func(ctx context.Context, out io.Writer) error {
+		if *root == "" {
+			return errors.New("plain: -root is required")
+		}
+		return serveOn(ctx, plain(*root), out)
 	}
-	if *root == "" {
-		return errors.New("plain: -root is required")
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, ln, plain(*root), out)
 }
 
 // plain serves root with http.ServeContent on *os.File: the peer that
@@ -53,6 +47,19 @@ func plain(root string) http.Handler {
 		w.Header().Set("Content-Type", "video/mp4")
 		http.ServeContent(w, r, "", fi.ModTime(), f)
 	})
+}
+
+// listenFlag declares -listen on fs; the function it returns listens there
+// once fs is parsed and serves h until ctx ends (serve).
+func listenFlag(fs *flag.FlagSet) func(ctx context.Context, h http.Handler, out io.Writer) error {
+	addr := fs.String("listen", "127.0.0.1:0", "address")
+	return func(ctx context.Context, h http.Handler, out io.Writer) error {
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, ln, h, out)
+	}
 }
 
 // serve serves h on ln until ctx ends, after printing its URL.

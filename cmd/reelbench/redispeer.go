@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -19,44 +18,38 @@ import (
 	"github.com/reelcache/reelcache/chunker/store"
 )
 
-func redisPeerCommand(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("redispeer", flag.ContinueOnError)
+func redisPeerCommand(fs *flag.FlagSet) func(context.Context, io.Writer) error {
 	root := fs.String("root", "", "media directory (reelcache's media.root)")
 	rurl := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis URL (reelcache's redis.url)")
 	prefix := fs.String("prefix", "reelcache", "key prefix (redis.key_prefix)")
 	chunk := fs.Int64("chunk", 1<<20, "chunk size in bytes (chunk.size)")
 	shared := fs.Bool("shared-versions", false, "versions as cache.versions: shared computes them")
 	window := fs.Int64("window", 2, "chunks fetched per pipeline (cache.readahead's ceiling)")
-	listen := fs.String("listen", "127.0.0.1:0", "address")
-	if err := fs.Parse(args); err != nil {
-		return err
+	serveOn := listenFlag(fs)
+	return func(ctx context.Context, out io.Writer) error {
+		if *root == "" || *chunk <= 0 || *window <= 0 {
+			return errors.New("redispeer: -root, a positive -chunk and -window are required")
+		}
+		opt, err := redis.ParseURL(*rurl)
+		if err != nil {
+			return fmt.Errorf("redispeer: -redis: %w", err)
+		}
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
+		r, err := os.OpenRoot(*root)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		p := &redisPeer{
+			dir: chunker.NewDir(r, chunker.DirOptions{SharedVersions: *shared}),
+			// No fallback here: a slow Redis is an error, not a disk read.
+			store:  store.New(store.Options{Client: rdb, Prefix: *prefix, Timeout: 10 * time.Second}),
+			chunk:  *chunk,
+			window: *window * *chunk,
+		}
+		return serveOn(ctx, p, out)
 	}
-	if *root == "" || *chunk <= 0 || *window <= 0 {
-		return errors.New("redispeer: -root, a positive -chunk and -window are required")
-	}
-	opt, err := redis.ParseURL(*rurl)
-	if err != nil {
-		return fmt.Errorf("redispeer: -redis: %w", err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	r, err := os.OpenRoot(*root)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	p := &redisPeer{
-		dir: chunker.NewDir(r, chunker.DirOptions{SharedVersions: *shared}),
-		// No fallback here: a slow Redis is an error, not a disk read.
-		store:  store.New(store.Options{Client: rdb, Prefix: *prefix, Timeout: 10 * time.Second}),
-		chunk:  *chunk,
-		window: *window * *chunk,
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, ln, p, out)
 }
 
 // redisPeer is the Redis path at its simplest, the ceiling the benchmark

@@ -16,40 +16,36 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-func slowFSCommand(ctx context.Context, args []string, out io.Writer) error {
-	flags := flag.NewFlagSet("slowfs", flag.ContinueOnError)
+func slowFSCommand(flags *flag.FlagSet) func(context.Context, io.Writer) error {
 	src := flags.String("src", "", "directory to mirror")
 	mnt := flags.String("mnt", "", "mount point (an empty directory)")
-	latency := flags.Duration("latency", 8*time.Millisecond, "added to every read")
-	rate := flags.String("rate", "80MB/s", "cap on the bytes of all reads together (0: none)")
+	lf := addLinkFlags(flags, 8*time.Millisecond, "added to every read", "reads")
 	maxRead := flags.Int("max-read", 1<<20, "largest read the kernel sends at once, in bytes (a larger read is cut into several, each paying the latency)")
 	stats := flags.String("stats", "", "address to serve the read counters on (GET /metrics)")
-	if err := flags.Parse(args); err != nil {
-		return err
-	}
-	if *src == "" || *mnt == "" {
-		return errors.New("slowfs: -src and -mnt are required")
-	}
-	r, err := parseRate(*rate)
-	if err != nil {
-		return fmt.Errorf("slowfs: -%w", err)
-	}
-	l := &link{latency: *latency, rate: r}
-	srv, err := mountSlowFS(*src, *mnt, l, *maxRead)
-	if err != nil {
-		return err
-	}
-	defer srv.Unmount()
-	if *stats != "" {
-		ln, err := net.Listen("tcp", *stats)
+	return func(ctx context.Context, out io.Writer) error {
+		if *src == "" || *mnt == "" {
+			return errors.New("slowfs: -src and -mnt are required")
+		}
+		l, err := lf.link()
+		if err != nil {
+			return fmt.Errorf("slowfs: %w", err)
+		}
+		srv, err := mountSlowFS(*src, *mnt, l, *maxRead)
 		if err != nil {
 			return err
 		}
-		go serve(ctx, ln, l, io.Discard)
+		defer srv.Unmount()
+		if *stats != "" {
+			ln, err := net.Listen("tcp", *stats)
+			if err != nil {
+				return err
+			}
+			go serve(ctx, ln, l, io.Discard)
+		}
+		fmt.Fprintf(out, "slowfs: %s on %s, %v a read, %s\n", *src, *mnt, l.latency, *lf.rate)
+		<-ctx.Done()
+		return srv.Unmount()
 	}
-	fmt.Fprintf(out, "slowfs: %s on %s, %v a read, %s\n", *src, *mnt, *latency, *rate)
-	<-ctx.Done()
-	return srv.Unmount()
 }
 
 // mountSlowFS mounts a read-only FUSE mirror of src on mnt whose every

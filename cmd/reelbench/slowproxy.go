@@ -19,28 +19,21 @@ import (
 // passing the request on; no media name starts with a dot.
 const metricsPath = "/.reelbench/metrics"
 
-func slowProxyCommand(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("slowproxy", flag.ContinueOnError)
+func slowProxyCommand(fs *flag.FlagSet) func(context.Context, io.Writer) error {
 	upstream := fs.String("upstream", "", "origin base URL, e.g. http://127.0.0.1:8081/")
-	listen := fs.String("listen", "127.0.0.1:0", "address")
-	latency := fs.Duration("latency", 10*time.Millisecond, "added before each response")
-	rate := fs.String("rate", "80MB/s", "cap on the bytes of all responses together (0: none)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	serveOn := listenFlag(fs)
+	lf := addLinkFlags(fs, 10*time.Millisecond, "added before each response", "responses")
+	return func(ctx context.Context, out io.Writer) error {
+		up, err := url.Parse(*upstream)
+		if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
+			return fmt.Errorf("slowproxy: -upstream %q: want an http:// or https:// URL", *upstream)
+		}
+		l, err := lf.link()
+		if err != nil {
+			return fmt.Errorf("slowproxy: %w", err)
+		}
+		return serveOn(ctx, newSlowProxy(up, l), out)
 	}
-	up, err := url.Parse(*upstream)
-	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
-		return fmt.Errorf("slowproxy: -upstream %q: want an http:// or https:// URL", *upstream)
-	}
-	r, err := parseRate(*rate)
-	if err != nil {
-		return fmt.Errorf("slowproxy: -%w", err)
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, ln, newSlowProxy(up, &link{latency: *latency, rate: r}), out)
 }
 
 // newSlowProxy returns a reverse proxy to up that adds l's latency before

@@ -19,13 +19,8 @@ func cacheCommand() *cobra.Command {
 		Use:   "status [PATH|GLOB ...]",
 		Short: "Show, per file, which chunks are cached",
 	}
-	config.AddFlags(status.Flags())
 	statusJSON := status.Flags().Bool("json", false, "print JSON")
-	status.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := loadConfig(cmd.Flags())
-		if err != nil {
-			return err
-		}
+	withConfig(status, func(cmd *cobra.Command, cfg *config.Config, args []string) error {
 		ctx := cmd.Context()
 		cache, names, closer, err := adminFiles(ctx, cfg, newLogger(cfg, io.Discard), args)
 		if err != nil {
@@ -46,19 +41,14 @@ func cacheCommand() *cobra.Command {
 			width = max(10, w/2)
 		}
 		return cachewarm.WriteStatus(out, files, width)
-	}
+	})
 
 	purge := &cobra.Command{
 		Use:   "purge [PATH|GLOB ...]",
 		Short: "Delete the chunks of files, or with --yes and no PATH every chunk under redis.key_prefix",
 	}
-	config.AddFlags(purge.Flags())
 	yes := purge.Flags().Bool("yes", false, "confirm purging every chunk under the key prefix")
-	purge.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := loadConfig(cmd.Flags())
-		if err != nil {
-			return err
-		}
+	withConfig(purge, func(cmd *cobra.Command, cfg *config.Config, args []string) error {
 		if len(args) == 0 && !*yes {
 			return usageError{fmt.Errorf("purging every chunk under %q needs --yes", cfg.Redis.KeyPrefix)}
 		}
@@ -80,7 +70,7 @@ func cacheCommand() *cobra.Command {
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "purged %d chunks\n", n)
 		return err
-	}
+	})
 	cmd.AddCommand(status, purge)
 	return cmd
 }

@@ -29,19 +29,13 @@ func serveCommand() *cobra.Command {
 		Short: "Serve the media root over HTTP",
 		Args:  cobra.NoArgs,
 	}
-	config.AddFlags(cmd.Flags())
 	// Hidden: for tests that stop the real binary mid-stream without
 	// waiting the full grace period. Not a config key.
 	grace := cmd.Flags().Duration("shutdown-grace", defaultShutdownGrace, "how long in-flight streams may run after SIGINT/SIGTERM")
 	cmd.Flags().MarkHidden("shutdown-grace")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := loadConfig(cmd.Flags())
-		if err != nil {
-			return err
-		}
+	return withConfig(cmd, func(cmd *cobra.Command, cfg *config.Config, _ []string) error {
 		return serve(cmd.Context(), cfg, *grace, cmd.OutOrStdout(), cmd.ErrOrStderr())
-	}
-	return cmd
+	})
 }
 
 // app is the wired server: the cache and the HTTP handler over it.

@@ -33,15 +33,10 @@ short-lived media URLs (auth.url_ttl) with it, and fresh ones when they
 expire mid-film.`,
 		Args: cobra.ExactArgs(1),
 	}
-	config.AddFlags(cmd.Flags())
 	ttl := cmd.Flags().Duration("ttl", time.Hour, "how long the URL (or the page's grant) stays valid")
 	base := cmd.Flags().String("base", "", "URL prefix, e.g. https://videos.example.com (default: http://<listen>)")
 	page := cmd.Flags().Bool("page", false, "print a player-page link with a grant for PATH (a file, DIR/, or / for everything)")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := loadConfig(cmd.Flags())
-		if err != nil {
-			return err
-		}
+	return withConfig(cmd, func(cmd *cobra.Command, cfg *config.Config, args []string) error {
 		if len(cfg.Auth.SigningKeys) == 0 {
 			return usageError{errors.New("auth.signing_key is empty: media URLs need no signature")}
 		}
@@ -93,8 +88,7 @@ expire mid-film.`,
 		}
 		fmt.Fprintln(cmd.OutOrStdout(), link)
 		return nil
-	}
-	return cmd
+	})
 }
 
 // warnMissing says on w when name is not a file (or, with dir, a directory)

@@ -121,7 +121,6 @@ Peak memory is about --concurrency x --depth x chunk.size: 4 workers x 4 MiB
 Exit status: 0 all warmed, 1 some chunks failed (each is named), 2 usage or
 configuration error.`,
 	}
-	config.AddFlags(cmd.Flags())
 	mode := cmd.Flags().String("mode", "full", "what to warm: full, head or edges (head and tail)")
 	head := cmd.Flags().String("head", "8MiB", "bytes warmed at each end in head and edges modes")
 	force := cmd.Flags().Bool("force", false, "rewrite chunks that are already cached")
@@ -132,11 +131,7 @@ configuration error.`,
 	withPreviews := cmd.Flags().Bool("previews", false, "also make each file's seek previews (needs ffmpeg)")
 	metricsAddr := cmd.Flags().String("metrics-listen", "", "serve warm progress at http://ADDR/metrics while warming (Prometheus)")
 
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cfg, err := loadConfig(cmd.Flags())
-		if err != nil {
-			return err
-		}
+	return withConfig(cmd, func(cmd *cobra.Command, cfg *config.Config, args []string) error {
 		m, err := cachewarm.ParseMode(*mode)
 		if err != nil {
 			return usageError{fmt.Errorf("--mode: %w", err)}
@@ -202,8 +197,7 @@ configuration error.`,
 			return fmt.Errorf("%d chunks failed to warm", max(rep.Failed, int64(len(rep.Failures))))
 		}
 		return nil
-	}
-	return cmd
+	})
 }
 
 // progressReporter returns a Progress callback: a bar with bytes/s and ETA

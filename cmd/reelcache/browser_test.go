@@ -104,9 +104,15 @@ func newBrowserWith(t *testing.T, more ...chromedp.ExecAllocatorOption) context.
 // 60 s, and a function that closes the tab (the test's end does too).
 func openTab(t *testing.T, bctx context.Context, url string, httpCache bool) (context.Context, func()) {
 	t.Helper()
+	return openTabFor(t, bctx, url, httpCache, 60*time.Second)
+}
+
+// openTabFor is openTab with the tab's context timing out after timeout.
+func openTabFor(t *testing.T, bctx context.Context, url string, httpCache bool, timeout time.Duration) (context.Context, func()) {
+	t.Helper()
 	tab, closeTab := chromedp.NewContext(bctx)
 	t.Cleanup(closeTab)
-	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

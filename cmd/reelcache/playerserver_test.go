@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,16 +17,13 @@ import (
 // path of every request it answers.
 type playerServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	paths []string
+	paths hitLog[string]
 }
 
 // count returns how many requests had a path starting with prefix.
 func (s *playerServer) count(prefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for _, p := range s.paths {
+	for _, p := range s.paths.hits() {
 		if strings.HasPrefix(p, prefix) {
 			n++
 		}
@@ -70,9 +66,7 @@ func newPlayerServerWith(t *testing.T, script, js, page string, edit func(*confi
 	})
 	mux.Handle("/", a.echo)
 	srv.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.mu.Lock()
-		srv.paths = append(srv.paths, r.URL.Path)
-		srv.mu.Unlock()
+		srv.paths.add(r.URL.Path)
 		mux.ServeHTTP(w, r)
 	}))
 	srv.Config.ConnContext = stream.ConnContext

@@ -88,19 +88,8 @@ hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) hlsErrors.push(d.type + ": " +
 // advancing), run more (which may add to out) and return out, which
 // starts as init.
 func playerScript(player, ready, what, init, more string) string {
-	return `(async () => {
-  const v = document.getElementById("video");
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const until = async (cond, ms, what) => {
-    const end = performance.now() + ms;
-    while (!cond()) {
-      if (hlsErrors.length) throw new Error("` + player + `: " + hlsErrors.join("; "));
-      if (v.error) throw new Error("media error " + v.error.code);
-      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
-      await sleep(20);
-    }
-  };
-  await until(() => ` + ready + `, 20000, "` + what + `");
+	fail := `(hlsErrors.length && "` + player + `: " + hlsErrors.join("; ")) || (v.error && "media error " + v.error.code)`
+	body := `  await until(() => ` + ready + `, 20000, "` + what + `");
   v.muted = true;
   await v.play();
   const t0 = v.currentTime;
@@ -116,7 +105,8 @@ func playerScript(player, ready, what, init, more string) string {
     out.seeks.push({ target, landed, after: v.currentTime });
   }
 ` + more + `  return out;
-})()`
+`
+	return videoAsync(fail, body)
 }
 
 // hlsPlay: play, seek to three positions, then switch to the other

@@ -57,13 +57,7 @@ func TestBrowserSeekPreviews(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	webm, err := os.ReadFile(filepath.Join(testmedia.SamplesDir(t), "sample.webm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(media, "sample.webm"), webm, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testmedia.Write(t, media, "sample.webm", testmedia.Sample(t, "sample.webm"))
 	rs := redistest.Start(t)
 	s := startServe(t, "--media-root", media, "--redis-url", rs.URL(), "--previews-wait", "2m")
 	code, _, body := httpGet(t, s.url+"/previews/clip.mp4.vtt")

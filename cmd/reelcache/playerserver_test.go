@@ -52,11 +52,7 @@ func newPlayerServerWith(t *testing.T, script, js, page string, edit func(*confi
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
 	edit(cfg)
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	srv := &playerServer{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/test/"+script, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) })

@@ -3,8 +3,6 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/reelcache/reelcache/internal/load"
 	"github.com/reelcache/reelcache/internal/testmedia"
+	"github.com/reelcache/reelcache/internal/testproc"
 )
 
 func TestParseWrk(t *testing.T) {
@@ -50,12 +49,7 @@ func TestParseWrk(t *testing.T) {
 // TestWrkMakesRangeRequests runs the real wrk against a server that
 // checks each request is a range of the configured size in a listed file.
 func TestWrkMakesRangeRequests(t *testing.T) {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("wrk is not installed (scripts/deps.sh installs it)")
-		}
-		t.Skip("wrk is not installed")
-	}
+	testproc.Require(t, "wrk")
 	dir := testmedia.Dir(t, map[string]int{"a b.mp4": 3 << 20, "c.mp4": 1 << 20})
 	var bad, good atomic.Int64
 	srv := httptest.NewServer(http.StripPrefix("/media/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -50,12 +50,18 @@ type pebble struct {
 	out    *testlog.Buffer
 }
 
-// startPebble runs Pebble validating http-01 on httpPort and tls-alpn-01 on
-// tlsPort of 127.0.0.1, and stops it when the test ends. validity > 0 makes
-// its only profile issue certificates valid that long (whole seconds);
-// 0 keeps Pebble's default (90 days).
-func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *pebble {
+// startPebble runs Pebble validating http-01 and tls-alpn-01 through a
+// relay to the address pick returns (see relay), and stops it when the
+// test ends. validity > 0 makes its only profile issue certificates valid
+// that long (whole seconds); 0 keeps Pebble's default (90 days).
+func startPebble(t *testing.T, pick func() string, validity time.Duration) *pebble {
 	t.Helper()
+	relayLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay(t, relayLn, pick)
+	relayPort := relayLn.Addr().(*net.TCPAddr).Port
 	pebbleBin := requireGoTool(t, "pebble")
 	chall := requireGoTool(t, "pebble-challtestsrv")
 	dir := t.TempDir()
@@ -80,7 +86,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *p
 		"listenAddress":           fmt.Sprintf("127.0.0.1:%d", acmePort),
 		"managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
 		"certificate":             cert, "privateKey": key,
-		"httpPort": httpPort, "tlsPort": tlsPort,
+		"httpPort": relayPort, "tlsPort": relayPort,
 		"ocspResponderURL": "", "externalAccountBindingRequired": false,
 	}}
 	if validity > 0 {
@@ -118,6 +124,29 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *p
 // count is how many lines of Pebble's log match re.
 func (p *pebble) count(re string) int {
 	return len(regexp.MustCompile(re).FindAllString(p.out.String(), -1))
+}
+
+// orders returns how many orders Pebble has had and how many certificates
+// it has issued.
+func (p *pebble) orders() (orders, issued int) {
+	return p.count(`There are now \d+ orders`), p.count(`Issued certificate serial`)
+}
+
+// acmeDomain is the name the ACME tests' instances get certificates for
+// (pebble-challtestsrv resolves every name to 127.0.0.1).
+const acmeDomain = "reel.test"
+
+// acmeArgs returns the arguments of an instance that serves HTTPS on port
+// and plain HTTP (redirects, http-01 answers) on httpPort, gets its
+// certificate for acmeDomain from pb by challenge, shares it through the
+// Redis at redisURL and keeps its local copy in dir.
+func acmeArgs(t *testing.T, pb *pebble, redisURL, challenge string, port, httpPort int, dir string) []string {
+	return []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--http-redirect-listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"--media-root", testmedia.SamplesDir(t), "--redis-url", redisURL,
+		"--http-tls-acme-domains", acmeDomain, "--http-tls-acme-email", "ops@reel.test",
+		"--http-tls-acme-ca", pb.dir, "--http-tls-acme-ca-root", pb.caFile,
+		"--http-tls-acme-challenges", challenge, "--http-tls-acme-storage-key", "test-storage-key-0123456789",
+		"--http-tls-acme-dir", dir}
 }
 
 // instance is a reelcache binary serving HTTPS by ACME.
@@ -225,7 +254,6 @@ func relay(t *testing.T, ln net.Listener, pick func() string) {
 // serves the certificate from its local copy.
 func TestACMETwoInstancesOneOrder(t *testing.T) {
 	bin := buildBinary(t)
-	const domain = "reel.test"
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
 			rs := redistest.Start(t)
@@ -259,25 +287,11 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 				}
 				return fmt.Sprintf("127.0.0.1:%d", port[1])
 			}
-			relayLn, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			relay(t, relayLn, other)
-			relayPort := relayLn.Addr().(*net.TCPAddr).Port
-			pb := startPebble(t, relayPort, relayPort, 0)
+			pb := startPebble(t, other, 0)
 			dirA, dirB := t.TempDir(), t.TempDir()
-			args := func(port, httpPort int, dir string) []string {
-				return []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--http-redirect-listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
-					"--media-root", testmedia.SamplesDir(t), "--redis-url", rs.URL(),
-					"--http-tls-acme-domains", domain, "--http-tls-acme-email", "ops@reel.test",
-					"--http-tls-acme-ca", pb.dir, "--http-tls-acme-ca-root", pb.caFile,
-					"--http-tls-acme-challenges", challenge, "--http-tls-acme-storage-key", "test-storage-key-0123456789",
-					"--http-tls-acme-dir", dir}
-			}
 			start := func(port, httpPort int, dir string) *instance {
 				l := &testlog.Buffer{}
-				in := startInstance(t, bin, l, args(port, httpPort, dir)...)
+				in := startInstance(t, bin, l, acmeArgs(t, pb, rs.URL(), challenge, port, httpPort, dir)...)
 				i := 0
 				if port == portB {
 					i = 1
@@ -286,7 +300,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 				return in
 			}
 			a, b := start(portA, httpA, dirA), start(portB, httpB, dirB)
-			ca, cb := a.certOf(t, domain, pb.roots), b.certOf(t, domain, pb.roots)
+			ca, cb := a.certOf(t, acmeDomain, pb.roots), b.certOf(t, acmeDomain, pb.roots)
 			orderer, answerer := a, b
 			if !strings.Contains(a.stderr.String(), "obtaining certificate") {
 				orderer, answerer = b, a
@@ -297,8 +311,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			if ca.SerialNumber.Cmp(cb.SerialNumber) != 0 {
 				t.Errorf("the instances serve different certificates: %v and %v", ca.SerialNumber, cb.SerialNumber)
 			}
-			orders, issued := pb.count(`There are now \d+ orders`), pb.count(`Issued certificate serial`)
-			if orders != 1 || issued != 1 {
+			if orders, issued := pb.orders(); orders != 1 || issued != 1 {
 				t.Errorf("%d orders, %d certificates issued; want 1 and 1\n%s", orders, issued, pb.out)
 			}
 			// Media over HTTPS with the ACME certificate.
@@ -306,7 +319,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 					return (&net.Dialer{}).DialContext(ctx, network, b.addr)
 				}}}
-			res, err := c.Get("https://" + domain + "/media/sample-faststart.mp4")
+			res, err := c.Get("https://" + acmeDomain + "/media/sample-faststart.mp4")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,11 +333,11 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			b.stop()
 			a, b = start(portA, httpA, dirA), start(portB, httpB, dirB)
 			for _, in := range []*instance{a, b} {
-				if got := in.certOf(t, domain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
+				if got := in.certOf(t, acmeDomain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
 					t.Errorf("after a restart %s serves %v, want %v", in.addr, got.SerialNumber, ca.SerialNumber)
 				}
 			}
-			if o, i := pb.count(`There are now \d+ orders`), pb.count(`Issued certificate serial`); o != 1 || i != 1 {
+			if o, i := pb.orders(); o != 1 || i != 1 {
 				t.Errorf("after a restart: %d orders, %d issued; want still 1 and 1", o, i)
 			}
 
@@ -333,7 +346,7 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 			b.stop()
 			rs.Kill()
 			b = start(portB, httpB, dirB)
-			if got := b.certOf(t, domain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
+			if got := b.certOf(t, acmeDomain, pb.roots); got.SerialNumber.Cmp(ca.SerialNumber) != 0 {
 				t.Errorf("with Redis down, B serves %v, want %v", got.SerialNumber, ca.SerialNumber)
 			}
 			if res, err := http.Get("http://" + b.addr + "/media/sample-faststart.mp4"); err == nil {
@@ -343,5 +356,96 @@ func TestACMETwoInstancesOneOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestACMERenewalOnce: two instances on one Redis, Pebble issuing
+// certificates valid for 90 s. After the first certificate (one order),
+// exactly one more order renews it before it expires, both instances serve
+// the renewed certificate, and no further order follows while the renewed
+// one is young. ARI is off (http.tls.acme.ari=false: Pebble's renewal info
+// picks a random time that certmagic would refresh only every few hours),
+// so renewal comes at certmagic's default ratio, with a third of the
+// lifetime (30 s) left; renewals are checked every 2 s.
+func TestACMERenewalOnce(t *testing.T) {
+	const validity = 90 * time.Second
+	bin := buildBinary(t)
+	rs := redistest.Start(t)
+	portA, portB := testproc.FreePort(t), testproc.FreePort(t)
+	httpA, httpB := testproc.FreePort(t), testproc.FreePort(t)
+	// Pebble validates through a relay to A once A listens: A answers its
+	// own challenges and, from Redis, B's (certmagic's distributed
+	// solving).
+	var aUp atomic.Bool
+	pb := startPebble(t, func() string {
+		if !aUp.Load() {
+			return ""
+		}
+		return fmt.Sprintf("127.0.0.1:%d", httpA)
+	}, validity)
+	start := func(port, httpPort int) *instance {
+		return startInstance(t, bin, &testlog.Buffer{}, append(acmeArgs(t, pb, rs.URL(), "http-01", port, httpPort, t.TempDir()),
+			"--http-tls-acme-renew-check-interval", "2s", "--http-tls-acme-ari=false")...)
+	}
+	a := start(portA, httpA)
+	aUp.Store(true)
+	b := start(portB, httpB)
+	orders := pb.orders
+
+	first := a.certOf(t, acmeDomain, pb.roots)
+	if got := b.certOf(t, acmeDomain, pb.roots); got.SerialNumber.Cmp(first.SerialNumber) != 0 {
+		t.Fatalf("the instances serve different certificates: %v and %v", first.SerialNumber, got.SerialNumber)
+	}
+	if life := first.NotAfter.Sub(first.NotBefore); life > validity {
+		t.Fatalf("Pebble issued a certificate valid for %v, want <= %v", life, validity)
+	}
+	if o, i := orders(); o != 1 || i != 1 {
+		t.Fatalf("first certificate: %d orders, %d issued; want 1 and 1\n%s", o, i, pb.out)
+	}
+
+	// Renewal: both instances serve a new certificate before the first
+	// one expires.
+	served := func(in *instance) *x509.Certificate { return in.certOf(t, acmeDomain, pb.roots) }
+	var second [2]*x509.Certificate
+	for {
+		second = [2]*x509.Certificate{served(a), served(b)}
+		if second[0].SerialNumber.Cmp(first.SerialNumber) != 0 && second[1].SerialNumber.Cmp(first.SerialNumber) != 0 {
+			break
+		}
+		if time.Now().After(first.NotAfter) {
+			t.Fatalf("not renewed before expiry (%v): A serves %v, B %v (first %v)\nA:\n%s\nB:\n%s\npebble:\n%s",
+				first.NotAfter, second[0].SerialNumber, second[1].SerialNumber, first.SerialNumber, a.stderr, b.stderr, pb.out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if second[0].SerialNumber.Cmp(second[1].SerialNumber) != 0 {
+		t.Errorf("after renewal the instances serve different certificates: %v and %v", second[0].SerialNumber, second[1].SerialNumber)
+	}
+	if !second[0].NotAfter.After(first.NotAfter) {
+		t.Errorf("renewed certificate ends %v, not after the first's %v", second[0].NotAfter, first.NotAfter)
+	}
+	if o, i := orders(); o != 2 || i != 2 {
+		t.Errorf("after renewal: %d orders, %d issued; want 2 and 2\n%s", o, i, pb.out)
+	}
+	renewers := 0
+	for _, in := range []*instance{a, b} {
+		if strings.Contains(in.stderr.String(), "renewing certificate") {
+			renewers++
+		}
+	}
+	if renewers != 1 {
+		t.Errorf("%d instances renewed, want 1\nA:\n%s\nB:\n%s", renewers, a.stderr, b.stderr)
+	}
+
+	// No further order while the renewed certificate is young: its own
+	// renewal is due 60 s after it was issued; wait 15 s (7 checks).
+	time.Sleep(15 * time.Second)
+	if o, i := orders(); o != 2 || i != 2 {
+		t.Errorf("15s after renewal: %d orders, %d issued; want still 2 and 2\n%s", o, i, pb.out)
+	}
+	for _, in := range []*instance{a, b} {
+		if got := served(in); got.SerialNumber.Cmp(second[0].SerialNumber) != 0 {
+			t.Errorf("15s after renewal %s serves %v, want %v", in.addr, got.SerialNumber, second[0].SerialNumber)
+		}
 	}
 }

@@ -20,23 +20,34 @@ import (
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
-// playAndSeek is run in the page: wait for the player to load the video,
-// play until currentTime has advanced 1 s, then seek to 25%, 75% and 1 s
-// before the end. Each seek must fire seeked within 5 s and reach
-// readyState >= 2 within 5 s more. It resolves to what it saw, or rejects
-// with what went wrong.
-const playAndSeek = `(async () => {
+// videoAsync makes JavaScript for chromedp.Evaluate (with
+// EvalAwaitPromise) from body, which drives the page's <video id="video">
+// and returns the result: body runs in an async function with v (the
+// element), sleep(ms) and until(cond, ms, what), which polls cond every
+// 20 ms and throws as soon as fail (a JavaScript expression) is a message,
+// or when ms pass first, saying what it waited for and the element's state.
+func videoAsync(fail, body string) string {
+	return `(async () => {
   const v = document.getElementById("video");
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const until = async (cond, ms, what) => {
     const end = performance.now() + ms;
     while (!cond()) {
-      if (v.error) throw new Error("media error " + v.error.code + ": " + v.error.message);
-      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
+      const failed = ` + fail + `;
+      if (failed) throw new Error(failed);
+      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ", error " + (v.error && v.error.code) + ", src " + v.currentSrc + ")");
       await sleep(20);
     }
   };
-  await until(() => v.currentSrc !== "" && v.readyState >= 1, 10000, "metadata");
+` + body + `})()`
+}
+
+// playAndSeek is run in the page: wait for the player to load the video,
+// play until currentTime has advanced 1 s, then seek to 25%, 75% and 1 s
+// before the end. Each seek must fire seeked within 5 s and reach
+// readyState >= 2 within 5 s more. It resolves to what it saw, or rejects
+// with what went wrong (a media error at once).
+var playAndSeek = videoAsync(`v.error && "media error " + v.error.code + ": " + v.error.message`, `  await until(() => v.currentSrc !== "" && v.readyState >= 1, 10000, "metadata");
   v.muted = true;
   await v.play();
   const t0 = v.currentTime;
@@ -55,7 +66,7 @@ const playAndSeek = `(async () => {
   }
   out.error = v.error ? v.error.code : 0;
   return out;
-})()`
+`)
 
 type seekResult struct {
 	Duration float64 `json:"duration"`
@@ -104,9 +115,15 @@ func newBrowserWith(t *testing.T, more ...chromedp.ExecAllocatorOption) context.
 // 60 s, and a function that closes the tab (the test's end does too).
 func openTab(t *testing.T, bctx context.Context, url string, httpCache bool) (context.Context, func()) {
 	t.Helper()
+	return openTabFor(t, bctx, url, httpCache, 60*time.Second)
+}
+
+// openTabFor is openTab with the tab's context timing out after timeout.
+func openTabFor(t *testing.T, bctx context.Context, url string, httpCache bool, timeout time.Duration) (context.Context, func()) {
+	t.Helper()
 	tab, closeTab := chromedp.NewContext(bctx)
 	t.Cleanup(closeTab)
-	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 	err := chromedp.Do(ctx,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

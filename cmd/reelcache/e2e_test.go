@@ -32,9 +32,7 @@ type e2eServer struct {
 	*app
 	url   string
 	redis *redistest.Server
-
-	mu  sync.Mutex
-	log []served
+	hitLog[served]
 }
 
 // newE2EServer serves the samples; each of opts may change the
@@ -63,9 +61,7 @@ func newE2EServer(t *testing.T, opts ...func(*config.Config)) *e2eServer {
 			}
 			if p := c.Request().URL.Path; strings.HasPrefix(p, "/media/") {
 				res := c.Response()
-				s.mu.Lock()
-				s.log = append(s.log, served{p, rng, res.Header().Get("X-Cache"), res.Status, res.Size})
-				s.mu.Unlock()
+				s.add(served{p, rng, res.Header().Get("X-Cache"), res.Status, res.Size})
 			}
 			return nil
 		}
@@ -76,15 +72,6 @@ func newE2EServer(t *testing.T, opts ...func(*config.Config)) *e2eServer {
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s
-}
-
-// take returns and forgets the responses recorded so far.
-func (s *e2eServer) take() []served {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l := s.log
-	s.log = nil
-	return l
 }
 
 func summarize(log []served) string {
@@ -159,4 +146,13 @@ func (l *hitLog[T]) hits() []T {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]T(nil), l.log...)
+}
+
+// take returns what has been recorded so far and forgets it.
+func (l *hitLog[T]) take() []T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got := l.log
+	l.log = nil
+	return got
 }

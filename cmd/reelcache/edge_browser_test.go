@@ -148,18 +148,8 @@ func TestBrowserCORS(t *testing.T) {
 
 // expirySeek is run in the player page, opened with a grant: play past the
 // expiry of the media URL the page was given, then seek to 80% and wait to
-// land there, playing.
-const expirySeek = `(async () => {
-  const v = document.getElementById("video");
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const until = async (cond, ms, what) => {
-    const end = performance.now() + ms;
-    while (!cond()) {
-      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ", error " + (v.error && v.error.code) + ", src " + v.currentSrc + ")");
-      await sleep(20);
-    }
-  };
-  let errors = 0;
+// land there, playing. A media error does not end it (it counts them).
+var expirySeek = videoAsync(`""`, `  let errors = 0;
   v.addEventListener("error", () => errors++);
   await until(() => v.currentSrc !== "" && v.readyState >= 1, 10000, "metadata");
   const src0 = v.currentSrc;
@@ -189,7 +179,7 @@ const expirySeek = `(async () => {
   await sleep(500);
   return { exp0, src0, src1, src2: v.currentSrc, playedPastExpiry, errorsBeforeSeek, errors, target, landed, paused,
     target2, landed2, paused2: v.paused, t2: v.currentTime };
-})()`
+`)
 
 type expiryResult struct {
 	Exp0             int64   `json:"exp0"`

@@ -4,12 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 
@@ -35,29 +31,17 @@ const startPlaying = `(async () => {
   return v.currentTime;
 })()`
 
-// requestLog records the Range of each /media/ request as it arrives.
-type requestLog struct {
-	mu     sync.Mutex
-	ranges []string
-}
+// requestLog records the method and Range of each /media/ request as it
+// arrives.
+type requestLog struct{ hitLog[string] }
 
 func (l *requestLog) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if r := c.Request(); strings.HasPrefix(r.URL.Path, "/media/") {
-			l.mu.Lock()
-			l.ranges = append(l.ranges, r.Method+" "+r.Header.Get("Range"))
-			l.mu.Unlock()
+			l.add(r.Method + " " + r.Header.Get("Range"))
 		}
 		return next(c)
 	}
-}
-
-func (l *requestLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r := l.ranges
-	l.ranges = nil
-	return r
 }
 
 // requestsToStart plays /media/name of base in a new tab of bctx, with the HTTP cache off,
@@ -65,23 +49,8 @@ func (l *requestLog) take() []string {
 // had started.
 func requestsToStart(t *testing.T, bctx context.Context, base, name string, log *requestLog) []string {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, t, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true})
-			return err
-		}),
-		chromedp.Navigate(base+"/api/media"), // a page that loads no media
-	)
-	if err != nil {
-		t.Fatalf("open tab: %v", err)
-	}
+	ctx, closeTab := openTab(t, bctx, base+"/api/media", false) // a page that loads no media
+	defer closeTab()
 	log.take()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[float64](fmt.Sprintf(startPlaying, "/media/"+name), chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatalf("play %s: %v (requests: %q)", name, err, log.take())

@@ -168,20 +168,28 @@ func TestConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "bad.yaml")
 			os.WriteFile(p, []byte(tt.file), 0o644)
-			var stdout, stderr bytes.Buffer
-			err := run(t.Context(), []string{"serve", "--config", p}, &stdout, &stderr)
-			if err == nil {
-				t.Fatal("serve with a bad config file succeeded")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if c := exitCode(err); c != 2 {
-				t.Errorf("exit code %d, want 2", c)
-			}
+			serveRefuses(t, []string{"--config", p}, tt.want)
 		})
+	}
+}
+
+// serveRefuses runs `serve` with args and checks that it fails as a
+// configuration error: exit status 2, with a message that mentions each
+// of want.
+func serveRefuses(t *testing.T, args, want []string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), append([]string{"serve"}, args...), &stdout, &stderr)
+	if err == nil {
+		t.Fatalf("serve %q succeeded", args)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+	if c := exitCode(err); c != 2 {
+		t.Errorf("exit code %d, want 2", c)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"math"
 	"os"
 	"os/exec"
@@ -89,19 +88,8 @@ hls.on(Hls.Events.ERROR, (e, d) => { if (d.fatal) hlsErrors.push(d.type + ": " +
 // advancing), run more (which may add to out) and return out, which
 // starts as init.
 func playerScript(player, ready, what, init, more string) string {
-	return `(async () => {
-  const v = document.getElementById("video");
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const until = async (cond, ms, what) => {
-    const end = performance.now() + ms;
-    while (!cond()) {
-      if (hlsErrors.length) throw new Error("` + player + `: " + hlsErrors.join("; "));
-      if (v.error) throw new Error("media error " + v.error.code);
-      if (performance.now() > end) throw new Error("timed out: " + what + " (readyState " + v.readyState + ", t=" + v.currentTime + ")");
-      await sleep(20);
-    }
-  };
-  await until(() => ` + ready + `, 20000, "` + what + `");
+	fail := `(hlsErrors.length && "` + player + `: " + hlsErrors.join("; ")) || (v.error && "media error " + v.error.code)`
+	body := `  await until(() => ` + ready + `, 20000, "` + what + `");
   v.muted = true;
   await v.play();
   const t0 = v.currentTime;
@@ -117,7 +105,8 @@ func playerScript(player, ready, what, init, more string) string {
     out.seeks.push({ target, landed, after: v.currentTime });
   }
 ` + more + `  return out;
-})()`
+`
+	return videoAsync(fail, body)
 }
 
 // hlsPlay: play, seek to three positions, then switch to the other
@@ -163,25 +152,31 @@ func TestHLSJSPlaysSeeksSwitches(t *testing.T) {
 // to audio.
 func hlsjsPlays(t *testing.T, js, audio string) {
 	srv := newPlayerServer(t, "hls.min.js", js, hlsPage, audio)
-	bctx := newBrowser(t)
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/test/player.html#/hls/title/master.m3u8")); err != nil {
-		t.Fatalf("open page: %v", err)
-	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[hlsResult](hlsPlay, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("hls.js: %v", err)
-	}
-	t.Logf("hls.js: %+v", res)
+	res := playPackaged(t, srv, "hls.js", "/hls/title/master.m3u8", hlsPlay)
 	if res.Levels != 2 {
 		t.Errorf("hls.js saw %d renditions, want 2", res.Levels)
 	}
 	if want := map[string]int{"muxed": 0, "group": 1}[audio]; res.AudioTracks != want {
 		t.Errorf("hls.js saw %d audio renditions, want %d", res.AudioTracks, want)
 	}
+	if res.Level != res.To {
+		t.Errorf("switched to level %d, want %d", res.Level, res.To)
+	}
+}
+
+// playPackaged opens the test's player page on srv with path (the
+// packaged title's manifest) in its fragment, in a new browser, runs
+// script (a playerScript) there for up to 3 minutes and checks what every
+// player must do: a 20 s duration and three seeks, each landing within
+// 0.5 s of its target.
+func playPackaged(t *testing.T, srv *playerServer, player, path, script string) hlsResult {
+	t.Helper()
+	ctx, _ := openTabFor(t, newBrowser(t), srv.URL+"/test/player.html#"+path, true, 3*time.Minute)
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[hlsResult](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", player, err)
+	}
+	t.Logf("%s: %+v", player, res)
 	if math.Abs(res.Duration-20) > 0.5 {
 		t.Errorf("duration %.3f, want 20", res.Duration)
 	}
@@ -193,9 +188,7 @@ func hlsjsPlays(t *testing.T, js, audio string) {
 			t.Errorf("seek to %.2f landed at %.2f", s.Target, s.Landed)
 		}
 	}
-	if res.Level != res.To {
-		t.Errorf("switched to level %d, want %d", res.Level, res.To)
-	}
+	return res
 }
 
 // dashPage is the test's DASH page: dash.js on a <video>, the MPD in the
@@ -220,30 +213,7 @@ var dashPlay = playerScript("dash.js", "v.readyState >= 1", "metadata", "{ durat
 func TestDashJSPlaysAndSeeks(t *testing.T) {
 	js := playerPath(t, dashjs)
 	srv := newPlayerServer(t, "dash.all.min.js", js, dashPage)
-	bctx := newBrowser(t)
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/test/player.html#/dash/title/manifest.mpd")); err != nil {
-		t.Fatalf("open page: %v", err)
-	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[hlsResult](dashPlay, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("dash.js: %v", err)
-	}
-	t.Logf("dash.js: %+v", res)
-	if math.Abs(res.Duration-20) > 0.5 {
-		t.Errorf("duration %.3f, want 20", res.Duration)
-	}
-	if len(res.Seeks) != 3 {
-		t.Fatalf("%d seeks", len(res.Seeks))
-	}
-	for _, s := range res.Seeks {
-		if math.Abs(s.Landed-s.Target) > 0.5 {
-			t.Errorf("seek to %.2f landed at %.2f", s.Target, s.Landed)
-		}
-	}
+	playPackaged(t, srv, "dash.js", "/dash/title/manifest.mpd", dashPlay)
 }
 
 // TestPageOffersNativeHLS: where the browser plays HLS natively (Debian's
@@ -251,14 +221,7 @@ func TestDashJSPlaysAndSeeks(t *testing.T) {
 // the video then plays from /hls/.
 func TestPageOffersNativeHLS(t *testing.T) {
 	srv := newPlayerServer(t, "none.js", "/dev/null", "")
-	bctx := newBrowser(t)
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/#title/a.mp4")); err != nil {
-		t.Fatalf("open page: %v", err)
-	}
+	ctx, _ := openTabFor(t, newBrowser(t), srv.URL+"/#title/a.mp4", true, 2*time.Minute)
 	native, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.createElement("video").canPlayType("application/vnd.apple.mpegurl")`))
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,16 +17,13 @@ import (
 // path of every request it answers.
 type playerServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	paths []string
+	paths hitLog[string]
 }
 
 // count returns how many requests had a path starting with prefix.
 func (s *playerServer) count(prefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for _, p := range s.paths {
+	for _, p := range s.paths.hits() {
 		if strings.HasPrefix(p, prefix) {
 			n++
 		}
@@ -56,11 +52,7 @@ func newPlayerServerWith(t *testing.T, script, js, page string, edit func(*confi
 		Log:       config.Log{Level: "info", Format: "text"},
 	}
 	edit(cfg)
-	a, err := newApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := testApp(t, cfg, slog.New(slog.DiscardHandler))
 	srv := &playerServer{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/test/"+script, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, js) })
@@ -70,9 +62,7 @@ func newPlayerServerWith(t *testing.T, script, js, page string, edit func(*confi
 	})
 	mux.Handle("/", a.echo)
 	srv.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.mu.Lock()
-		srv.paths = append(srv.paths, r.URL.Path)
-		srv.mu.Unlock()
+		srv.paths.add(r.URL.Path)
 		mux.ServeHTTP(w, r)
 	}))
 	srv.Config.ConnContext = stream.ConnContext

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,13 +57,7 @@ func TestBrowserSeekPreviews(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	webm, err := os.ReadFile(filepath.Join(testmedia.SamplesDir(t), "sample.webm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(media, "sample.webm"), webm, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testmedia.Write(t, media, "sample.webm", testmedia.Sample(t, "sample.webm"))
 	rs := redistest.Start(t)
 	s := startServe(t, "--media-root", media, "--redis-url", rs.URL(), "--previews-wait", "2m")
 	code, _, body := httpGet(t, s.url+"/previews/clip.mp4.vtt")
@@ -77,14 +70,7 @@ func TestBrowserSeekPreviews(t *testing.T) {
 		t.Fatalf("%d cues of 160x90 tiles in:\n%.300s", len(cues), vtt)
 	}
 
-	bctx := newBrowser(t)
-	ctx, cancel := chromedp.NewContext(bctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/#clip.mp4")); err != nil {
-		t.Fatal(err)
-	}
+	ctx, _ := openTabFor(t, newBrowser(t), s.url+"/#clip.mp4", true, 90*time.Second)
 	ready, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("seek").dataset.previews === "ready" && isFinite(document.getElementById("video").duration)`,
 		chromedp.WithPollingTimeout(60*time.Second)))
 	if err != nil || !ready {
@@ -119,7 +105,7 @@ func TestBrowserSeekPreviews(t *testing.T) {
 		if far >= 90 {
 			far = k - 30
 		}
-		at, away := psnrRGB(tile, frameRGB(t, ffmpegPath, clip, float64(k))), psnrRGB(tile, frameRGB(t, ffmpegPath, clip, float64(far)))
+		at, away := testmedia.PSNR(tile, testmedia.Frame(t, clip, float64(k), 160, 90)), testmedia.PSNR(tile, testmedia.Frame(t, clip, float64(far), 160, 90))
 		t.Logf("%.0f%%: cue %d at %s, drawn tile PSNR %.1f dB to its frame, %.1f dB to the frame at %ds", f*100, k, st.Position, at, away, far)
 		if at <= away {
 			t.Errorf("%.0f%%: the drawn tile is no closer to the frame at %ds than to 30 s away", f*100, k)
@@ -237,40 +223,7 @@ func tileFromShot(t *testing.T, b []byte, x0, y0 int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x0 < 0 || y0 < 0 || x0+160 > img.Bounds().Dx() || y0+90 > img.Bounds().Dy() {
-		t.Fatalf("tile at %d,%d outside the %v screenshot", x0, y0, img.Bounds())
-	}
-	out := make([]byte, 0, 160*90*3)
-	for y := y0; y < y0+90; y++ {
-		for x := x0; x < x0+160; x++ {
-			r, g, b, _ := img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y).RGBA()
-			out = append(out, byte(r>>8), byte(g>>8), byte(b>>8))
-		}
-	}
-	return out
-}
-
-// frameRGB decodes the frame of video at sec, scaled to 160x90, as RGB.
-func frameRGB(t *testing.T, ffmpegPath, video string, sec float64) []byte {
-	t.Helper()
-	out, err := exec.Command(ffmpegPath, "-v", "error", "-ss", strconv.FormatFloat(sec, 'f', 3, 64), "-i", video,
-		"-frames:v", "1", "-vf", "scale=160:90", "-f", "rawvideo", "-pix_fmt", "rgb24", "-").Output()
-	if err != nil || len(out) != 160*90*3 {
-		t.Fatalf("frame at %gs: %d bytes, %v", sec, len(out), err)
-	}
-	return out
-}
-
-func psnrRGB(a, b []byte) float64 {
-	var sum float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		sum += d * d
-	}
-	if sum == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(sum/float64(len(a))))
+	return testmedia.Crop(t, img, x0, y0, 160, 90)
 }
 
 // TestWarmPreviews: `warm --previews` makes previews after warming, so a

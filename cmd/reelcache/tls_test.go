@@ -259,21 +259,9 @@ func TestHTTPSConfigErrors(t *testing.T) {
 		{"ACME without storage key", []string{"--http-tls-acme-domains", "video.example.com"}, []string{"http.tls.acme.storage_key", "required"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
 			// A Redis URL nothing answers: the config is refused before
 			// anything is dialled.
-			err := run(t.Context(), append([]string{"serve", "--redis-url", "redis://127.0.0.1:1/0", "--listen", "127.0.0.1:0"}, tt.args...), &stdout, &stderr)
-			if err == nil {
-				t.Fatal("serve succeeded")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			if c := exitCode(err); c != 2 {
-				t.Errorf("exit code %d, want 2", c)
-			}
+			serveRefuses(t, append([]string{"--redis-url", "redis://127.0.0.1:1/0", "--listen", "127.0.0.1:0"}, tt.args...), tt.want)
 		})
 	}
 }

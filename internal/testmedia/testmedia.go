@@ -1,6 +1,8 @@
 // Package testmedia makes the media that tests serve: pseudo-random bytes
 // that a seed determines, files of them in a media directory, and the
-// committed sample videos in testdata/media.
+// committed sample videos in testdata/media. It also reads pictures back
+// for tests to compare: a video's frame, a rectangle of an image, and how
+// close two are (picture.go).
 package testmedia
 
 import (

@@ -7,7 +7,6 @@ import (
 	"image/jpeg"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/reelcache/reelcache/internal/cachetest"
 	"github.com/reelcache/reelcache/internal/redistest"
 	"github.com/reelcache/reelcache/internal/testlog"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
@@ -117,17 +117,6 @@ func ffmpeg(t *testing.T, args ...string) []byte {
 	return out.Bytes()
 }
 
-// frameAt decodes the frame of video at seconds, scaled to w x h, as RGB.
-func frameAt(t *testing.T, video string, seconds float64, w, h int) []byte {
-	t.Helper()
-	b := ffmpeg(t, "-v", "error", "-ss", strconv.FormatFloat(seconds, 'f', 3, 64), "-i", video,
-		"-frames:v", "1", "-vf", fmt.Sprintf("scale=%d:%d", w, h), "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
-	if len(b) != w*h*3 {
-		t.Fatalf("frame at %gs of %s: %d bytes, want %d", seconds, video, len(b), w*h*3)
-	}
-	return b
-}
-
 // tileRGB crops the tile at x, y (w x h) out of a JPEG sprite, as RGB.
 func tileRGB(t *testing.T, sprite []byte, x, y, w, h int) []byte {
 	t.Helper()
@@ -135,31 +124,7 @@ func tileRGB(t *testing.T, sprite []byte, x, y, w, h int) []byte {
 	if err != nil {
 		t.Fatalf("sprite: %v", err)
 	}
-	if x+w > img.Bounds().Dx() || y+h > img.Bounds().Dy() {
-		t.Fatalf("tile %d,%d %dx%d outside the %v sprite", x, y, w, h, img.Bounds())
-	}
-	out := make([]byte, 0, w*h*3)
-	for j := y; j < y+h; j++ {
-		for i := x; i < x+w; i++ {
-			r, g, b, _ := img.At(i, j).RGBA()
-			out = append(out, byte(r>>8), byte(g>>8), byte(b>>8))
-		}
-	}
-	return out
-}
-
-// psnr returns the peak signal-to-noise ratio of two RGB pictures in dB.
-func psnr(a, b []byte) float64 {
-	var sum float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		sum += d * d
-	}
-	mse := sum / float64(len(a))
-	if mse == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/mse)
+	return testmedia.Crop(t, img, x, y, w, h)
 }
 
 // cue is one WebVTT cue of a previews file.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reelcache/reelcache/chunker"
 	"github.com/reelcache/reelcache/internal/redistest"
+	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
 // TestTilesShowTheirTime: for a video whose picture changes with time,
@@ -73,7 +74,7 @@ func TestTilesShowTheirTime(t *testing.T) {
 				if far >= 90 {
 					far = c.start - 30
 				}
-				at, away := psnr(tile, frameAt(t, video, c.start, c.w, c.h)), psnr(tile, frameAt(t, video, far, c.w, c.h))
+				at, away := testmedia.PSNR(tile, testmedia.Frame(t, video, c.start, c.w, c.h)), testmedia.PSNR(tile, testmedia.Frame(t, video, far, c.w, c.h))
 				t.Logf("cue %d (%gs): PSNR %.1f dB to its frame, %.1f dB to the frame at %gs", k, c.start, at, away, far)
 				if at <= away {
 					t.Errorf("cue %d: the tile is no closer to the frame at %gs (%.1f dB) than to %gs (%.1f dB)", k, c.start, at, far, away)

@@ -126,9 +126,23 @@ func (v *Views) View(ctx context.Context, f Versioned) (*View, error) {
 // plan finds the plan of version: in memory, in the metadata values, or
 // built (and stored in both). A refusal (ErrTooBig, ErrUnsupported,
 // ErrMalformed) is remembered as no plan; read errors are not.
+//
+// The top-level box headers are read first: a file with nothing to move
+// (its moov first, or not a plain MP4: most files of a library, each read
+// once in a long tail) costs those reads, which its response makes anyway,
+// and no metadata round trip or write; only a moov-at-end file asks the
+// metadata values for its plan and stores the one it builds.
 func (v *Views) plan(ctx context.Context, f Versioned, version string) (*Plan, error) {
 	if p, ok := v.cached(version); ok {
 		return p, nil
+	}
+	top, err := scan(ctx, f, f.Size())
+	if err != nil {
+		return nil, err
+	}
+	if !top.movable() {
+		v.remember(version, nil)
+		return nil, nil
 	}
 	if v.meta != nil {
 		val, err := v.meta.Meta(ctx, version, metaKind)
@@ -145,7 +159,7 @@ func (v *Views) plan(ctx context.Context, f Versioned, version string) (*Plan, e
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	p, err := Build(ctx, f, f.Size(), v.maxMoov)
+	p, err := top.build(f, v.maxMoov)
 	refused := errors.Is(err, ErrTooBig) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrMalformed)
 	if err != nil && !refused {
 		return nil, err

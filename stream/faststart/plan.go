@@ -50,9 +50,15 @@ const maxTopBoxes = 256
 // maxMoov plus the moov's decoded chunk offset tables.
 func Build(ctx context.Context, r io.ReaderAt, size, maxMoov int64) (*Plan, error) {
 	top, err := scan(ctx, r, size)
-	if err != nil || top.moovAt < 0 || top.mdatAt < 0 || top.moovAt < top.mdatAt {
+	if err != nil || !top.movable() {
 		return nil, err
 	}
+	return top.build(r, maxMoov)
+}
+
+// build reads the moov top found (at most maxMoov bytes) and returns the
+// Plan that moves it before the first mdat. top must be movable.
+func (top topBoxes) build(r io.ReaderAt, maxMoov int64) (*Plan, error) {
 	if top.moovSize > maxMoov {
 		return nil, fmt.Errorf("%w: %d bytes, the most is %d", ErrTooBig, top.moovSize, maxMoov)
 	}
@@ -70,6 +76,12 @@ func Build(ctx context.Context, r io.ReaderAt, size, maxMoov int64) (*Plan, erro
 // topBoxes is where the first mdat and the moov are (-1: none).
 type topBoxes struct {
 	mdatAt, moovAt, moovSize int64
+}
+
+// movable reports whether the file has a moov after its first mdat: the
+// one layout a Plan changes.
+func (t topBoxes) movable() bool {
+	return t.moovAt >= 0 && t.mdatAt >= 0 && t.moovAt > t.mdatAt
 }
 
 // scan walks the top-level box headers (the library's ReadBoxInfo reads

@@ -88,7 +88,17 @@ func (f *File) PrepareSources(off, n int64, body bool) Sources {
 	var src Sources
 	next := first
 	if body {
-		if err := f.load(off, last); err != nil || f.skip.skipping() {
+		// A window this File holds already (a format read the file's
+		// head through it: faststart's look at the top-level boxes) has
+		// Redis's answer for its chunks; the chunks after it are probed
+		// below, in one round trip.
+		reuse := f.win.contains(off) && f.win.asked && f.win.err == nil && f.geo.Index(f.win.start) == first
+		if !reuse {
+			if err := f.load(off, last); err != nil {
+				return Sources{Bypass: true}
+			}
+		}
+		if f.skip.skipping() {
 			return Sources{Bypass: true}
 		}
 		// A Redis that failed fast (refused the connection) did not say

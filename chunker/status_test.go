@@ -1,10 +1,15 @@
 package chunker
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -84,5 +89,72 @@ func TestSeekFillReadsItsBytesFirst(t *testing.T) {
 	}
 	if keys := fx.redis.Keys(context.Background(), "reelcache:c:*"); len(keys) != 1 {
 		t.Fatalf("chunk keys after the seek's fill: %v, want 1", keys)
+	}
+}
+
+// chunkTrips is a go-redis hook counting the round trips (commands and
+// pipelines) that touch chunk keys.
+type chunkTrips struct{ n atomic.Int64 }
+
+func (c *chunkTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *chunkTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.count([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (c *chunkTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.count(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (c *chunkTrips) count(cmds []redis.Cmder) {
+	for _, cmd := range cmds {
+		for _, a := range cmd.Args() {
+			if s, ok := a.(string); ok && strings.Contains(s, ":c:") {
+				c.n.Add(1)
+				return
+			}
+		}
+	}
+}
+
+// TestColdFileAsksRedisOnce: a file read once (the long tail, the server's
+// default admission) whose head a format looked at first (faststart reads
+// the top-level box headers through the File) costs one round trip to
+// Redis: the head's window answers for its chunk when the response's
+// status is prepared, and a window whose chunk Redis does not hold reads
+// nothing ahead in that chunk (its bytes come from the origin). Three
+// round trips before (issue 20).
+func TestColdFileAsksRedisOnce(t *testing.T) {
+	const cs = 1 << 20
+	trips := &chunkTrips{}
+	fx := newFixtureWrapped(t, true, Options{ChunkSize: cs, MinUses: DefaultMinUses},
+		func(c redis.UniversalClient) redis.UniversalClient { c.AddHook(trips); return c })
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 700<<10, 31)
+	f, err := fx.cache.Open(context.Background(), "a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	if _, err := f.ReadAt(head, 0); err != nil || !bytes.Equal(head, want[:8]) {
+		t.Fatalf("head: %x, %v", head, err)
+	}
+	if st := f.PrepareSources(0, f.Size(), true).Status(); st != Miss {
+		t.Fatalf("status %v, want Miss", st)
+	}
+	var got bytes.Buffer
+	if _, err := f.WriteRange(&got, 0, f.Size()); err != nil || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("read: %d bytes, %v", got.Len(), err)
+	}
+	f.Close()
+	waitIdle(t, fx.cache)
+	if n := trips.n.Load(); n != 1 {
+		t.Errorf("round trips to Redis for chunk keys: %d, want 1", n)
 	}
 }

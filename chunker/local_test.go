@@ -3,11 +3,15 @@ package chunker
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
@@ -155,5 +159,109 @@ func TestLocalTierNeverServesAnOldVersion(t *testing.T) {
 	}
 	if got, _ := readAll(t, fx.cache, "v.mp4"); !bytes.Equal(got, v2) {
 		t.Fatal("read after the rewrite returned bytes of the old version")
+	}
+}
+
+// slowWriter is a client that drains each write slowly: a viewer at its
+// bitrate, whose windows stay small and who gets no read-ahead.
+type slowWriter struct {
+	bytes.Buffer
+	pause time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.pause)
+	return w.Buffer.Write(p)
+}
+
+// TestSlowViewerTakesWantedChunksIntoTheTier: a viewer reading at its
+// bitrate (small windows, no read-ahead) takes a chunk another request
+// read before into the local tier with its second window (the rest of the
+// chunk is sent from there): before, only read-ahead took chunks whole,
+// and hundreds of viewers at 8 Mbit/s streamed every byte from Redis
+// (issue 20: 10x nginx's CPU per GB).
+func TestSlowViewerTakesWantedChunksIntoTheTier(t *testing.T) {
+	const cs = 1 << 20
+	fx := newFixture(t, true, Options{ChunkSize: cs, Fill: FillSync})
+	want := testmedia.WriteRandom(t, fx.dir, "film.mp4", 2*cs, 41)
+	readAll(t, fx.cache, "film.mp4") // fills Redis
+	// An instance with a tier, windows of at most one chunk (the range
+	// is longer, so the first window is the smallest, a seek's) and an
+	// in-flight budget that leaves no room for read-ahead, as under
+	// hundreds of viewers.
+	c, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: cs, Window: 1,
+		MaxInflightBytes: 3 * minWindow, LocalBytes: 8 << 20, Settle: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	readRange(t, c, "film.mp4", 0, 1000) // request 1: the tier notes it
+	f, err := c.Open(context.Background(), "film.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	key := f.Key(0)
+	if c.local.Has(key) {
+		t.Fatal("setup: the tier took the chunk on its first request")
+	}
+	// Request 2: from the start, open-ended, drained slowly.
+	f.PrepareSources(0, 2*cs, true)
+	w := &slowWriter{pause: 3 * slowDrain / 2}
+	if _, err := f.WriteRange(w, 0, cs); err != nil || !bytes.Equal(w.Bytes(), want[:cs]) {
+		t.Fatalf("read: %d bytes, %v", w.Len(), err)
+	}
+	if !c.local.Has(key) {
+		t.Error("the slow viewer's later windows did not take the wanted chunk into the tier")
+	}
+	if st := c.Stats(); st.Hits == 0 {
+		t.Errorf("stats %+v: no window came from Redis", st)
+	}
+}
+
+// busyOnce fails the first pipeline that GETs a chunk value whole, as a
+// Redis too busy to answer in time does.
+type busyOnce struct {
+	armed atomic.Bool
+}
+
+func (b *busyOnce) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (b *busyOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (b *busyOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			if c.Name() == "get" && b.armed.CompareAndSwap(true, false) {
+				return fmt.Errorf("i/o: %w", context.DeadlineExceeded)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestBusyRetryNeverPutsPartOfAChunkInTheTier: a window that asked for a
+// chunk whole for the tier and timed out (Redis busy) is asked again; the
+// tier's yes was spent on the first try, so the second asks only the
+// window's blocks, and those must not be kept as the chunk (a short file
+// there cut every later response at its end: "file changed while being
+// served").
+func TestBusyRetryNeverPutsPartOfAChunkInTheTier(t *testing.T) {
+	const cs = 1 << 20
+	busy := &busyOnce{}
+	fx := newFixtureWrapped(t, true, Options{ChunkSize: cs, Fill: FillSync, LocalBytes: 8 << 20},
+		func(c redis.UniversalClient) redis.UniversalClient { c.AddHook(busy); return c })
+	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", cs, 43)
+	readRange(t, fx.cache, "a.mp4", 0, cs) // fills Redis; the tier notes it
+	waitIdle(t, fx.cache)
+	busy.armed.Store(true)
+	// More than half the chunk: the tier takes it whole with this window.
+	if got, _ := readRange(t, fx.cache, "a.mp4", 0, 600<<10); !bytes.Equal(got, want[:600<<10]) {
+		t.Fatal("wrong bytes while Redis was busy")
+	}
+	if busy.armed.Load() {
+		t.Fatal("setup: no whole GET was failed")
+	}
+	got, _ := readRange(t, fx.cache, "a.mp4", 0, cs)
+	if !bytes.Equal(got, want) {
+		t.Error("the chunk read after the busy retry is not the file's")
 	}
 }

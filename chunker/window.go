@@ -141,12 +141,13 @@ func (f *File) load(off, probeTo int64) error {
 			}
 		}
 		w.held = held
-		f.fetch(&w, f.probes(w, probeTo), false)
+		later := !f.winAt.IsZero() // not the response's first window
+		f.fetch(&w, f.probes(w, probeTo), later)
 		if w.err != nil && f.ctx.Err() == nil && f.skip.busy(w.err, f.c.store) {
 			// Redis timed out while answering others: busy, not down.
 			// One more try before the origin takes over this window.
 			w.err, w.asked = nil, false
-			f.fetch(&w, f.probes(w, probeTo), false)
+			f.fetch(&w, f.probes(w, probeTo), later)
 		}
 	}
 	if w.err != nil {
@@ -264,11 +265,14 @@ func (f *File) probes(w window, probeTo int64) []int64 {
 // ended just before the purge would have served them). It touches no
 // mutable field of f, so the read-ahead goroutine may call it.
 //
-// ahead says the window is read ahead of the client, off the path of its
-// first byte. Only then is a chunk fetched whole for the tier when the
-// window needs less than half of it: a seek's first window is small so
-// that its first byte comes soon.
-func (f *File) fetch(w *window, probe []int64, ahead bool) {
+// whole says the window is off the path of the response's first byte: read
+// ahead of the client, or any window after the first. Only then is a
+// chunk fetched whole for the tier when the window needs less than half of
+// it: a seek's first window is small so that its first byte comes soon,
+// while a viewer reading on at its bitrate (whose windows are small, and
+// who never reads ahead: readahead.go) takes the chunks others want into
+// the tier, and is served from there by sendfile.
+func (f *File) fetch(w *window, probe []int64, whole bool) {
 	local := f.c.local
 	var gen uint64
 	if local != nil {
@@ -291,12 +295,13 @@ func (f *File) fetch(w *window, probe []int64, ahead bool) {
 		wp := &w.pieces[j]
 		cs, ce := f.geo.Bounds(wp.chunk)
 		g := store.Get{Key: f.Key(wp.chunk), Len: ce - cs, Lo: wp.off - cs, Hi: wp.off - cs + wp.n}
+		wp.whole = false // decided anew: a fetch asked again (Redis busy) may not get the tier's yes twice
 		if local != nil && f.mode != readRefresh && local.Has(g.Key) {
 			wp.local, wp.src = true, srcLocal
 			f.c.stats.localHits.Add(1)
 			continue
 		}
-		if local != nil && local.Wanted(g.Key, f.id, ahead || 2*wp.n >= g.Len) {
+		if local != nil && local.Wanted(g.Key, f.id, whole || 2*wp.n >= g.Len) {
 			g.Lo, g.Hi, wp.whole = 0, g.Len, true
 		}
 		gets, which = append(gets, g), append(which, j)
@@ -324,7 +329,7 @@ func (f *File) fetch(w *window, probe []int64, ahead bool) {
 		cs, _ := f.geo.Bounds(wp.chunk)
 		wp.data, wp.at, wp.src = g.Data, cs+g.Start, srcRedis
 		f.c.stats.hits.Add(1)
-		if wp.whole && local.AddAt(gen, gets[k].Key, g.Data) {
+		if wp.whole && g.Start == 0 && int64(len(g.Data)) == gets[k].Len && local.AddAt(gen, gets[k].Key, g.Data) {
 			// Read it from the tier (sendfile), and let go of the bytes.
 			wp.local, wp.data = true, nil
 		}

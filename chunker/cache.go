@@ -53,12 +53,17 @@ const (
 	// viewers want is cached at once. Options.MinUses 0 or 1 caches every
 	// miss; a prewarm caches regardless.
 	DefaultMinUses = 2
+	// DefaultHedge is the server's hedge (redis.hedge): how long a
+	// response's first bytes wait for Redis before a local origin's file
+	// sends them (hedge.go). Options.Hedge 0 waits for Redis.
+	DefaultHedge = 20 * time.Millisecond
 )
 
 // Options configure a Cache. The zero value of each field but Origin means
-// its default; for LocalBytes, Settle and MinUses, whose zero is a setting
-// of its own ("off", "none", "every miss"), the server's defaults are
-// DefaultLocalBytes, DefaultSettle and DefaultMinUses.
+// its default; for LocalBytes, Settle, MinUses and Hedge, whose zero is a
+// setting of its own ("off", "none", "every miss", "wait"), the server's
+// defaults are DefaultLocalBytes, DefaultSettle, DefaultMinUses and
+// DefaultHedge.
 type Options struct {
 	// Origin is where the media lives (NewDir for a local directory, or
 	// a remote origin from package origin). Required.
@@ -117,6 +122,12 @@ type Options struct {
 	// rename. 0 means no window (the server's default is DefaultSettle).
 	Settle time.Duration
 
+	// Hedge is how long a response's first window waits for Redis before
+	// its bytes are sent from the origin's file instead, when the origin
+	// is a local directory (hedge.go). 0 waits for Redis (up to the
+	// store's timeout).
+	Hedge time.Duration
+
 	// Logger for background errors. Default slog.Default().
 	Logger *slog.Logger
 
@@ -135,7 +146,12 @@ type Cache struct {
 	chunkSize int64
 	fill      FillMode
 	window    int
-	log       *slog.Logger
+	hedge     time.Duration // Options.Hedge
+	// fetching counts the window fetches in flight; busyFetches of them
+	// mean Redis is queued (hedge.go).
+	fetching    atomic.Int64
+	busyFetches int64
+	log         *slog.Logger
 
 	settle *settleClock
 	owner  string     // names this Cache in fill leases
@@ -185,20 +201,22 @@ func New(opts Options) (*Cache, error) {
 	opts.FillQueue = defaults.Positive(opts.FillQueue, DefaultFillQueue)
 	opts.MaxInflightBytes = defaults.Positive(opts.MaxInflightBytes, DefaultMaxInflightBytes)
 	opts.Logger = cmp.Or(opts.Logger, slog.Default())
-	opts.Settle = max(opts.Settle, 0)
+	opts.Settle, opts.Hedge = max(opts.Settle, 0), max(opts.Hedge, 0)
 	c := &Cache{
-		origin:    opts.Origin,
-		store:     opts.Store,
-		chunkSize: opts.ChunkSize,
-		fill:      opts.Fill,
-		window:    opts.Window,
-		log:       opts.Logger,
-		settle:    newSettleClock(opts.Settle),
-		owner:     newOwner(),
-		flights:   make(map[string]*flight),
-		mem:       semaphore.NewWeighted(opts.MaxInflightBytes),
-		memCap:    opts.MaxInflightBytes,
-		ping:      opts.purgePing,
+		origin:      opts.Origin,
+		store:       opts.Store,
+		chunkSize:   opts.ChunkSize,
+		fill:        opts.Fill,
+		window:      opts.Window,
+		hedge:       opts.Hedge,
+		busyFetches: busyFetches(),
+		log:         opts.Logger,
+		settle:      newSettleClock(opts.Settle),
+		owner:       newOwner(),
+		flights:     make(map[string]*flight),
+		mem:         semaphore.NewWeighted(opts.MaxInflightBytes),
+		memCap:      opts.MaxInflightBytes,
+		ping:        opts.purgePing,
 	}
 	if opts.MinUses > 1 {
 		// Remember several times the chunks the budget could hold.

@@ -27,7 +27,9 @@ const flightStep = 256 << 10
 func (f *File) miss(off, end int64, ww writableWaiter) (piece, error) {
 	c := f.c
 	i := f.geo.Index(off)
-	if c.store == nil {
+	if c.store == nil || f.win.err == errHedged && f.win.contains(off) {
+		// No cache, or Redis too slow for the response's first bytes
+		// (hedge.go): from the origin's file, and nothing waits for Redis.
 		c.stats.misses.Add(1)
 		return f.direct(off)
 	}

@@ -48,3 +48,21 @@ func (f *File) dropPrefetch() {
 		go func() { <-pf.done; f.c.release(pf.w.held) }()
 	}
 }
+
+// nextWindow returns where the window after f.win will start: at its end,
+// unless its last chunk is not cached (Redis did not have it, or did not
+// answer): then the rest of that chunk comes from the origin (miss.go: a
+// direct read or a flight runs to the chunk's end) and the next window
+// starts at the chunk after it. f.mu must be held.
+func (f *File) nextWindow() int64 {
+	n := len(f.win.pieces)
+	if n == 0 {
+		return f.win.end
+	}
+	last := f.win.pieces[n-1]
+	if last.data != nil || last.local {
+		return f.win.end
+	}
+	_, ce := f.geo.Bounds(last.chunk)
+	return ce
+}

@@ -30,10 +30,11 @@ type Stats struct {
 	Fills       int64 // chunks written to Redis after a miss
 	FillErrors  int64 // chunk writes that failed
 	FillDropped int64 // chunks not cached because the write queue was full
+	Hedged      int64 // first windows sent from the origin's file because Redis did not answer within Options.Hedge
 }
 
 type counters struct {
-	hits, localHits, localBytes, misses, redisBytes, diskBytes, fills, fillErrors, fillDropped atomic.Int64
+	hits, localHits, localBytes, misses, redisBytes, diskBytes, fills, fillErrors, fillDropped, hedged atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -47,5 +48,6 @@ func (c *counters) snapshot() Stats {
 		Fills:       c.fills.Load(),
 		FillErrors:  c.fillErrors.Load(),
 		FillDropped: c.fillDropped.Load(),
+		Hedged:      c.hedged.Load(),
 	}
 }

@@ -142,7 +142,13 @@ func (f *File) load(off, probeTo int64) error {
 		}
 		w.held = held
 		later := !f.winAt.IsZero() // not the response's first window
-		f.fetch(&w, f.probes(w, probeTo), later)
+		if !f.hedges(later) {
+			f.fetch(&w, f.probes(w, probeTo), later)
+		} else if !f.fetchHedged(&w, f.probes(w, probeTo)) {
+			w.err = errHedged // the bytes come from the origin's file (miss.go)
+			f.win, f.winAt = w, time.Now()
+			return nil
+		}
 		if w.err != nil && f.ctx.Err() == nil && f.skip.busy(w.err, f.c.store) {
 			// Redis timed out while answering others: busy, not down.
 			// One more try before the origin takes over this window.
@@ -164,24 +170,6 @@ func (f *File) load(off, probeTo int64) error {
 	f.win, f.winAt = w, time.Now()
 	f.startPrefetch(f.nextWindow())
 	return nil
-}
-
-// nextWindow returns where the window after f.win will start: at its end,
-// unless its last chunk is not cached (Redis did not have it, or did not
-// answer): then the rest of that chunk comes from the origin (miss.go: a
-// direct read or a flight runs to the chunk's end) and the next window
-// starts at the chunk after it. f.mu must be held.
-func (f *File) nextWindow() int64 {
-	n := len(f.win.pieces)
-	if n == 0 {
-		return f.win.end
-	}
-	last := f.win.pieces[n-1]
-	if last.data != nil || last.local {
-		return f.win.end
-	}
-	_, ce := f.geo.Bounds(last.chunk)
-	return ce
 }
 
 // errBudgetFull is a window's error when it was not fetched because the
@@ -311,7 +299,9 @@ func (f *File) fetch(w *window, probe []int64, whole bool) {
 		w.probed = len(probe) > 0
 		return
 	}
+	f.c.fetching.Add(1)
 	got, present, err := f.c.store.Read(f.ctx, gets, asks)
+	f.c.fetching.Add(-1)
 	w.asked = true
 	if err != nil {
 		w.err = err

@@ -44,6 +44,7 @@ type Redis struct {
 	URL        string        // redis://, rediss:// or unix:// URL; "" disables the cache
 	KeyPrefix  string        // first part of every key
 	Timeout    time.Duration // deadline of each read from Redis
+	Hedge      time.Duration // how long a response's first bytes wait for Redis before a local origin file sends them; 0: wait
 	TLSCA      string        // PEM file of CAs that sign the server's certificate (rediss://)
 	TLSCert    string        // PEM client certificate, for servers that verify clients
 	TLSKey     string        // PEM key of TLSCert

@@ -42,6 +42,7 @@ var keys = append([]key{
 	{"redis.url", "redis://127.0.0.1:6379/0", `Redis URL; "" disables the cache`},
 	{"redis.key_prefix", store.DefaultPrefix, "prefix of every Redis key"},
 	{"redis.timeout", store.DefaultTimeout.String(), "deadline of each Redis read; past it the bytes come from disk"},
+	{"redis.hedge", chunker.DefaultHedge.String(), "how long a response's first bytes wait for Redis before a local media root's file sends them (0: wait up to redis.timeout)"},
 	{"redis.mode", "single", "single, cluster or sentinel"},
 	{"redis.addrs", "", "more cluster seed nodes or sentinels (host:port, comma-separated)"},
 	{"redis.master_name", "", "the Sentinel master's name (redis.mode: sentinel)"},

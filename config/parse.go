@@ -78,6 +78,8 @@ func parse(c *Config, name, raw string) error {
 		c.Redis.KeyPrefix = raw
 	case "redis.timeout":
 		return setPositive(&c.Redis.Timeout, raw, "100ms")
+	case "redis.hedge":
+		return set(&c.Redis.Hedge, raw, time.ParseDuration, 0, time.Minute, "want a duration such as 20ms (0 waits for Redis; at most 1m)")
 	case "redis.tls_ca", "redis.tls_cert", "redis.tls_key":
 		if raw != "" {
 			if _, err := os.Stat(raw); err != nil {

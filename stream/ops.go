@@ -84,6 +84,7 @@ func NewMetrics(stats func() chunker.Stats, breakerOpen func() bool) *Metrics {
 			{"reelcache_fills_total", "Chunks written to Redis after a miss.", func(s chunker.Stats) int64 { return s.Fills }},
 			{"reelcache_fill_errors_total", "Chunk writes that failed.", func(s chunker.Stats) int64 { return s.FillErrors }},
 			{"reelcache_fill_dropped_total", "Chunks not cached because the write queue was full.", func(s chunker.Stats) int64 { return s.FillDropped }},
+			{"reelcache_redis_hedged_total", "Responses whose first bytes came from the media root's file because Redis did not answer within redis.hedge.", func(s chunker.Stats) int64 { return s.Hedged }},
 		} {
 			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 				func() float64 { return float64(c.get(stats())) }))

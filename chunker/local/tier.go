@@ -188,7 +188,9 @@ type asked struct {
 // Wanted records that request req asks for the chunk at key, and reports
 // whether another request asked for it before: then it is worth holding.
 // With take false the caller cannot fetch the chunk whole now: the request
-// is counted, and a later one that can takes it.
+// is counted, and a later one that can takes it. A chunk stays wanted
+// until it is held: the fetch that took it may be dropped (read-ahead a
+// slow client no longer needs) or fail, and the next one takes it then.
 func (t *Tier) Wanted(key string, req uint64, take bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -200,13 +202,9 @@ func (t *Tier) Wanted(key string, req uint64, take bool) bool {
 		clear(t.seen)
 	}
 	a.twice = a.twice || (ok && a.last != req)
-	if a.twice && take {
-		delete(t.seen, key)
-		return true
-	}
 	a.last = req
 	t.seen[key] = a
-	return false
+	return a.twice && take
 }
 
 // Generation returns the count of purges applied so far, for AddAt.
@@ -248,6 +246,7 @@ func (t *Tier) AddAt(gen uint64, key string, data []byte) bool {
 	}
 	t.entries[key] = t.order.PushFront(&entry{key: key, file: name, size: n})
 	t.used += n
+	delete(t.seen, key)
 	return true
 }
 

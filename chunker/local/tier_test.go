@@ -91,7 +91,7 @@ func TestTierAdmitsWhatTwoRequestsWant(t *testing.T) {
 		{"k", 1, true, false}, // first sight
 		{"k", 1, true, false}, // the same request again: a lone viewer
 		{"k", 2, true, true},  // a second request
-		{"k", 3, true, false}, // admitted once; remembered afresh
+		{"k", 3, true, true},  // still wanted: not held yet (the fetch that took it may have been dropped)
 		{"j", 1, false, false},
 		{"j", 2, false, false}, // wanted twice, but not fetchable whole now
 		{"j", 2, true, true},   // ... so the next fetch that can takes it
@@ -103,6 +103,10 @@ func TestTierAdmitsWhatTwoRequestsWant(t *testing.T) {
 		if got := lt.Wanted(s.key, s.req, s.take); got != s.want {
 			t.Errorf("step %d: Wanted(%q, %d, %v) = %v, want %v", i, s.key, s.req, s.take, got, s.want)
 		}
+	}
+	// Once held, a chunk is no longer wanted; evicted, it starts afresh.
+	if !lt.Add("k", []byte("kkkk")) || lt.Wanted("k", 4, true) {
+		t.Error("a held chunk is still wanted")
 	}
 }
 

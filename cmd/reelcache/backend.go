@@ -118,6 +118,7 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger, fill c
 		LocalBytes:       localBytes(cfg, hooks),
 		LocalDir:         cfg.Cache.LocalDir,
 		Settle:           cfg.Cache.Settle,
+		Hedge:            cfg.Redis.Hedge,
 		MinUses:          cfg.Cache.MinUses,
 		Logger:           log,
 	})

@@ -10,7 +10,7 @@ import (
 // Hedging the first bytes. A response's first window waits for Redis at
 // most Options.Hedge when the origin is a local file; past that, its bytes
 // are sent from the file by sendfile, as with the cache off, and Redis's
-// answer is dropped when it comes. Redis answers in well under a
+// answer is dropped when it comes; the next window asks Redis again. Redis answers in well under a
 // millisecond when it is not busy, so this is for the moments it is: a
 // few hundred viewers starting at once queue their first windows behind
 // each other's (and behind the whole chunks the local tier takes), and the

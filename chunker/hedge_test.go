@@ -24,12 +24,12 @@ func (s *slowRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-// TestHedgeSendsFirstBytesFromTheFile: with Redis queued and slower than the hedge, a
-// response's first window is sent from the media root's file (its chunk
-// from the origin, nothing cached, X-Cache BYPASS) and the windows after
-// it come from Redis as before; with Redis slow but not queued (few
-// fetches in flight), or no hedge, the response waits for Redis. Every
-// byte is the file's either way.
+// TestHedgeSendsFirstBytesFromTheFile: with Redis queued and slower than
+// the hedge, a response's first window is sent from the media root's file
+// (its bytes from the origin, nothing cached, X-Cache BYPASS) and the
+// windows after it come from Redis as before; with Redis slow but not
+// queued (few fetches in flight), or no hedge, the response waits for
+// Redis. Every byte is the file's either way.
 func TestHedgeSendsFirstBytesFromTheFile(t *testing.T) {
 	const cs = 256 << 10
 	slow := &slowRedis{}
@@ -46,7 +46,7 @@ func TestHedgeSendsFirstBytesFromTheFile(t *testing.T) {
 		hedged int64
 		disk   int64 // bytes read from the origin
 	}{
-		{"hedged", 5 * time.Millisecond, 0, Bypass, 1, cs},
+		{"hedged", 5 * time.Millisecond, 0, Bypass, 1, minWindow},
 		{"slow but not queued", 5 * time.Millisecond, busyFetches(), Hit, 0, 0},
 		{"no hedge", 0, 0, Hit, 0, 0},
 	} {

@@ -27,11 +27,18 @@ const flightStep = 256 << 10
 func (f *File) miss(off, end int64, ww writableWaiter) (piece, error) {
 	c := f.c
 	i := f.geo.Index(off)
-	if c.store == nil || f.win.err == errHedged && f.win.contains(off) {
-		// No cache, or Redis too slow for the response's first bytes
-		// (hedge.go): from the origin's file, and nothing waits for Redis.
+	if c.store == nil {
 		c.stats.misses.Add(1)
 		return f.direct(off)
+	}
+	if f.win.err == errHedged && f.win.contains(off) {
+		// Redis too slow for the response's first bytes (hedge.go):
+		// the window's bytes from the origin's file; the next window
+		// asks Redis again.
+		c.stats.misses.Add(1)
+		pc, err := f.direct(off)
+		pc.hi = min(pc.hi, f.win.end)
+		return pc, err
 	}
 	fl := c.refFlight(f.Key(i))
 	if fl == nil {

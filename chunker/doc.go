@@ -39,6 +39,8 @@
 //	              trip per window (store.Read), chunks the tier wants
 //	              fetched whole and written there
 //	readahead.go  the next window, fetched while this one is written
+//	hedge.go    a response's first window, from a local origin's file
+//	              when Redis is queued and slower than Options.Hedge
 //	local/      the local tier: chunk files in a private directory, LRU
 //	              by bytes, sent with sendfile; a doorkeeper admits what
 //	              two requests read

@@ -25,9 +25,9 @@ func (s *slowRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 }
 
 // TestHedgeSendsFirstBytesFromTheFile: with Redis queued and slower than
-// the hedge, a response's first window is sent from the media root's file
-// (its bytes from the origin, nothing cached, X-Cache BYPASS) and the
-// windows after it come from Redis as before; with Redis slow but not
+// the hedge, the first block of a response's first window is sent from the
+// media root's file (from the origin, nothing cached, X-Cache BYPASS) and
+// the rest comes from Redis as before; with Redis slow but not
 // queued (few fetches in flight), or no hedge, the response waits for
 // Redis. Every byte is the file's either way.
 func TestHedgeSendsFirstBytesFromTheFile(t *testing.T) {
@@ -51,8 +51,8 @@ func TestHedgeSendsFirstBytesFromTheFile(t *testing.T) {
 		{"no hedge", 0, 0, Hit, 0, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			// Windows of at most one chunk: the first is the smallest.
-			c, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: cs, Window: 1,
+			// The first window holds the whole range (two chunks).
+			c, err := New(Options{Origin: NewDir(fx.root, DirOptions{}), Store: fx.cache.Store(), ChunkSize: cs,
 				Hedge: tt.hedge, Settle: time.Nanosecond})
 			if err != nil {
 				t.Fatal(err)

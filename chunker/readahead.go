@@ -34,7 +34,7 @@ func (f *File) startPrefetch(next int64) {
 	pf := &prefetch{start: next, done: make(chan struct{})}
 	f.pf = pf
 	go func() {
-		f.fetch(&w, nil, true)
+		f.fetch(f.ctx, &w, nil, true)
 		pf.w = w
 		close(pf.done)
 	}()

@@ -1,6 +1,7 @@
 package chunker
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -143,9 +144,12 @@ func (f *File) load(off, probeTo int64) error {
 		w.held = held
 		later := !f.winAt.IsZero() // not the response's first window
 		if !f.hedges(later) {
-			f.fetch(&w, f.probes(w, probeTo), later)
+			f.fetch(f.ctx, &w, f.probes(w, probeTo), later)
 		} else if !f.fetchHedged(&w, f.probes(w, probeTo)) {
-			w.err = errHedged // the bytes come from the origin's file (miss.go)
+			// The first block comes from the origin's file (miss.go);
+			// the window after it asks Redis again.
+			w.err = errHedged
+			w.clip(w.start + minWindow)
 			f.win, f.winAt = w, time.Now()
 			return nil
 		}
@@ -153,7 +157,7 @@ func (f *File) load(off, probeTo int64) error {
 			// Redis timed out while answering others: busy, not down.
 			// One more try before the origin takes over this window.
 			w.err, w.asked = nil, false
-			f.fetch(&w, f.probes(w, probeTo), later)
+			f.fetch(f.ctx, &w, f.probes(w, probeTo), later)
 		}
 	}
 	if w.err != nil {
@@ -260,7 +264,7 @@ func (f *File) probes(w window, probeTo int64) []int64 {
 // while a viewer reading on at its bitrate (whose windows are small, and
 // who never reads ahead: readahead.go) takes the chunks others want into
 // the tier, and is served from there by sendfile.
-func (f *File) fetch(w *window, probe []int64, whole bool) {
+func (f *File) fetch(ctx context.Context, w *window, probe []int64, whole bool) {
 	local := f.c.local
 	var gen uint64
 	if local != nil {
@@ -300,7 +304,7 @@ func (f *File) fetch(w *window, probe []int64, whole bool) {
 		return
 	}
 	f.c.fetching.Add(1)
-	got, present, err := f.c.store.Read(f.ctx, gets, asks)
+	got, present, err := f.c.store.Read(ctx, gets, asks)
 	f.c.fetching.Add(-1)
 	w.asked = true
 	if err != nil {

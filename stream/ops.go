@@ -120,7 +120,12 @@ func (m *Metrics) RejectedChunk(reason string) { m.rejected.WithLabelValues(reas
 // ObserveRedis records one Redis call; it fits store.Options.Observe.
 func (m *Metrics) ObserveRedis(op string, d time.Duration, err error) {
 	result := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		// Given up by the caller (a viewer who left, a hedged fetch):
+		// not Redis's failure.
+		result = "canceled"
+	case err != nil:
 		result = "error"
 	}
 	m.redisLatency.WithLabelValues(op, result).Observe(d.Seconds())

@@ -141,3 +141,24 @@ func waitIdle(tb testing.TB, c *Cache) {
 		tb.Fatalf("the cache still holds %d bytes after 10s", c.Stats().Inflight)
 	}
 }
+
+// redisHook is a go-redis hook made of one function: it sees each round
+// trip the client makes (a pipeline, or a single command as a pipeline of
+// one) and sends it on with next, or answers it itself (fails it).
+type redisHook func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error
+
+func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	one := func(ctx context.Context, cmds []redis.Cmder) error { return next(ctx, cmds[0]) }
+	return func(ctx context.Context, cmd redis.Cmder) error { return h(ctx, []redis.Cmder{cmd}, one) }
+}
+
+func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { return h(ctx, cmds, next) }
+}
+
+// hooked is a wrap for newFixtureWrapped that adds h to the client.
+func hooked(h redisHook) func(redis.UniversalClient) redis.UniversalClient {
+	return func(c redis.UniversalClient) redis.UniversalClient { c.AddHook(h); return c }
+}

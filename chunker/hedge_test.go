@@ -12,18 +12,6 @@ import (
 	"github.com/reelcache/reelcache/internal/testmedia"
 )
 
-// slowRedis delays every pipeline by delay: a Redis busy answering others.
-type slowRedis struct{ delay atomic.Int64 }
-
-func (s *slowRedis) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (s *slowRedis) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-func (s *slowRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		time.Sleep(time.Duration(s.delay.Load()))
-		return next(ctx, cmds)
-	}
-}
-
 // TestHedgeSendsFirstBytesFromTheFile: with Redis queued and slower than
 // the hedge, the first block of a response's first window is sent from the
 // media root's file (from the origin, nothing cached, X-Cache BYPASS) and
@@ -32,12 +20,15 @@ func (s *slowRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // Redis. Every byte is the file's either way.
 func TestHedgeSendsFirstBytesFromTheFile(t *testing.T) {
 	const cs = 256 << 10
-	slow := &slowRedis{}
+	var delay atomic.Int64 // every round trip's: a Redis busy answering others
 	fx := newFixtureWrapped(t, true, Options{ChunkSize: cs, Fill: FillSync},
-		func(c redis.UniversalClient) redis.UniversalClient { c.AddHook(slow); return c })
+		hooked(func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+			time.Sleep(time.Duration(delay.Load()))
+			return next(ctx, cmds)
+		}))
 	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", 2*cs, 47)
 	readAll(t, fx.cache, "a.mp4") // both chunks in Redis
-	slow.delay.Store(int64(100 * time.Millisecond))
+	delay.Store(int64(100 * time.Millisecond))
 	for _, tt := range []struct {
 		name   string
 		hedge  time.Duration

@@ -219,25 +219,6 @@ func TestSlowViewerTakesWantedChunksIntoTheTier(t *testing.T) {
 	}
 }
 
-// busyOnce fails the first pipeline that GETs a chunk value whole, as a
-// Redis too busy to answer in time does.
-type busyOnce struct {
-	armed atomic.Bool
-}
-
-func (b *busyOnce) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (b *busyOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-func (b *busyOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			if c.Name() == "get" && b.armed.CompareAndSwap(true, false) {
-				return fmt.Errorf("i/o: %w", context.DeadlineExceeded)
-			}
-		}
-		return next(ctx, cmds)
-	}
-}
-
 // TestBusyRetryNeverPutsPartOfAChunkInTheTier: a window that asked for a
 // chunk whole for the tier and timed out (Redis busy) is asked again; the
 // tier's yes was spent on the first try, so the second asks only the
@@ -246,18 +227,27 @@ func (b *busyOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // served").
 func TestBusyRetryNeverPutsPartOfAChunkInTheTier(t *testing.T) {
 	const cs = 1 << 20
-	busy := &busyOnce{}
+	// Armed, it fails the next round trip that GETs a chunk value whole,
+	// as a Redis too busy to answer in time does.
+	var armed atomic.Bool
 	fx := newFixtureWrapped(t, true, Options{ChunkSize: cs, Fill: FillSync, LocalBytes: 8 << 20},
-		func(c redis.UniversalClient) redis.UniversalClient { c.AddHook(busy); return c })
+		hooked(func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+			for _, c := range cmds {
+				if c.Name() == "get" && armed.CompareAndSwap(true, false) {
+					return fmt.Errorf("i/o: %w", context.DeadlineExceeded)
+				}
+			}
+			return next(ctx, cmds)
+		}))
 	want := testmedia.WriteRandom(t, fx.dir, "a.mp4", cs, 43)
 	readRange(t, fx.cache, "a.mp4", 0, cs) // fills Redis; the tier notes it
 	waitIdle(t, fx.cache)
-	busy.armed.Store(true)
+	armed.Store(true)
 	// More than half the chunk: the tier takes it whole with this window.
 	if got, _ := readRange(t, fx.cache, "a.mp4", 0, 600<<10); !bytes.Equal(got, want[:600<<10]) {
 		t.Fatal("wrong bytes while Redis was busy")
 	}
-	if busy.armed.Load() {
+	if armed.Load() {
 		t.Fatal("setup: no whole GET was failed")
 	}
 	got, _ := readRange(t, fx.cache, "a.mp4", 0, cs)

@@ -72,6 +72,7 @@ func (f *File) fetchHedged(w *window, probe []int64) bool {
 	// would load the queued Redis further (it mostly waits for a
 	// connection from the client's pool).
 	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		f.fetch(ctx, &fw, probe, false)
@@ -81,11 +82,9 @@ func (f *File) fetchHedged(w *window, probe []int64) bool {
 	defer t.Stop()
 	select {
 	case <-done:
-		cancel()
 		*w = fw
 		return true
 	case <-t.C:
-		cancel()
 	}
 	held := w.held
 	w.held = 0

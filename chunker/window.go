@@ -143,9 +143,10 @@ func (f *File) load(off, probeTo int64) error {
 		}
 		w.held = held
 		later := !f.winAt.IsZero() // not the response's first window
+		probe := f.probes(w, probeTo)
 		if !f.hedges(later) {
-			f.fetch(f.ctx, &w, f.probes(w, probeTo), later)
-		} else if !f.fetchHedged(&w, f.probes(w, probeTo)) {
+			f.fetch(f.ctx, &w, probe, later)
+		} else if !f.fetchHedged(&w, probe) {
 			// The first block comes from the origin's file (miss.go);
 			// the window after it asks Redis again.
 			w.err = errHedged
@@ -157,7 +158,7 @@ func (f *File) load(off, probeTo int64) error {
 			// Redis timed out while answering others: busy, not down.
 			// One more try before the origin takes over this window.
 			w.err, w.asked = nil, false
-			f.fetch(f.ctx, &w, f.probes(w, probeTo), later)
+			f.fetch(f.ctx, &w, probe, later)
 		}
 	}
 	if w.err != nil {
@@ -287,7 +288,7 @@ func (f *File) fetch(ctx context.Context, w *window, probe []int64, whole bool) 
 		wp := &w.pieces[j]
 		cs, ce := f.geo.Bounds(wp.chunk)
 		g := store.Get{Key: f.Key(wp.chunk), Len: ce - cs, Lo: wp.off - cs, Hi: wp.off - cs + wp.n}
-		wp.whole = false // decided anew: a fetch asked again (Redis busy) may not get the tier's yes twice
+		wp.whole = false // decided anew on each try (a fetch is asked again when Redis was busy)
 		if local != nil && f.mode != readRefresh && local.Has(g.Key) {
 			wp.local, wp.src = true, srcLocal
 			f.c.stats.localHits.Add(1)

@@ -175,12 +175,13 @@ type Cache struct {
 	fillWG     sync.WaitGroup
 	closeOnce  sync.Once
 
-	local    *local.Tier        // nil when off
-	stopWait context.CancelFunc // stops WatchPurges; nil when it does not run
-	watchWG  sync.WaitGroup
-	watching chan struct{} // closed once WatchPurges has subscribed (see PurgesWatched)
-	ping     time.Duration // Options.purgePing
-	nextID   atomic.Uint64 // numbers Files, for the local tier's admission
+	local     *local.Tier        // nil when off
+	tierFills tierFills          // whole fetches for the local tier in flight
+	stopWait  context.CancelFunc // stops WatchPurges; nil when it does not run
+	watchWG   sync.WaitGroup
+	watching  chan struct{} // closed once WatchPurges has subscribed (see PurgesWatched)
+	ping      time.Duration // Options.purgePing
+	nextID    atomic.Uint64 // numbers Files, for the local tier's admission
 
 	stats counters
 

@@ -35,9 +35,12 @@
 //	              the flight the File reads from, the Redis window at hand,
 //	              the local tier, a flight another request started,
 //	              a new Redis window, or a miss
-//	window.go   Redis windows: sizing to the client's pace, one round
-//	              trip per window (store.Read), chunks the tier wants
-//	              fetched whole and written there
+//	window.go   Redis windows: sizing to the client's pace, planning
+//	              one piece per chunk
+//	fetch.go    a window's one round trip (store.Read); chunks the tier
+//	              wants fetched whole and written there
+//	tierfill.go one such whole fetch a chunk at a time: other windows
+//	              wanting it wait for it and read the tier
 //	readahead.go  the next window, fetched while this one is written
 //	hedge.go    a response's first window, from a local origin's file
 //	              when Redis is queued and slower than Options.Hedge

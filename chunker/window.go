@@ -1,7 +1,6 @@
 package chunker
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -248,87 +247,6 @@ func (f *File) probes(w window, probeTo int64) []int64 {
 		idx = append(idx, i)
 	}
 	return idx
-}
-
-// fetch fills w's pieces from Redis in one round trip (store.Read), and
-// asks in the same round trip whether the probe chunks are there (w.exist;
-// those the local tier holds count without asking). A chunk the local tier
-// wants is fetched whole and written there, unless a purge reached the
-// tier during the round trip (the bytes are still served, as a read that
-// ended just before the purge would have served them). It touches no
-// mutable field of f, so the read-ahead goroutine may call it.
-//
-// whole says the window is off the path of the response's first byte: read
-// ahead of the client, or any window after the first. Only then is a
-// chunk fetched whole for the tier when the window needs less than half of
-// it: a seek's first window is small so that its first byte comes soon,
-// while a viewer reading on at its bitrate (whose windows are small, and
-// who never reads ahead: readahead.go) takes the chunks others want into
-// the tier, and is served from there by sendfile.
-func (f *File) fetch(ctx context.Context, w *window, probe []int64, whole bool) {
-	local := f.c.local
-	var gen uint64
-	if local != nil {
-		gen = local.Generation()
-	}
-	w.exist = make([]bool, len(probe))
-	var asks []store.Probe
-	var askAt []int
-	for k, i := range probe {
-		if local != nil && local.Has(f.Key(i)) {
-			w.exist[k] = true
-			continue
-		}
-		cs, ce := f.geo.Bounds(i)
-		asks, askAt = append(asks, store.Probe{Key: f.Key(i), Len: ce - cs}), append(askAt, k)
-	}
-	gets := make([]store.Get, 0, len(w.pieces))
-	which := make([]int, 0, len(w.pieces)) // the piece each get is for
-	for j := range w.pieces {
-		wp := &w.pieces[j]
-		cs, ce := f.geo.Bounds(wp.chunk)
-		g := store.Get{Key: f.Key(wp.chunk), Len: ce - cs, Lo: wp.off - cs, Hi: wp.off - cs + wp.n}
-		wp.whole = false // decided anew on each try (a fetch is asked again when Redis was busy)
-		if local != nil && f.mode != readRefresh && local.Has(g.Key) {
-			wp.local, wp.src = true, srcLocal
-			f.c.stats.localHits.Add(1)
-			continue
-		}
-		if local != nil && local.Wanted(g.Key, f.id, whole || 2*wp.n >= g.Len) {
-			g.Lo, g.Hi, wp.whole = 0, g.Len, true
-		}
-		gets, which = append(gets, g), append(which, j)
-	}
-	if len(gets) == 0 && len(asks) == 0 {
-		w.asked = false
-		w.probed = len(probe) > 0
-		return
-	}
-	f.c.fetching.Add(1)
-	got, present, err := f.c.store.Read(ctx, gets, asks)
-	f.c.fetching.Add(-1)
-	w.asked = true
-	if err != nil {
-		w.err = err
-		return
-	}
-	for k, at := range askAt {
-		w.exist[at] = present[k]
-	}
-	w.probed = len(probe) > 0
-	for k, j := range which {
-		wp, g := &w.pieces[j], got[k]
-		if !g.Found() {
-			continue
-		}
-		cs, _ := f.geo.Bounds(wp.chunk)
-		wp.data, wp.at, wp.src = g.Data, cs+g.Start, srcRedis
-		f.c.stats.hits.Add(1)
-		if wp.whole && g.Start == 0 && int64(len(g.Data)) == gets[k].Len && local.AddAt(gen, gets[k].Key, g.Data) {
-			// Read it from the tier (sendfile), and let go of the bytes.
-			wp.local, wp.data = true, nil
-		}
-	}
 }
 
 // releaseWindow gives the window's bytes back to the budget. f.mu must be

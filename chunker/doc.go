@@ -69,7 +69,8 @@
 // # Packages
 //
 //	store/      the Redis store: reads and writes of chunk values with
-//	              their checks (read.go, value.go), the breaker, fill and
+//	              their checks (read.go, value.go), read into reused
+//	              buffers (buffers.go), the breaker, fill and
 //	              metadata leases, purges announced to every instance,
 //	              probes and the operator's calls (admin.go)
 //	local/      the local tier (above)

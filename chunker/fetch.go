@@ -121,11 +121,13 @@ func (f *File) read(ctx context.Context, w *window, which []int, asks []store.Pr
 			continue
 		}
 		cs, _ := f.geo.Bounds(wp.chunk)
-		wp.data, wp.at, wp.src = g.Data, cs+g.Start, srcRedis
+		wp.data, wp.mem, wp.at, wp.src = g.Data, g.Buffer, cs+g.Start, srcRedis
 		f.c.stats.hits.Add(1)
 		if wp.whole && g.Start == 0 && int64(len(g.Data)) == gets[k].Len && local.AddAt(gen, gets[k].Key, g.Data) {
 			// Read it from the tier (sendfile), and let go of the bytes.
-			wp.local, wp.data = true, nil
+			wp.local = true
+			wp.mem.Release()
+			wp.mem, wp.data = store.Buffer{}, nil
 		}
 	}
 	return present

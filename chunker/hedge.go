@@ -91,6 +91,7 @@ func (f *File) fetchHedged(w *window, probe []int64) bool {
 	go func() {
 		<-done
 		f.c.release(held)
+		fw.free()
 	}()
 	f.c.stats.hedged.Add(1)
 	return false

@@ -38,6 +38,13 @@ func TestCachedValuesAreChecked(t *testing.T) {
 		{"a value of the wrong length", nil, func(s *store.Store, key string, chunk []byte) []byte {
 			return s.Codec().Sealed(key, chunk[:len(chunk)-1])
 		}, store.RejectLength},
+		{"a value one byte too long", nil, func(s *store.Store, key string, chunk []byte) []byte {
+			return append(s.Codec().Sealed(key, chunk), 0)
+		}, store.RejectLength},
+		{"a value twice too long", nil, func(s *store.Store, key string, chunk []byte) []byte {
+			v := s.Codec().Sealed(key, chunk)
+			return append(v, v...)
+		}, store.RejectLength},
 		{"a byte changed", nil, func(s *store.Store, key string, chunk []byte) []byte {
 			v := s.Codec().Sealed(key, chunk)
 			v[len(v)-1] ^= 0xff

@@ -45,7 +45,7 @@ func (f *File) startPrefetch(next int64) {
 func (f *File) dropPrefetch() {
 	if pf := f.pf; pf != nil {
 		f.pf = nil
-		go func() { <-pf.done; f.c.release(pf.w.held) }()
+		go func() { <-pf.done; f.c.release(pf.w.held); pf.w.free() }()
 	}
 }
 

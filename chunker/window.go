@@ -39,11 +39,12 @@ type window struct {
 type wpiece struct {
 	off, n int64
 	chunk  int64
-	data   []byte // checked bytes of the chunk from file offset dataOff on; nil when not found
-	at     int64  // dataOff: the file offset of data[0]
-	src    source // srcLocal: the tier held it; srcRedis: Redis had it (and it may be in the tier now)
-	whole  bool   // fetched whole, for the local tier
-	local  bool   // the local tier holds the chunk now: read it there
+	data   []byte       // checked bytes of the chunk from file offset dataOff on; nil when not found
+	at     int64        // dataOff: the file offset of data[0]
+	src    source       // srcLocal: the tier held it; srcRedis: Redis had it (and it may be in the tier now)
+	mem    store.Buffer // holds data: released with the window
+	whole  bool         // fetched whole, for the local tier
+	local  bool         // the local tier holds the chunk now: read it there
 }
 
 // contains reports whether off is in the window's bytes, while it holds
@@ -113,7 +114,7 @@ func (f *File) load(off, probeTo int64) error {
 		select {
 		case <-pf.done:
 		case <-f.ctx.Done():
-			go func() { <-pf.done; f.c.release(pf.w.held) }()
+			go func() { <-pf.done; f.c.release(pf.w.held); pf.w.free() }()
 			return f.ctx.Err()
 		}
 		w = pf.w
@@ -163,6 +164,7 @@ func (f *File) load(off, probeTo int64) error {
 	if w.err != nil {
 		if err := f.ctx.Err(); err != nil {
 			f.c.release(w.held)
+			w.free()
 			return err
 		}
 		if store.IsSlow(w.err) {
@@ -254,7 +256,18 @@ func (f *File) probes(w window, probeTo int64) []int64 {
 func (f *File) releaseWindow() {
 	f.c.release(f.win.held)
 	f.win.held = 0
+	f.win.free()
 	f.win.pieces = nil
+}
+
+// free gives back the memory the window's bytes were read into; they must
+// not be used after.
+func (w *window) free() {
+	for j := range w.pieces {
+		wp := &w.pieces[j]
+		wp.mem.Release()
+		wp.mem, wp.data = store.Buffer{}, nil
+	}
 }
 
 // maxProbe is the most chunks PrepareSources asks Redis about.

@@ -24,10 +24,12 @@ type Get struct {
 type Got struct {
 	// Data are checked bytes of the chunk, starting at its byte Start:
 	// the blocks that hold [Lo, Hi), or the whole chunk. Nil when the
-	// value is missing or rejected. Data may share memory with Redis's
-	// reply: read it, never write it.
+	// value is missing or rejected.
 	Data  []byte
 	Start int64
+	// Buffer holds Data: Release it once Data is no longer used (Data
+	// is read into it from the socket, and reused by later reads).
+	Buffer Buffer
 	// Rejected is set when a value was there but failed its check (a
 	// *RejectError): the caller treats it as a miss and refills it.
 	Rejected error
@@ -58,36 +60,65 @@ func (s *Store) Read(ctx context.Context, gets []Get, probes []Probe) (got []Got
 	if len(gets) == 0 && len(probes) == 0 {
 		return got, present, nil
 	}
-	// Per get: one GET, or a header GETRANGE and a blocks GETRANGE.
-	type cmds struct{ whole, hdr, blocks *redis.StringCmd }
+	// Per get: one GET, or a header GETRANGE and a blocks GETRANGE; the
+	// chunk bytes are read into buffers (buffers.go).
+	type cmds struct {
+		hdr   *redis.StringCmd
+		data  *redis.ZeroCopyStringCmd // the whole value, or the blocks
+		buf   Buffer
+		whole bool
+	}
 	c := make([]cmds, len(gets))
 	lens := make([]*redis.IntCmd, len(probes))
 	var all []redis.Cmder
 	err = s.call(ctx, s.timeout, "get", func(ctx context.Context) error {
+		// The buffers are taken once the read may go: a read queued for
+		// a connection holds none.
+		select {
+		case s.reading <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.reading }()
 		var err error
 		all, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, g := range gets {
-				if g.Lo == 0 && g.Hi == g.Len {
-					c[i].whole = p.Get(ctx, g.Key)
-					continue
-				}
 				hl := s.codec.HeaderLen(g.Len)
-				start, end := BlockSpan(g.Lo, g.Hi, g.Len)
-				c[i].hdr = p.GetRange(ctx, g.Key, 0, hl-1)
-				c[i].blocks = p.GetRange(ctx, g.Key, hl+start, hl+end-1)
+				if g.Lo == 0 && g.Hi == g.Len {
+					var b []byte
+					c[i].buf, b = s.bufs.get(int(hl + g.Len + 2))
+					c[i].data = redis.NewZeroCopyStringCmd(ctx, b, "get", g.Key)
+					c[i].whole = true
+				} else {
+					start, end := BlockSpan(g.Lo, g.Hi, g.Len)
+					var b []byte
+					c[i].buf, b = s.bufs.get(int(end - start + 2))
+					c[i].hdr = p.GetRange(ctx, g.Key, 0, hl-1)
+					c[i].data = redis.NewZeroCopyStringCmd(ctx, b, "getrange", g.Key, hl+start, hl+end-1)
+				}
+				_ = p.Process(ctx, c[i].data)
 			}
 			for i, pr := range probes {
 				lens[i] = p.StrLen(ctx, pr.Key)
 			}
 			return nil
 		})
-		return partial(err, len(all), func(i int) error { return all[i].Err() })
+		// A value too long for its buffer is answered, not failed.
+		return partial(nilIfTooLong(err), len(all), func(i int) error { return nilIfTooLong(all[i].Err()) })
 	})
 	if err != nil {
+		for i := range c {
+			c[i].buf.Release()
+		}
 		return nil, nil, fmt.Errorf("read %d chunks: %w", len(gets), err)
 	}
 	for i, g := range gets {
-		got[i] = s.open(g, c[i].whole, c[i].hdr, c[i].blocks)
+		got[i] = s.open(g, c[i].whole, c[i].hdr, c[i].data)
+		if got[i].Data != nil {
+			got[i].Buffer = c[i].buf
+		} else {
+			c[i].buf.Release()
+		}
 	}
 	for i, pr := range probes {
 		present[i] = lens[i].Val() == s.codec.ValueLen(pr.Len)
@@ -95,37 +126,51 @@ func (s *Store) Read(ctx context.Context, gets []Get, probes []Probe) (got []Got
 	return got, present, nil
 }
 
-// open checks the reply to one Get.
-func (s *Store) open(g Get, whole, hdr, blocks *redis.StringCmd) Got {
-	if whole != nil {
-		v, err := whole.Result()
-		if err != nil {
-			return Got{} // missing, or its node failed
+// open checks the reply to one Get: the whole value, or the header and the
+// blocks.
+func (s *Store) open(g Get, whole bool, hdr *redis.StringCmd, data *redis.ZeroCopyStringCmd) Got {
+	if _, err := data.Result(); err != nil {
+		if tooLong(err) {
+			err := reject(g.Key, RejectLength)
+			s.reject(err)
+			return Got{Rejected: err}
 		}
-		data, err := s.codec.Open(g.Key, bytesOf(v), g.Len)
+		return Got{} // missing, or its node failed
+	}
+	if whole {
+		v, err := s.codec.Open(g.Key, data.Bytes(), g.Len)
 		if err != nil {
 			s.reject(err)
 			return Got{Rejected: err}
 		}
-		return Got{Data: data}
+		return Got{Data: v}
 	}
-	h, err1 := hdr.Result()
-	b, err2 := blocks.Result()
-	if err1 != nil || err2 != nil || h == "" {
+	h, err := hdr.Result()
+	b := data.Bytes()
+	if err != nil || h == "" {
 		return Got{} // GETRANGE of a missing key is "", not an error
 	}
 	start, _ := BlockSpan(g.Lo, g.Hi, g.Len)
-	data, err := s.codec.OpenBlocks(g.Key, bytesOf(h), g.Len, start/BlockSize, bytesOf(b))
+	v, err := s.codec.OpenBlocks(g.Key, bytesOf(h), g.Len, start/BlockSize, b)
 	if err != nil {
 		s.reject(err)
 		return Got{Rejected: err}
 	}
-	if want, _ := BlockSpan(g.Lo, g.Hi, g.Len); int64(len(data)) < min(g.Hi, g.Len)-want {
+	if int64(len(v)) < min(g.Hi, g.Len)-start {
 		err := reject(g.Key, RejectLength) // the value ended before the blocks asked for
 		s.reject(err)
 		return Got{Rejected: err}
 	}
-	return Got{Data: data, Start: start}
+	return Got{Data: v, Start: start}
+}
+
+// nilIfTooLong returns redis.Nil for a reply too long for its buffer
+// (open rejects it), and err otherwise.
+func nilIfTooLong(err error) error {
+	if tooLong(err) {
+		return redis.Nil
+	}
+	return err
 }
 
 // OpenValue checks a whole value of the chunk at key, of length n, fetched

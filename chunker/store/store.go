@@ -109,6 +109,10 @@ type Store struct {
 	log      *slog.Logger
 	rejected func(reason string)
 	lastLog  atomic.Int64 // unix nanoseconds of the last rejection logged
+	// reading bounds the Reads in flight (buffers.go: each holds its
+	// buffers from before its pipeline is sent).
+	reading chan struct{}
+	bufs    *freeLists
 }
 
 // New returns a Store over opts.Client.
@@ -131,6 +135,8 @@ func New(opts Options) *Store {
 		codec:    NewCodec(opts.IntegrityKey),
 		log:      opts.Logger,
 		rejected: opts.Rejected,
+		reading:  make(chan struct{}, readsInFlight(opts.Client)),
+		bufs:     newFreeLists(),
 	}
 }
 

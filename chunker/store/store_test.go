@@ -136,3 +136,54 @@ func TestBusyRedisKeepsTheBreakerClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestReadsInFlightAreBounded: no more Reads than Store.reading allows are
+// sent at once (each holds its buffers from when it is sent); the others
+// wait, holding none.
+func TestReadsInFlightAreBounded(t *testing.T) {
+	var now, peak atomic.Int64
+	var release sync.WaitGroup
+	release.Add(1)
+	s := New(Options{Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	s.reading = make(chan struct{}, 2)
+	s.rdb = countClient{now: &now, peak: &peak, wait: release.Wait}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Read(t.Context(), []Get{{Key: "k", Len: BlockSize, Lo: 0, Hi: BlockSize}}, nil)
+		}()
+	}
+	poll.Until(t, 5*time.Second, func() bool { return now.Load() == 2 }, "two reads were never in flight")
+	time.Sleep(50 * time.Millisecond) // room for a third to get in, were it allowed
+	release.Done()
+	wg.Wait()
+	if p := peak.Load(); p != 2 {
+		t.Errorf("%d reads in flight at once, want at most 2", p)
+	}
+}
+
+// countClient is a redisClient that counts the pipelines in flight and
+// holds each until wait returns; its commands answer with their zero values.
+type countClient struct {
+	now, peak *atomic.Int64
+	wait      func()
+}
+
+func (c countClient) Pipelined(ctx context.Context, fn func(redis.Pipeliner) error) ([]redis.Cmder, error) {
+	p := redis.NewClient(&redis.Options{}).Pipeline()
+	if err := fn(p); err != nil {
+		return nil, err
+	}
+	n := c.now.Add(1)
+	for {
+		old := c.peak.Load()
+		if n <= old || c.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	c.wait()
+	c.now.Add(-1)
+	return nil, nil
+}

@@ -120,7 +120,9 @@ func (p *redisPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// does: io.WriteString would go through the ResponseWriter's
 			// 2 KiB buffer, a copy and a syscall per 2 KiB.
 			lo := gets[i].Lo - g.Start
-			if _, err := w.Write(g.Data[lo : lo+gets[i].Hi-gets[i].Lo]); err != nil {
+			_, err := w.Write(g.Data[lo : lo+gets[i].Hi-gets[i].Lo])
+			g.Buffer.Release()
+			if err != nil {
 				return // the client left
 			}
 		}

@@ -44,10 +44,11 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 type writableWriter struct {
 	res  *echo.Response
 	conn syscall.RawConn // nil: do not wait
+	ctx  context.Context
 }
 
 func newWritableWriter(ctx context.Context, res *echo.Response) writableWriter {
-	ww := writableWriter{res: res}
+	ww := writableWriter{res: res, ctx: ctx}
 	if c, ok := ctx.Value(connKey{}).(syscall.Conn); ok {
 		if rc, err := c.SyscallConn(); err == nil {
 			ww.conn = rc
@@ -69,7 +70,9 @@ func (w writableWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.res.Committed {
 		w.res.WriteHeader(http.StatusOK)
 	}
+	done := sendsFile(w.ctx, r)
 	n, err := rf.ReadFrom(r)
+	done()
 	w.res.Size += n
 	return n, err
 }

@@ -80,14 +80,10 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 	if !ok || w.check == nil {
-		n, err := rf.ReadFrom(r)
-		w.Size += n
-		return n, err
+		return w.sendFile(rf, r)
 	}
 	if _, isFile := lr.R.(*os.File); !isFile {
-		n, err := rf.ReadFrom(r)
-		w.Size += n
-		return n, err
+		return w.sendFile(rf, r)
 	}
 	// One level of *io.LimitedReader over the *os.File is what sendfile
 	// recognizes, so each segment gets its own rather than a nested one.
@@ -95,10 +91,9 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	for lr.N > 0 {
 		seg := &io.LimitedReader{R: lr.R, N: min(lr.N, sendfileSegment)}
 		want := seg.N
-		n, err := rf.ReadFrom(seg)
+		n, err := w.sendFile(rf, seg)
 		total += n
 		lr.N -= n
-		w.Size += n
 		if err != nil {
 			return total, err
 		}
@@ -110,6 +105,20 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// sendFile is net/http's ReadFrom of r (sendfile for a file), with the
+// header it flushes first sent with MSG_MORE (tcpmore_linux.go).
+func (w responseWriter) sendFile(rf io.ReaderFrom, r io.Reader) (int64, error) {
+	ctx := w.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	done := sendsFile(ctx, r)
+	n, err := rf.ReadFrom(r)
+	done()
+	w.Size += n
+	return n, err
 }
 
 // rangeWriter writes a byte range of itself to w without an intermediate

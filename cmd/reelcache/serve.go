@@ -176,6 +176,9 @@ func serve(ctx context.Context, cfg *config.Config, grace time.Duration, stdout,
 	if err != nil {
 		return usageError{fmt.Errorf("listen: %w", err)}
 	}
+	// A response's header goes in the segment of its file's first
+	// bytes (MSG_MORE, as nginx's tcp_nopush corks): stream/tcpmore_linux.go.
+	ln = stream.MoreListener(ln)
 	var conns activeConns
 	srv := &http.Server{
 		Handler:   a.echo,

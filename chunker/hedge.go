@@ -86,12 +86,10 @@ func (f *File) fetchHedged(w *window, probe []int64) bool {
 		return true
 	case <-t.C:
 	}
-	held := w.held
-	w.held = 0
+	w.held = 0 // fw's: given back when the fetch ends
 	go func() {
 		<-done
-		f.c.release(held)
-		fw.free()
+		f.c.freeWindow(&fw)
 	}()
 	f.c.stats.hedged.Add(1)
 	return false

@@ -45,8 +45,13 @@ func (f *File) startPrefetch(next int64) {
 func (f *File) dropPrefetch() {
 	if pf := f.pf; pf != nil {
 		f.pf = nil
-		go func() { <-pf.done; f.c.release(pf.w.held); pf.w.free() }()
+		pf.abandon(f.c)
 	}
+}
+
+// abandon gives back what the prefetch holds once its fetch has ended.
+func (pf *prefetch) abandon(c *Cache) {
+	go func() { <-pf.done; c.freeWindow(&pf.w) }()
 }
 
 // nextWindow returns where the window after f.win will start: at its end,

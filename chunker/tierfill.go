@@ -14,7 +14,7 @@ import (
 // chunks, in the 500-viewer bench row), and those copies were most of
 // the CPU the row spent. A waiter whose leader's fetch ended without
 // putting the chunk in the tier (Redis busy, a hedge that gave up, a
-// purge) fetches its own bytes, not the whole chunk (window.go).
+// purge) fetches its own bytes, not the whole chunk (fetch.go).
 //
 // x/sync/singleflight runs one function a key; here the leader's fetch is
 // one pipelined round trip that serves its whole window, several chunks

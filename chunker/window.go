@@ -114,7 +114,7 @@ func (f *File) load(off, probeTo int64) error {
 		select {
 		case <-pf.done:
 		case <-f.ctx.Done():
-			go func() { <-pf.done; f.c.release(pf.w.held); pf.w.free() }()
+			pf.abandon(f.c)
 			return f.ctx.Err()
 		}
 		w = pf.w
@@ -163,8 +163,7 @@ func (f *File) load(off, probeTo int64) error {
 	}
 	if w.err != nil {
 		if err := f.ctx.Err(); err != nil {
-			f.c.release(w.held)
-			w.free()
+			f.c.freeWindow(&w)
 			return err
 		}
 		if store.IsSlow(w.err) {
@@ -251,18 +250,17 @@ func (f *File) probes(w window, probeTo int64) []int64 {
 	return idx
 }
 
-// releaseWindow gives the window's bytes back to the budget. f.mu must be
-// held.
+// releaseWindow lets go of the window's bytes. f.mu must be held.
 func (f *File) releaseWindow() {
-	f.c.release(f.win.held)
-	f.win.held = 0
-	f.win.free()
+	f.c.freeWindow(&f.win)
 	f.win.pieces = nil
 }
 
-// free gives back the memory the window's bytes were read into; they must
-// not be used after.
-func (w *window) free() {
+// freeWindow gives back what w holds: its share of the in-flight budget and
+// the buffers its bytes were read into, which must not be used after.
+func (c *Cache) freeWindow(w *window) {
+	c.release(w.held)
+	w.held = 0
 	for j := range w.pieces {
 		wp := &w.pieces[j]
 		wp.mem.Release()

@@ -76,6 +76,10 @@ func (c *moreConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// sniffLen is how much of a body net/http's ReadFrom writes with the header
+// before it hands the rest to sendfile.
+const sniffLen = 512
+
 // sendsFile marks the connection of ctx, when it is a moreConn, so that
 // its next write (net/http's flush of the header before its sendfile) goes
 // with MSG_MORE, and returns the function that clears the mark once the
@@ -84,7 +88,7 @@ func (c *moreConn) Write(p []byte) (int, error) {
 func sendsFile(ctx context.Context, r io.Reader) (done func()) {
 	mc, _ := ctx.Value(connKey{}).(*moreConn)
 	lr, ok := r.(*io.LimitedReader)
-	if mc == nil || !ok || lr.N <= 512 {
+	if mc == nil || !ok || lr.N <= sniffLen {
 		return func() {}
 	}
 	mc.more.Store(true)

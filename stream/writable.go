@@ -70,11 +70,7 @@ func (w writableWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.res.Committed {
 		w.res.WriteHeader(http.StatusOK)
 	}
-	done := sendsFile(w.ctx, r)
-	n, err := rf.ReadFrom(r)
-	done()
-	w.res.Size += n
-	return n, err
+	return sendFrom(w.ctx, w.res, rf, r)
 }
 
 // Writable reports whether the connection's send buffer has room now.

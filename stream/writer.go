@@ -70,20 +70,16 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		if sr, isSection := lr.R.(*io.SectionReader); isSection {
 			if ra, base, _ := sr.Outer(); ra != nil {
 				if rw, ok := ra.(rangeWriter); ok {
-					ctx := w.ctx
-					if ctx == nil {
-						ctx = context.Background()
-					}
-					return writeSection(newWritableWriter(ctx, w.Response), rw, sr, base, lr)
+					return writeSection(newWritableWriter(w.context(), w.Response), rw, sr, base, lr)
 				}
 			}
 		}
 	}
 	if !ok || w.check == nil {
-		return w.sendFile(rf, r)
+		return sendFrom(w.context(), w.Response, rf, r)
 	}
 	if _, isFile := lr.R.(*os.File); !isFile {
-		return w.sendFile(rf, r)
+		return sendFrom(w.context(), w.Response, rf, r)
 	}
 	// One level of *io.LimitedReader over the *os.File is what sendfile
 	// recognizes, so each segment gets its own rather than a nested one.
@@ -91,7 +87,7 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	for lr.N > 0 {
 		seg := &io.LimitedReader{R: lr.R, N: min(lr.N, sendfileSegment)}
 		want := seg.N
-		n, err := w.sendFile(rf, seg)
+		n, err := sendFrom(w.context(), w.Response, rf, seg)
 		total += n
 		lr.N -= n
 		if err != nil {
@@ -107,17 +103,17 @@ func (w responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	return total, nil
 }
 
-// sendFile is net/http's ReadFrom of r (sendfile for a file), with the
-// header it flushes first sent with MSG_MORE (tcpmore_linux.go).
-func (w responseWriter) sendFile(rf io.ReaderFrom, r io.Reader) (int64, error) {
-	ctx := w.ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+// context returns the request's context, or the background one.
+func (w responseWriter) context() context.Context { return cmp.Or(w.ctx, context.Background()) }
+
+// sendFrom is rf's ReadFrom of r (net/http's: sendfile for a file), counted
+// in res.Size, with the header net/http flushes first sent with MSG_MORE
+// (tcpmore_linux.go).
+func sendFrom(ctx context.Context, res *echo.Response, rf io.ReaderFrom, r io.Reader) (int64, error) {
 	done := sendsFile(ctx, r)
 	n, err := rf.ReadFrom(r)
 	done()
-	w.Size += n
+	res.Size += n
 	return n, err
 }
 

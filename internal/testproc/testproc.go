@@ -10,6 +10,7 @@ package testproc
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -45,16 +46,23 @@ func Require(tb testing.TB, name string) string {
 }
 
 // FreePort returns a loopback TCP port that was free when it was asked
-// for. Another process may take it before the caller binds it: Start tries
-// again on another.
+// for, below the kernel's ephemeral range (32768 and up on Linux), as
+// scripts/bench-lib.sh's free_port does: a port from ":0" is an ephemeral
+// one, which any client socket's source port may take before the caller
+// binds it (an ACME test's redirect listener found its port taken that
+// way). Another process may still take it: Start tries again on another.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
+	for range 100 {
+		p := 10000 + rand.IntN(32000-10000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			l.Close()
+			return p
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	tb.Fatal("find a free port: 100 ports below 32000 were taken")
+	return 0
 }
 
 // Options say how to run one server.
